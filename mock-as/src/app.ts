@@ -1,0 +1,177 @@
+/**
+ * Builds the mock authorization server from a config object: oidc-provider, its storage adapter, the
+ * token-exchange grant and the login/consent pages. `createMockAs` does not listen, so tests can embed
+ * it; `startMockAs` listens on loopback (an ephemeral port when asked for port 0).
+ */
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { JWK } from 'jose';
+import type { Context, Next } from 'koa';
+import Provider, { errors } from 'oidc-provider';
+import { Accounts } from './accounts.js';
+import { DEFAULT_LIFETIMES, type MockAsConfig } from './config.js';
+import { buildConfiguration } from './configuration.js';
+import { TOKEN_EXCHANGE_DUPLICABLE, TOKEN_EXCHANGE_PARAMETERS, tokenExchangeGrant } from './grants/token-exchange.js';
+import { interactionRoutes } from './interactions/routes.js';
+import { errorPage } from './interactions/views.js';
+import { loadOrCreateKeys } from './keys.js';
+import { TokenStore } from './persistence/adapter.js';
+import { SeedError, TOKEN_EXCHANGE } from './seed.js';
+
+export interface MockAs {
+  issuer: string;
+  provider: Provider;
+  /** The AS's public signing keys (what `/jwks` serves). */
+  publicKeys: JWK[];
+  store: TokenStore;
+  /** Stops the sweeper and waits for the last write to the data file. */
+  close(): Promise<void>;
+}
+
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
+const toPublic = (jwk: JWK): JWK =>
+  Object.fromEntries(Object.entries(jwk).filter(([k]) => !PRIVATE_MEMBERS.includes(k)));
+
+export async function createMockAs(config: MockAsConfig): Promise<MockAs> {
+  const log = config.log ?? console.log;
+  const { seed } = config;
+  const keys = config.keys ?? (await loadOrCreateKeys(config.dataDir));
+  const store = new TokenStore({ file: config.dataDir ? join(config.dataDir, 'oidc.json') : undefined });
+  await store.open();
+  const accounts = new Accounts(seed);
+  const publicKeys = keys.signing.map(toPublic);
+
+  const provider = new Provider(
+    config.issuer,
+    buildConfiguration({
+      seed,
+      accounts,
+      signingKeys: keys.signing,
+      cookieKeys: keys.cookies,
+      lifetimes: { ...DEFAULT_LIFETIMES, ...config.lifetimes },
+      adapter: store.adapter,
+    }),
+  );
+
+  provider.registerGrantType(
+    TOKEN_EXCHANGE,
+    tokenExchangeGrant({ provider, seed, accounts, publicKeys, clockTolerance: config.clockTolerance ?? 5 }),
+    [...TOKEN_EXCHANGE_PARAMETERS],
+    [...TOKEN_EXCHANGE_DUPLICABLE],
+  );
+
+  // Static clients are validated lazily by oidc-provider; load each now so a bad one stops start-up.
+  for (const [i, c] of seed.clients.entries()) {
+    try {
+      await provider.Client.find(c.client_id);
+    } catch (err) {
+      const e = err as { error_description?: string; message: string };
+      throw new SeedError(`clients[${i}] (${c.client_id}): ${e.error_description ?? e.message}`);
+    }
+  }
+
+  provider.use(async function logRequest(ctx: Context, next: Next) {
+    const started = performance.now();
+    await next();
+    const body = ctx.body as { error?: string; error_description?: string } | undefined;
+    const grant = ctx.path.endsWith('/token') ? ` grant_type=${ctx.oidc?.params?.grant_type ?? '-'}` : '';
+    const client = ctx.oidc?.client ? ` client=${ctx.oidc.client.clientId}` : '';
+    const error = body && typeof body === 'object' && body.error ? ` error=${body.error}` : '';
+    log(
+      `${ctx.method} ${ctx.path}${grant}${client} → ${ctx.status}${error} (${(performance.now() - started).toFixed(0)} ms)`,
+    );
+  });
+
+  provider.use(async function explainPolicyRefusal(ctx: Context, next: Next) {
+    await next();
+    // The account policy forbids some scopes (seed: users[].policy.denied_scopes). They are never
+    // granted, so a refresh asking for one fails with invalid_scope; say why.
+    const body = ctx.body as { error?: string; error_description?: string } | undefined;
+    const params = ctx.oidc?.params;
+    if (body?.error !== 'invalid_scope' || params?.grant_type !== 'refresh_token') return;
+    const token = await provider.RefreshToken.find(String(params.refresh_token ?? ''), { ignoreExpiration: true });
+    const denied = accounts.deniedScopes(token?.accountId);
+    const refused = String(params.scope ?? '')
+      .split(' ')
+      .filter((s) => denied.has(s));
+    if (refused.length) {
+      body.error_description = `the account policy of this user does not allow: ${refused.join(' ')}`;
+    }
+  });
+
+  provider.use(async function renderInteractionErrors(ctx: Context, next: Next) {
+    try {
+      await next();
+    } catch (err) {
+      if (!ctx.path.startsWith('/interaction/')) throw err;
+      const known = err instanceof errors.OIDCProviderError;
+      if (!known) log(`interaction error: ${(err as Error).stack}`);
+      ctx.status = known ? err.statusCode : 500;
+      ctx.type = 'html';
+      ctx.body = known
+        ? errorPage(err.error, err.error_description)
+        : errorPage('server_error', 'the login page failed; see the AS log');
+    }
+  });
+
+  const router = interactionRoutes({ provider, seed, accounts });
+  provider.use(router.routes());
+  provider.use(router.allowedMethods());
+
+  provider.on('server_error', (_ctx, err) => log(`server_error: ${err.stack ?? err.message}`));
+
+  return {
+    issuer: config.issuer,
+    provider,
+    publicKeys,
+    store,
+    close: () => store.close(),
+  };
+}
+
+export interface RunningMockAs extends MockAs {
+  server: Server;
+  /** Base URL of the listener; equals the issuer unless the issuer is set explicitly. */
+  url: string;
+}
+
+export interface StartOptions extends Omit<MockAsConfig, 'issuer'> {
+  /** Default: `http://<host>:<port>` once listening. */
+  issuer?: string | undefined;
+  /** Default: 127.0.0.1 (loopback only). */
+  host?: string | undefined;
+  /** Default: 0, an ephemeral port. */
+  port?: number | undefined;
+}
+
+/** Listens first (so the issuer can name an ephemeral port), then builds the AS behind it. */
+export async function startMockAs(options: StartOptions): Promise<RunningMockAs> {
+  const host = options.host ?? '127.0.0.1';
+  const server = createServer();
+  server.listen(options.port ?? 0, host);
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  let as: MockAs;
+  try {
+    as = await createMockAs({ ...options, issuer: options.issuer ?? url });
+  } catch (err) {
+    server.close();
+    throw err;
+  }
+  server.on('request', as.provider.callback());
+  return {
+    ...as,
+    server,
+    url,
+    async close() {
+      const closed = once(server, 'close');
+      server.close();
+      server.closeAllConnections();
+      await closed;
+      await as.close();
+    },
+  };
+}

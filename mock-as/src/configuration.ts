@@ -1,0 +1,119 @@
+/**
+ * The oidc-provider configuration, built from the seed. Every value that differs from oidc-provider's
+ * default says so ("defaults to …"), as in oidc-provider's own example configuration.
+ *
+ * @see https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#configuration-options
+ */
+import type { JWK } from 'jose';
+import { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Accounts } from './accounts.js';
+import type { Lifetimes } from './config.js';
+import { ACT_CLAIMS } from './grants/token-exchange.js';
+import { errorPage, loggedOutPage, logoutPage } from './interactions/views.js';
+import type { Seed } from './seed.js';
+
+export interface ConfigurationInput {
+  seed: Seed;
+  accounts: Accounts;
+  signingKeys: JWK[];
+  cookieKeys: string[];
+  lifetimes: Lifetimes;
+  adapter: NonNullable<Configuration['adapter']>;
+}
+
+const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
+
+export function buildConfiguration(input: ConfigurationInput): Configuration {
+  const { seed, accounts, lifetimes } = input;
+  const resources = new Map(seed.resources.map((r) => [r.identifier, r]));
+
+  return {
+    adapter: input.adapter, // defaults to an in-memory LRU capped at 1000 entries
+    clients: seed.clients as Configuration['clients'],
+    findAccount: accounts.findAccount,
+    jwks: { keys: input.signingKeys as NonNullable<Configuration['jwks']>['keys'] }, // defaults to a well-known dev key
+    cookies: { keys: input.cookieKeys }, // defaults to unsigned cookies
+    claims: {
+      // defaults to { acr, auth_time, iss, openid: ['sub'], sid }
+      openid: ['sub'],
+      profile: ['name', 'given_name', 'family_name', 'preferred_username'],
+      email: ['email', 'email_verified'],
+    },
+    scopes: [...OIDC_SCOPES], // defaults to ['openid', 'offline_access']
+    responseTypes: ['code'], // defaults to code, id_token, 'code id_token', none: no implicit here (RFC 9700 §2.1.2)
+    // RFC 9700 §2.1.1: PKCE for every client, S256 only. Defaults to public clients only.
+    pkce: { required: () => true }, // S256 is the only method oidc-provider 9 accepts
+    // Refresh tokens whenever the client may use the grant and the account policy allows them,
+    // without the offline_access + prompt=consent round trip oidc-provider asks for by default.
+    async issueRefreshToken(_ctx, client, code) {
+      return (
+        client.grantTypeAllowed('refresh_token') &&
+        code.accountId !== undefined &&
+        accounts.mayHaveRefreshTokens(code.accountId)
+      );
+    },
+    // RFC 9700 §4.14.2: rotate on every use; oidc-provider revokes the whole grant when a used one comes back.
+    rotateRefreshToken: true, // defaults to public clients only, or after 70 % of the lifetime
+    expiresWithSession: async () => false, // defaults to tokens without offline_access dying with the AS session
+    clientBasedCORS: () => false, // defaults to allowing any origin: our clients are all server-side
+    ttl: {
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 300,
+      AuthorizationCode: lifetimes.AuthorizationCode,
+      IdToken: lifetimes.IdToken,
+      Interaction: lifetimes.Interaction,
+      RefreshToken: lifetimes.RefreshToken,
+      Grant: lifetimes.RefreshToken,
+      Session: lifetimes.RefreshToken,
+    },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    async extraTokenClaims(_ctx, token) {
+      const act = ACT_CLAIMS.get(token);
+      return act ? { act } : undefined;
+    },
+    features: {
+      devInteractions: { enabled: false }, // defaults to on: we ship our own login and consent pages
+      introspection: { enabled: true }, // defaults to off
+      revocation: { enabled: true }, // defaults to off
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx, form) {
+          ctx.type = 'html';
+          ctx.body = logoutPage(form, ctx.oidc.client?.clientName);
+        },
+        async postLogoutSuccessSource(ctx) {
+          ctx.type = 'html';
+          ctx.body = loggedOutPage();
+        },
+      },
+      resourceIndicators: {
+        enabled: true, // defaults to off
+        async getResourceServerInfo(ctx: KoaContextWithOIDC, indicator: string) {
+          const resource = resources.get(indicator);
+          if (!resource) throw new errors.InvalidTarget(`unknown resource "${indicator}"`);
+          // RFC 9068 §3: every scope of a token must make sense for its audience. A refresh that
+          // names a resource and a scope of another resource is refused, rather than answered with
+          // an empty-scope token.
+          const asked = ctx.oidc.route === 'token' ? String(ctx.oidc.params?.scope ?? '') : '';
+          const foreign = asked.split(' ').filter((s) => s && !OIDC_SCOPES.has(s) && !(s in resource.scopes));
+          if (foreign.length) {
+            throw new errors.InvalidScope(
+              `scope not defined for ${indicator}: ${foreign.join(' ')}`,
+              foreign.join(' '),
+            );
+          }
+          return {
+            scope: Object.keys(resource.scopes).join(' '),
+            audience: indicator,
+            accessTokenTTL: resource.access_token_ttl,
+            accessTokenFormat: 'jwt', // RFC 9068 JWT access tokens, typ at+jwt
+            jwt: { sign: { alg: 'RS256' } },
+          };
+        },
+      },
+    },
+    async renderError(ctx, out) {
+      ctx.type = 'html';
+      ctx.body = errorPage(out.error, out.error_description);
+    },
+  };
+}

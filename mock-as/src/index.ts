@@ -1,0 +1,13 @@
+/**
+ * @tmi-bff/mock-as: a strict local authorization server for TMI-BFF development and tests.
+ * Start one in a test with `startMockAs({ seed: await loadSeed(SEED_FILE, variables) })`.
+ */
+export { createMockAs, type MockAs, type RunningMockAs, type StartOptions, startMockAs } from './app.js';
+export { configFromEnv, DEFAULT_ADDRESSES, DEFAULT_LIFETIMES, type Lifetimes, type MockAsConfig } from './config.js';
+export { ACCESS_TOKEN_TYPE, type ActClaim } from './grants/token-exchange.js';
+export { type DevKeys, generateSigningKey } from './keys.js';
+export { TokenStore } from './persistence/adapter.js';
+export { loadSeed, parseSeed, type Seed, SeedError, type SeedVariables, TOKEN_EXCHANGE } from './seed.js';
+
+/** The seed file that `npm run dev` uses. */
+export const SEED_FILE = new URL('../seed.json', import.meta.url).pathname;

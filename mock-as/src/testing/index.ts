@@ -1,0 +1,139 @@
+/**
+ * @tmi-bff/mock-as/testing: drive the mock AS's real login and consent forms over HTTP, without a
+ * browser. For tests of anything that signs users in against the mock AS.
+ *
+ *   const callback = await signIn(authorizationUrl, { username: 'alice', password: 'alice' });
+ *   const tokens = await client.authorizationCodeGrant(config, callback, checks);
+ */
+
+interface StoredCookie {
+  name: string;
+  value: string;
+  path: string;
+  expires: number | undefined;
+}
+
+/** A minimal cookie jar: per host, path-scoped, honours Max-Age/Expires. Ignores ports, as browsers do. */
+export class CookieJar {
+  readonly #cookies = new Map<string, StoredCookie[]>();
+
+  /** Stores the `Set-Cookie` headers of a response to `url`. */
+  capture(url: URL | string, res: Response): void {
+    const { hostname } = new URL(url);
+    const list = this.#cookies.get(hostname) ?? [];
+    for (const header of res.headers.getSetCookie()) {
+      const [pair = '', ...attributes] = header.split(';').map((s) => s.trim());
+      const eq = pair.indexOf('=');
+      const cookie: StoredCookie = {
+        name: pair.slice(0, eq),
+        value: pair.slice(eq + 1),
+        path: '/',
+        expires: undefined,
+      };
+      for (const attribute of attributes) {
+        const [k = '', v = ''] = attribute.split('=');
+        const key = k.toLowerCase();
+        if (key === 'path') cookie.path = v;
+        if (key === 'max-age') cookie.expires = Date.now() + Number(v) * 1000;
+        if (key === 'expires' && cookie.expires === undefined) cookie.expires = Date.parse(v);
+      }
+      const kept = list.filter((c) => c.name !== cookie.name || c.path !== cookie.path);
+      if (cookie.expires === undefined || cookie.expires > Date.now()) kept.push(cookie);
+      list.splice(0, list.length, ...kept);
+    }
+    this.#cookies.set(hostname, list);
+  }
+
+  /** The `Cookie` header value for a request to `url`. */
+  header(url: URL | string): string {
+    const { hostname, pathname } = new URL(url);
+    const now = Date.now();
+    return (this.#cookies.get(hostname) ?? [])
+      .filter((c) => (c.expires === undefined || c.expires > now) && pathname.startsWith(c.path))
+      .map((c) => `${c.name}=${c.value}`)
+      .join('; ');
+  }
+
+  /** One cookie's value, for assertions. */
+  get(host: string, name: string): string | undefined {
+    return this.#cookies.get(host)?.find((c) => c.name === name)?.value;
+  }
+}
+
+/** `fetch` that never follows redirects and keeps cookies in `jar`. */
+export async function fetchWithJar(jar: CookieJar, url: URL | string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  const cookie = jar.header(url);
+  if (cookie) headers.set('cookie', cookie);
+  const res = await fetch(url, { ...init, headers, redirect: 'manual' });
+  jar.capture(url, res);
+  return res;
+}
+
+export interface SignInOptions {
+  /** Sign in with the password form. */
+  username?: string;
+  password?: string;
+  /** Or with one click on the persona picker. */
+  persona?: string;
+  /** What to answer on the consent page. Default: 'allow'. */
+  consent?: 'allow' | 'deny';
+  /** Reuse cookies across sign-ins (an existing AS session). Default: a new jar. */
+  jar?: CookieJar;
+  /** Stop after this many hops. Default: 20. */
+  maxSteps?: number;
+}
+
+/** An HTTP exchange that `signIn` did not expect, with the page it got. */
+export class SignInError extends Error {
+  override name = 'SignInError';
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly body: string,
+  ) {
+    super(message);
+  }
+}
+
+const form = (fields: Record<string, string>) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  body: new URLSearchParams(fields).toString(),
+});
+
+/**
+ * Follows an authorization request through the AS's login and consent pages, the way a person would,
+ * and returns the URL the AS finally redirects to (the client's redirect_uri with `code` or `error`).
+ */
+export async function signIn(authorizationUrl: URL | string, options: SignInOptions): Promise<URL> {
+  const jar = options.jar ?? new CookieJar();
+  const asOrigin = new URL(authorizationUrl).origin;
+  let next = new URL(authorizationUrl);
+  let init: RequestInit = {};
+  for (let step = 0; step < (options.maxSteps ?? 20); step += 1) {
+    const res = await fetchWithJar(jar, next, init);
+    init = {};
+    const location = res.headers.get('location');
+    if (res.status >= 300 && res.status < 400 && location) {
+      next = new URL(location, next);
+      if (next.origin !== asOrigin) return next;
+      continue;
+    }
+    const body = await res.text();
+    if (res.status !== 200) throw new SignInError(`${next.pathname} answered ${res.status}`, res.status, body);
+    const uid = /\/interaction\/([^/"]+)\/(login|consent)"/.exec(body);
+    if (!uid) throw new SignInError(`${next.pathname} is not a login or consent page`, res.status, body);
+    const base = `${asOrigin}/interaction/${uid[1]}`;
+    if (uid[2] === 'login') {
+      next = new URL(`${base}/login`);
+      init = options.persona
+        ? form({ persona: options.persona })
+        : form({ username: options.username ?? '', password: options.password ?? '' });
+    } else {
+      next = new URL(`${base}/${options.consent === 'deny' ? 'abort' : 'consent'}`);
+      init = form({});
+    }
+  }
+  throw new SignInError('too many steps', 0, '');
+}

@@ -1,0 +1,88 @@
+/**
+ * Fixtures for the mock AS tests: a real AS on an ephemeral loopback port (in memory unless a data
+ * folder is given), openid-client as the client, and sign-in through the real HTML forms.
+ */
+import type { ExecutionContext } from 'ava';
+import * as oidc from 'openid-client';
+import {
+  DEFAULT_ADDRESSES,
+  loadSeed,
+  type RunningMockAs,
+  SEED_FILE,
+  type Seed,
+  type StartOptions,
+  startMockAs,
+} from '../src/index.js';
+import { type SignInOptions, signIn } from '../src/testing/index.js';
+
+export const API = DEFAULT_ADDRESSES.API_ORIGIN;
+export const STOCKS = `${API}/stocks`;
+export const SERVICE_A = `${API}/a`;
+export const SERVICE_B = `${API}/b`;
+export const SERVICE_C = `${API}/c`;
+export const REDIRECT_URI = `${DEFAULT_ADDRESSES.BFF_ORIGIN}/auth/callback`;
+export const CLIENTS = {
+  bff: 'bff-dev-secret',
+  'service-a': 'service-a-dev-secret',
+  'service-b': 'service-b-dev-secret',
+  'stocks-api': 'stocks-api-dev-secret',
+} as const;
+
+export function demoSeed(): Promise<Seed> {
+  return loadSeed(SEED_FILE, { ...DEFAULT_ADDRESSES });
+}
+
+/** Starts an AS for one test (closed when the test ends). */
+export async function startAs(t: ExecutionContext, options: Partial<StartOptions> = {}): Promise<RunningMockAs> {
+  const as = await startMockAs({ seed: await demoSeed(), log: () => {}, ...options });
+  t.teardown(() => as.close());
+  return as;
+}
+
+/** openid-client configuration for a seeded client (plain http on loopback is allowed). */
+export function clientFor(
+  as: RunningMockAs,
+  clientId: keyof typeof CLIENTS = 'bff',
+  secret: string = CLIENTS[clientId],
+): Promise<oidc.Configuration> {
+  return oidc.discovery(new URL(as.issuer), clientId, undefined, oidc.ClientSecretBasic(secret), {
+    execute: [oidc.allowInsecureRequests],
+  });
+}
+
+export interface AuthorizeOptions extends SignInOptions {
+  scope?: string;
+  resources?: string[];
+  /** Sent with the code grant: which resource the first access token is for. */
+  tokenResource?: string;
+}
+
+/** Builds a PKCE authorization request, signs in through the forms and redeems the code. */
+export async function authorize(config: oidc.Configuration, options: AuthorizeOptions) {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const nonce = oidc.randomNonce();
+  const params = new URLSearchParams({
+    redirect_uri: REDIRECT_URI,
+    scope: options.scope ?? 'openid profile email stocks:read stocks:buy a b c',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+  });
+  for (const r of options.resources ?? [STOCKS, SERVICE_A]) params.append('resource', r);
+  const callback = await signIn(oidc.buildAuthorizationUrl(config, params), options);
+  return oidc.authorizationCodeGrant(
+    config,
+    callback,
+    { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce },
+    options.tokenResource ? { resource: options.tokenResource } : undefined,
+  );
+}
+
+/** Decodes a JWT's header and payload without verifying it (assertions only). */
+export function decode(jwt: string): { header: Record<string, unknown>; payload: Record<string, unknown> } {
+  const [h = '', p = ''] = jwt.split('.');
+  const json = (s: string) => JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
+  return { header: json(h), payload: json(p) };
+}

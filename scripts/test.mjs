@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// Runs ava with TAP output, echoes it, and ends with the line "N passed, N failed[, N skipped]".
+// Exits non-zero on any failure, or when no test ran at all.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+const child = spawn(process.execPath, ['node_modules/ava/entrypoints/cli.mjs', '--tap', ...process.argv.slice(2)], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+for await (const line of createInterface({ input: child.stdout })) {
+  console.log(line);
+  const m = /^(not ok|ok) \d+ (.*)$/.exec(line);
+  if (!m) continue;
+  if (/# (SKIP|TODO)\b/i.test(m[2])) skipped += 1;
+  else if (m[1] === 'ok') passed += 1;
+  else failed += 1;
+}
+const code = await new Promise((resolve) => child.on('close', resolve));
+const summary = `${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`;
+console.log(summary);
+process.exit(code !== 0 || failed > 0 || passed === 0 ? 1 : 0);
