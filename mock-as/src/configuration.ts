@@ -8,6 +8,7 @@ import type { JWK } from 'jose';
 import { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Accounts } from './accounts.js';
 import type { Lifetimes } from './config.js';
+import { preflightRefresh } from './grants/refresh-preflight.js';
 import { ACT_CLAIMS } from './grants/token-exchange.js';
 import { errorPage, loggedOutPage, logoutPage } from './interactions/views.js';
 import type { Seed } from './seed.js';
@@ -26,6 +27,26 @@ const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
 export function buildConfiguration(input: ConfigurationInput): Configuration {
   const { seed, accounts, lifetimes } = input;
   const resources = new Map(seed.resources.map((r) => [r.identifier, r]));
+
+  async function getResourceServerInfo(ctx: KoaContextWithOIDC, indicator: string) {
+    const resource = resources.get(indicator);
+    if (!resource) throw new errors.InvalidTarget(`unknown resource "${indicator}"`);
+    // RFC 9068 §3: every scope of a token must make sense for its audience. A token request that
+    // names a resource and a scope of another resource is refused, rather than answered with an
+    // empty-scope token.
+    const asked = ctx.oidc.route === 'token' ? String(ctx.oidc.params?.scope ?? '') : '';
+    const foreign = asked.split(' ').filter((s) => s && !OIDC_SCOPES.has(s) && !(s in resource.scopes));
+    if (foreign.length) {
+      throw new errors.InvalidScope(`scope not defined for ${indicator}: ${foreign.join(' ')}`, foreign.join(' '));
+    }
+    return {
+      scope: Object.keys(resource.scopes).join(' '),
+      audience: indicator,
+      accessTokenTTL: resource.access_token_ttl,
+      accessTokenFormat: 'jwt' as const, // RFC 9068 JWT access tokens, typ at+jwt
+      jwt: { sign: { alg: 'RS256' as const } },
+    };
+  }
 
   return {
     adapter: input.adapter, // defaults to an in-memory LRU capped at 1000 entries
@@ -53,7 +74,12 @@ export function buildConfiguration(input: ConfigurationInput): Configuration {
       );
     },
     // RFC 9700 §4.14.2: rotate on every use; oidc-provider revokes the whole grant when a used one comes back.
-    rotateRefreshToken: true, // defaults to public clients only, or after 70 % of the lifetime
+    // Defaults to public clients only, or after 70 % of the lifetime. The preflight refuses a bad
+    // request before the token is spent (see refresh-preflight.ts).
+    async rotateRefreshToken(ctx) {
+      await preflightRefresh(ctx, getResourceServerInfo);
+      return true;
+    },
     expiresWithSession: async () => false, // defaults to tokens without offline_access dying with the AS session
     clientBasedCORS: () => false, // defaults to allowing any origin: our clients are all server-side
     ttl: {

@@ -61,21 +61,23 @@ export interface AuthorizeOptions extends SignInOptions {
 export async function authorize(config: oidc.Configuration, options: AuthorizeOptions) {
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
-  const nonce = oidc.randomNonce();
+  const scope = options.scope ?? 'openid profile email stocks:read stocks:buy a b c';
+  // OIDC Core §3.1.2.1: nonce only goes with the openid scope.
+  const nonce = scope.split(' ').includes('openid') ? oidc.randomNonce() : undefined;
   const params = new URLSearchParams({
     redirect_uri: REDIRECT_URI,
-    scope: options.scope ?? 'openid profile email stocks:read stocks:buy a b c',
+    scope,
     code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
     state,
-    nonce,
+    ...(nonce ? { nonce } : {}),
   });
   for (const r of options.resources ?? [STOCKS, SERVICE_A]) params.append('resource', r);
   const callback = await signIn(oidc.buildAuthorizationUrl(config, params), options);
   return oidc.authorizationCodeGrant(
     config,
     callback,
-    { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce },
+    { pkceCodeVerifier: verifier, expectedState: state, ...(nonce ? { expectedNonce: nonce } : {}) },
     options.tokenResource ? { resource: options.tokenResource } : undefined,
   );
 }
