@@ -8,15 +8,16 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
-import type { Context, Next } from 'koa';
-import Provider, { errors } from 'oidc-provider';
+import Provider from 'oidc-provider';
 import { Accounts } from './accounts.js';
 import { DEFAULT_LIFETIMES, type MockAsConfig } from './config.js';
 import { buildConfiguration } from './configuration.js';
 import { TOKEN_EXCHANGE_DUPLICABLE, TOKEN_EXCHANGE_PARAMETERS, tokenExchangeGrant } from './grants/token-exchange.js';
 import { interactionRoutes } from './interactions/routes.js';
-import { errorPage } from './interactions/views.js';
 import { loadOrCreateKeys } from './keys.js';
+import { interactionErrors } from './middleware/interaction-errors.js';
+import { logRequests } from './middleware/log-request.js';
+import { tokenErrors } from './middleware/token-errors.js';
 import { TokenStore } from './persistence/adapter.js';
 import { SeedError, TOKEN_EXCHANGE } from './seed.js';
 
@@ -72,49 +73,9 @@ export async function createMockAs(config: MockAsConfig): Promise<MockAs> {
     }
   }
 
-  provider.use(async function logRequest(ctx: Context, next: Next) {
-    const started = performance.now();
-    await next();
-    const body = ctx.body as { error?: string; error_description?: string } | undefined;
-    const grant = ctx.path.endsWith('/token') ? ` grant_type=${ctx.oidc?.params?.grant_type ?? '-'}` : '';
-    const client = ctx.oidc?.client ? ` client=${ctx.oidc.client.clientId}` : '';
-    const error = body && typeof body === 'object' && body.error ? ` error=${body.error}` : '';
-    log(
-      `${ctx.method} ${ctx.path}${grant}${client} → ${ctx.status}${error} (${(performance.now() - started).toFixed(0)} ms)`,
-    );
-  });
-
-  provider.use(async function explainPolicyRefusal(ctx: Context, next: Next) {
-    await next();
-    // The account policy forbids some scopes (seed: users[].policy.denied_scopes). They are never
-    // granted, so a refresh asking for one fails with invalid_scope; say why.
-    const body = ctx.body as { error?: string; error_description?: string } | undefined;
-    const params = ctx.oidc?.params;
-    if (body?.error !== 'invalid_scope' || params?.grant_type !== 'refresh_token') return;
-    const token = await provider.RefreshToken.find(String(params.refresh_token ?? ''), { ignoreExpiration: true });
-    const denied = accounts.deniedScopes(token?.accountId);
-    const refused = String(params.scope ?? '')
-      .split(' ')
-      .filter((s) => denied.has(s));
-    if (refused.length) {
-      body.error_description = `the account policy of this user does not allow: ${refused.join(' ')}`;
-    }
-  });
-
-  provider.use(async function renderInteractionErrors(ctx: Context, next: Next) {
-    try {
-      await next();
-    } catch (err) {
-      if (!ctx.path.startsWith('/interaction/')) throw err;
-      const known = err instanceof errors.OIDCProviderError;
-      if (!known) log(`interaction error: ${(err as Error).stack}`);
-      ctx.status = known ? err.statusCode : 500;
-      ctx.type = 'html';
-      ctx.body = known
-        ? errorPage(err.error, err.error_description)
-        : errorPage('server_error', 'the login page failed; see the AS log');
-    }
-  });
+  provider.use(logRequests(log));
+  provider.use(tokenErrors(provider, accounts));
+  provider.use(interactionErrors(log));
 
   const router = interactionRoutes({ provider, seed, accounts });
   provider.use(router.routes());

@@ -50,12 +50,19 @@ test('RFC 8707 §2.2: a refresh for a resource the grant does not cover gives in
 test('RFC 6749 §6: a refresh asking for a scope the grant does not hold gives invalid_scope', async (t) => {
   const as = await startAs(t);
   const config = await clientFor(as);
-  const { refresh_token } = await authorize(config, { persona: 'alice', scope: 'openid stocks:read', resources: [STOCKS] });
-  t.like(await oauthError(oidc.refreshTokenGrant(config, refresh_token ?? '', { resource: STOCKS, scope: 'stocks:buy' })), {
-    status: 400,
-    error: 'invalid_scope',
-    error_description: 'refresh token missing requested scope',
+  const { refresh_token } = await authorize(config, {
+    persona: 'alice',
+    scope: 'openid stocks:read',
+    resources: [STOCKS],
   });
+  t.like(
+    await oauthError(oidc.refreshTokenGrant(config, refresh_token ?? '', { resource: STOCKS, scope: 'stocks:buy' })),
+    {
+      status: 400,
+      error: 'invalid_scope',
+      error_description: 'refresh token missing requested scope',
+    },
+  );
 });
 
 test('RFC 9068 §3: a scope that belongs to another resource is refused with invalid_scope, not served empty', async (t) => {
@@ -74,8 +81,15 @@ test('RFC 9068 §3: a scope that belongs to another resource is refused with inv
 test('a refresh without resource, for a grant that covers several resources and no openid scope, gives invalid_target', async (t) => {
   const as = await startAs(t);
   const config = await clientFor(as);
-  const { refresh_token } = await authorize(config, { persona: 'alice', scope: 'stocks:read a', tokenResource: STOCKS });
-  t.like(await oauthError(oidc.refreshTokenGrant(config, refresh_token ?? '')), { status: 400, error: 'invalid_target' });
+  const { refresh_token } = await authorize(config, {
+    persona: 'alice',
+    scope: 'stocks:read a',
+    tokenResource: STOCKS,
+  });
+  t.like(await oauthError(oidc.refreshTokenGrant(config, refresh_token ?? '')), {
+    status: 400,
+    error: 'invalid_target',
+  });
   const ok = await oidc.refreshTokenGrant(config, refresh_token ?? '', { resource: SERVICE_A });
   t.is(ok.scope, 'a');
 });
@@ -88,7 +102,9 @@ test('bob asking for stocks:buy, which his account policy forbids, is refused wi
   t.is(decode(granted.access_token).payload.scope, 'stocks:read', 'the grant holds only what the policy allows');
 
   t.deepEqual(
-    await oauthError(oidc.refreshTokenGrant(config, granted.refresh_token ?? '', { resource: STOCKS, scope: 'stocks:buy' })),
+    await oauthError(
+      oidc.refreshTokenGrant(config, granted.refresh_token ?? '', { resource: STOCKS, scope: 'stocks:buy' }),
+    ),
     {
       status: 400,
       error: 'invalid_scope',

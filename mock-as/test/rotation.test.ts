@@ -38,9 +38,15 @@ test('RFC 9700 §4.14.2: a used refresh token is rejected, and its reuse revokes
   t.is(revoked.length, 1);
 
   // The newest refresh token of that grant no longer works either.
-  t.like(await rejection(oidc.refreshTokenGrant(config, rt2, { resource: STOCKS })), { status: 400, error: 'invalid_grant' });
+  t.like(await rejection(oidc.refreshTokenGrant(config, rt2, { resource: STOCKS })), {
+    status: 400,
+    error: 'invalid_grant',
+  });
   // And the used one stays dead.
-  t.like(await rejection(oidc.refreshTokenGrant(config, rt1, { resource: STOCKS })), { status: 400, error: 'invalid_grant' });
+  t.like(await rejection(oidc.refreshTokenGrant(config, rt1, { resource: STOCKS })), {
+    status: 400,
+    error: 'invalid_grant',
+  });
 
   // Introspection agrees: the newest refresh token is inactive.
   const introspection = await oidc.tokenIntrospection(config, rt2);
