@@ -69,6 +69,7 @@ export async function createMockAs(config: MockAsConfig): Promise<MockAs> {
       await provider.Client.find(c.client_id);
     } catch (err) {
       const e = err as { error_description?: string; message: string };
+      await store.close();
       throw new SeedError(`clients[${i}] (${c.client_id}): ${e.error_description ?? e.message}`);
     }
   }

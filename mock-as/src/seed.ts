@@ -199,7 +199,9 @@ export function parseSeed(raw: unknown, variables: SeedVariables): Seed {
   const result = seedSchema.safeParse(substituted);
   if (!result.success) {
     const issue = result.error.issues[0];
-    if (issue) throw new SeedError(`${pathOf(issue.path)}: ${issue.message}`);
+    // A bad record key carries the key's own problem one level down.
+    const inner = issue?.code === 'invalid_key' ? issue.issues[0] : undefined;
+    if (issue) throw new SeedError(`${pathOf(issue.path)}: ${inner?.message ?? issue.message}`);
   }
   const seed = result.data as Seed;
   crossCheck(seed);

@@ -41,7 +41,7 @@ export async function startAs(t: ExecutionContext, options: Partial<StartOptions
 
 /** openid-client configuration for a seeded client (plain http on loopback is allowed). */
 export function clientFor(
-  as: RunningMockAs,
+  as: { issuer: string },
   clientId: keyof typeof CLIENTS = 'bff',
   secret: string = CLIENTS[clientId],
 ): Promise<oidc.Configuration> {

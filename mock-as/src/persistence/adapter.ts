@@ -65,7 +65,12 @@ export class TokenStore {
     await this.#persist();
   }
 
-  /** Number of live rows, per model. */
+  /** How many times the data file was replaced (0 in memory). */
+  get fileWrites(): number {
+    return this.#file?.writes ?? 0;
+  }
+
+  /** Number of rows, per model. */
   count(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const k of Object.keys(this.#rows)) {

@@ -16,6 +16,7 @@ export class CoalescedFile<T> {
   readonly file: string;
   #pending: Promise<void> | undefined;
   #running: Promise<void> | undefined;
+  #writes = 0;
 
   constructor(file: string, initial: T) {
     this.file = file;
@@ -43,6 +44,11 @@ export class CoalescedFile<T> {
     }
   }
 
+  /** How many times the file was replaced since this object was made. */
+  get writes(): number {
+    return this.#writes;
+  }
+
   /** Resolves once every change made before the call is on disk. */
   flush(): Promise<void> {
     this.#pending ??= this.#schedule();
@@ -54,6 +60,7 @@ export class CoalescedFile<T> {
     await this.#running?.catch(() => {});
     // Let the current burst of synchronous changes finish before serialising.
     await new Promise<void>((resolve) => setImmediate(resolve));
+    this.#writes += 1;
     const run = this.#db.write();
     this.#running = run;
     this.#pending = undefined;
