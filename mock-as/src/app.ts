@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
 import Provider from 'oidc-provider';
+import { accessTokenVerifier } from './access-tokens.js';
 import { Accounts } from './accounts.js';
 import { DEFAULT_LIFETIMES, type MockAsConfig } from './config.js';
 import { buildConfiguration } from './configuration.js';
@@ -16,6 +17,7 @@ import { TOKEN_EXCHANGE_DUPLICABLE, TOKEN_EXCHANGE_PARAMETERS, tokenExchangeGran
 import { interactionRoutes } from './interactions/routes.js';
 import { loadOrCreateKeys } from './keys.js';
 import { interactionErrors } from './middleware/interaction-errors.js';
+import { introspectJwtAccessTokens } from './middleware/jwt-introspection.js';
 import { logRequests } from './middleware/log-request.js';
 import { tokenErrors } from './middleware/token-errors.js';
 import { TokenStore } from './persistence/adapter.js';
@@ -43,6 +45,7 @@ export async function createMockAs(config: MockAsConfig): Promise<MockAs> {
   await store.open();
   const accounts = new Accounts(seed);
   const publicKeys = keys.signing.map(toPublic);
+  const verifyAccessToken = accessTokenVerifier(config.issuer, publicKeys, config.clockTolerance ?? 5);
 
   const provider = new Provider(
     config.issuer,
@@ -58,7 +61,7 @@ export async function createMockAs(config: MockAsConfig): Promise<MockAs> {
 
   provider.registerGrantType(
     TOKEN_EXCHANGE,
-    tokenExchangeGrant({ provider, seed, accounts, publicKeys, clockTolerance: config.clockTolerance ?? 5 }),
+    tokenExchangeGrant({ provider, seed, accounts, verifyAccessToken }),
     [...TOKEN_EXCHANGE_PARAMETERS],
     [...TOKEN_EXCHANGE_DUPLICABLE],
   );
@@ -77,6 +80,7 @@ export async function createMockAs(config: MockAsConfig): Promise<MockAs> {
   provider.use(logRequests(log));
   provider.use(tokenErrors(provider, accounts));
   provider.use(interactionErrors(log));
+  provider.use(introspectJwtAccessTokens(verifyAccessToken));
 
   const router = interactionRoutes({ provider, seed, accounts });
   provider.use(router.routes());

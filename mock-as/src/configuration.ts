@@ -98,8 +98,19 @@ export function buildConfiguration(input: ConfigurationInput): Configuration {
     },
     features: {
       devInteractions: { enabled: false }, // defaults to on: we ship our own login and consent pages
-      introspection: { enabled: true }, // defaults to off
-      revocation: { enabled: true }, // defaults to off
+      introspection: {
+        enabled: true, // defaults to off
+        // Any confidential client may introspect (a resource server checking a token it was sent).
+        allowedPolicy: async (_ctx, client) => client.clientAuthMethod !== 'none',
+      },
+      revocation: {
+        enabled: true, // defaults to off
+        // RFC 7009 §2.1: a client revokes only its own tokens, and is told when it tries otherwise.
+        async allowedPolicy(_ctx, client, token) {
+          if (token.clientId === client.clientId) return true;
+          throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
+        },
+      },
       rpInitiatedLogout: {
         enabled: true,
         async logoutSource(ctx, form) {

@@ -2,9 +2,11 @@
  * @tmi-bff/mock-as: a strict local authorization server for TMI-BFF development and tests.
  * Start one in a test with `startMockAs({ seed: await loadSeed(SEED_FILE, variables) })`.
  */
+
+export type { AccessTokenClaims, ActClaim } from './access-tokens.js';
 export { createMockAs, type MockAs, type RunningMockAs, type StartOptions, startMockAs } from './app.js';
 export { configFromEnv, DEFAULT_ADDRESSES, DEFAULT_LIFETIMES, type Lifetimes, type MockAsConfig } from './config.js';
-export { ACCESS_TOKEN_TYPE, type ActClaim } from './grants/token-exchange.js';
+export { ACCESS_TOKEN_TYPE } from './grants/token-exchange.js';
 export { type DevKeys, generateSigningKey } from './keys.js';
 export { TokenStore } from './persistence/adapter.js';
 export { loadSeed, parseSeed, type Seed, SeedError, type SeedVariables, TOKEN_EXCHANGE } from './seed.js';

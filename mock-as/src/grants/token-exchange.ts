@@ -13,8 +13,13 @@
  *
  * @see https://www.rfc-editor.org/rfc/rfc8693.html
  */
-import { createLocalJWKSet, type JWK, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 import { errors, type KoaContextWithOIDC, type Provider } from 'oidc-provider';
+import {
+  type AccessTokenClaims,
+  AccessTokenInvalid,
+  type AccessTokenVerifier,
+  type ActClaim,
+} from '../access-tokens.js';
 import type { Accounts } from '../accounts.js';
 import { type Seed, type SeedResource, TOKEN_EXCHANGE } from '../seed.js';
 
@@ -33,73 +38,34 @@ export const TOKEN_EXCHANGE_PARAMETERS = [
 ] as const;
 export const TOKEN_EXCHANGE_DUPLICABLE = ['resource', 'audience'] as const;
 
-/** RFC 8693 §4.1: the current actor, with earlier actors nested inside. */
-export interface ActClaim {
-  sub: string;
-  act?: ActClaim;
-}
-
 /** `act` claims of the tokens this grant mints, read by `extraTokenClaims`. */
 export const ACT_CLAIMS = new WeakMap<object, ActClaim>();
-
-interface SubjectToken extends JWTPayload {
-  sub: string;
-  aud: string | string[];
-  exp: number;
-  scope?: string;
-  client_id?: string;
-  act?: ActClaim;
-}
 
 export interface TokenExchangeOptions {
   provider: Provider;
   seed: Seed;
   accounts: Accounts;
-  /** The AS's public signing keys. */
-  publicKeys: JWK[];
-  /** Seconds of clock skew allowed on the subject token. */
-  clockTolerance: number;
+  verifyAccessToken: AccessTokenVerifier;
 }
 
 const split = (scope: string | undefined) => new Set((scope ?? '').split(' ').filter(Boolean));
 
-/** Turns a jose validation failure into the RFC 8693 §2.2.2 error: `invalid_request`. */
-function invalidSubjectToken(err: unknown): Error {
-  const why =
-    err instanceof joseErrors.JWTExpired
-      ? 'subject_token is expired'
-      : err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWSSignatureVerificationFailed
-        ? 'subject_token signature does not verify with this AS keys'
-        : err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'typ'
-          ? 'subject_token is not an access token (typ must be at+jwt)'
-          : err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'iss'
-            ? 'subject_token was issued by another issuer'
-            : 'subject_token is not a JWT access token issued by this AS';
-  return new errors.InvalidRequest(why);
-}
-
 /** Builds the grant handler to pass to `provider.registerGrantType(TOKEN_EXCHANGE, …)`. */
 export function tokenExchangeGrant(opts: TokenExchangeOptions) {
   const { provider, seed, accounts } = opts;
-  const keys = createLocalJWKSet({ keys: opts.publicKeys });
   const resources = new Map(seed.resources.map((r) => [r.identifier, r]));
 
-  async function verifySubjectToken(token: string): Promise<SubjectToken> {
+  async function verifySubjectToken(token: string): Promise<AccessTokenClaims> {
     try {
-      const { payload } = await jwtVerify<SubjectToken>(token, keys, {
-        issuer: provider.issuer,
-        typ: 'at+jwt',
-        algorithms: ['RS256'],
-        clockTolerance: opts.clockTolerance,
-        requiredClaims: ['sub', 'aud', 'exp', 'client_id'],
-      });
-      return payload;
+      return await opts.verifyAccessToken(token);
     } catch (err) {
-      throw invalidSubjectToken(err);
+      // RFC 8693 §2.2.2: an invalid subject_token is invalid_request.
+      if (err instanceof AccessTokenInvalid) throw new errors.InvalidRequest(`subject_token ${err.message}`);
+      throw err;
     }
   }
 
-  function selectTarget(ctx: KoaContextWithOIDC, subject: SubjectToken): SeedResource {
+  function selectTarget(ctx: KoaContextWithOIDC, subject: AccessTokenClaims): SeedResource {
     const params = ctx.oidc.params as Record<string, string | string[] | undefined>;
     const asked = [params.resource, params.audience].flat().filter((v): v is string => !!v);
     const targets = [...new Set(asked.length ? asked : [subject.aud].flat())];

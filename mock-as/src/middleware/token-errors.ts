@@ -1,5 +1,5 @@
 /**
- * Post-processing of token endpoint errors, where oidc-provider's wording differs from the RFCs or
+ * Post-processing of token, introspection and revocation errors, where oidc-provider's wording differs from the RFCs or
  * says less than a developer needs. The status and the error semantics never change.
  */
 import type { Context, Next } from 'koa';
@@ -11,12 +11,23 @@ interface ErrorBody {
   error_description?: string;
 }
 
+const CLIENT_AUTH_ROUTES = new Set(['token', 'introspection', 'revocation']);
+
 export function tokenErrors(provider: Provider, accounts: Accounts) {
   return async function rewordTokenErrors(ctx: Context, next: Next): Promise<void> {
     await next();
     const body = ctx.body as ErrorBody | undefined;
     const params = ctx.oidc?.params;
-    if (ctx.oidc?.route !== 'token' || !body?.error || !params) return;
+    if (!CLIENT_AUTH_ROUTES.has(String(ctx.oidc?.route)) || !body?.error || !params) return;
+
+    // RFC 6749 §5.2: a request with no client authentication at all is invalid_client, 401
+    // (oidc-provider says invalid_request, 400).
+    if (body.error === 'invalid_request' && body.error_description === 'no client authentication mechanism provided') {
+      ctx.status = 401;
+      body.error = 'invalid_client';
+      body.error_description = 'client authentication is required (HTTP Basic with the client_id and client_secret)';
+      return;
+    }
 
     // RFC 6749 §5.2: a client that may not use a grant type gets unauthorized_client
     // (oidc-provider says invalid_request).
@@ -30,7 +41,7 @@ export function tokenErrors(provider: Provider, accounts: Accounts) {
 
     // The account policy (seed: users[].policy.denied_scopes) keeps some scopes out of every grant,
     // so a refresh asking for one fails with invalid_scope; say why.
-    if (body.error === 'invalid_scope' && params.grant_type === 'refresh_token') {
+    if (body.error === 'invalid_scope' && ctx.oidc?.route === 'token' && params.grant_type === 'refresh_token') {
       const token = await provider.RefreshToken.find(String(params.refresh_token ?? ''), { ignoreExpiration: true });
       const denied = accounts.deniedScopes(token?.accountId);
       const refused = String(params.scope ?? '')
