@@ -4,7 +4,7 @@
  * it; `startMockAs` listens on loopback (an ephemeral port when asked for port 0).
  */
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
@@ -116,6 +116,11 @@ export interface StartOptions extends Omit<MockAsConfig, 'issuer'> {
 export async function startMockAs(options: StartOptions): Promise<RunningMockAs> {
   const host = options.host ?? '127.0.0.1';
   const server = createServer();
+  // Requests that arrive while the AS is still being built (key generation on a first start) wait
+  // for it, rather than hanging on a server with no handler.
+  let handler: RequestListener | undefined;
+  const waiting: Array<Parameters<RequestListener>> = [];
+  server.on('request', (req, res) => (handler ? handler(req, res) : waiting.push([req, res])));
   server.listen(options.port ?? 0, host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
@@ -124,10 +129,12 @@ export async function startMockAs(options: StartOptions): Promise<RunningMockAs>
   try {
     as = await createMockAs({ ...options, issuer: options.issuer ?? url });
   } catch (err) {
+    for (const [, res] of waiting) res.writeHead(503).end();
     server.close();
     throw err;
   }
-  server.on('request', as.provider.callback());
+  handler = as.provider.callback();
+  for (const [req, res] of waiting.splice(0)) handler(req, res);
   return {
     ...as,
     server,

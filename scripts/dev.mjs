@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// `npm run dev`: starts every part of the demo with prefixed logs, and prints the URLs once each
+// one answers. Ctrl-C stops them all.
+import concurrently from 'concurrently';
+
+const env = process.env;
+const ISSUER = env.MOCK_AS_ISSUER || 'http://localhost:4000';
+
+/** The parts of the stack: how to start each, and the URL that answers once it is ready. */
+const parts = [
+  {
+    name: 'as',
+    title: 'Mock authorization server',
+    command: 'npm run dev --silent -w @tmi-bff/mock-as',
+    url: ISSUER,
+    ready: `${ISSUER}/.well-known/openid-configuration`,
+    prefixColor: 'magenta',
+  },
+];
+
+const { result, commands } = concurrently(
+  parts.map(({ name, command, prefixColor }) => ({ name, command, prefixColor })),
+  { prefix: 'name', killOthersOn: ['failure', 'success'], restartTries: 0 },
+);
+// Resolves with the exit code once every part has stopped (one failing stops the others).
+const exitCode = result.then(
+  () => 0,
+  () => 1,
+);
+let stopped = false;
+exitCode.then(() => {
+  stopped = true;
+});
+
+async function waitFor(url, deadline) {
+  while (Date.now() < deadline && !stopped) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) return true;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
+
+const started = Date.now();
+const ready = await Promise.all(parts.map((p) => waitFor(p.ready, started + 60_000)));
+if (stopped) {
+  // A part exited during start-up; its own log lines above say why.
+} else if (ready.every(Boolean)) {
+  const width = Math.max(...parts.map((p) => p.title.length));
+  console.log(
+    [
+      '',
+      `tmi-bff is up (${((Date.now() - started) / 1000).toFixed(1)} s):`,
+      ...parts.map((p) => `  ${p.title.padEnd(width)}  ${p.url}`),
+      '  Personas: alice/alice, bob/bob, carol/carol (see mock-as/seed.json)',
+      '  Stop with Ctrl-C. Reset the AS data with: npm run reset',
+      '',
+    ].join('\n'),
+  );
+} else {
+  const late = parts.filter((_, i) => !ready[i]).map((p) => `${p.title} (${p.ready})`);
+  console.error(`\ntmi-bff: not ready after 60 s: ${late.join(', ')}. Read the log lines above.`);
+}
+
+const stop = () => {
+  for (const c of commands) c.kill('SIGTERM');
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);
+process.exit(await exitCode);
