@@ -106,10 +106,17 @@ export interface ConsentView {
   }>;
 }
 
+const OIDC_SCOPE_TEXT: Record<string, string> = {
+  openid: 'Know who you are',
+  profile: 'Your name and username',
+  email: 'Your email address',
+  offline_access: 'Keep access while you are away',
+};
+
 export function consentPage(v: ConsentView): string {
   const openid = v.openidScopes.length
     ? `<fieldset><legend>Your identity</legend><ul>${v.openidScopes
-        .map((s) => `<li><code>${escapeHtml(s)}</code></li>`)
+        .map((s) => `<li><code>${escapeHtml(s)}</code> ${escapeHtml(OIDC_SCOPE_TEXT[s] ?? '')}</li>`)
         .join('')}</ul></fieldset>`
     : '';
   const resources = v.resources
