@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { CoalescedFile } from '@tmi-bff/store';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
-import { CoalescedFile } from './persistence/coalesced-file.js';
 
 export interface DevKeys {
   /** Private signing JWKs, newest first. */

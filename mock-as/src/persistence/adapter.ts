@@ -5,8 +5,9 @@
  *
  * @see https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#adapter
  */
+
+import { CoalescedFile } from '@tmi-bff/store';
 import type { Adapter, AdapterFactory, AdapterPayload } from 'oidc-provider';
-import { CoalescedFile } from './coalesced-file.js';
 
 interface Row {
   payload: AdapterPayload;

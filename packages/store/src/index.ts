@@ -1,0 +1,8 @@
+/**
+ * @tmi-bff/store: where a TMI-BFF backend keeps sessions, refresh tokens and cached access tokens.
+ */
+export { CoalescedFile } from './coalesced-file.js';
+export { type Entry, isLive, type KeyValueStore } from './key-value-store.js';
+export { KeyedMutex } from './keyed-mutex.js';
+export { LowdbStore, type LowdbStoreOptions } from './lowdb-store.js';
+export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';

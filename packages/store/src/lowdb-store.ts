@@ -1,0 +1,63 @@
+/**
+ * The embedded default `KeyValueStore`: entries in memory, persisted to one lowdb JSON file with
+ * coalesced atomic writes, expired entries swept on a timer. One process per file: the locks are
+ * in-process.
+ */
+import { CoalescedFile } from './coalesced-file.js';
+import type { Entry } from './key-value-store.js';
+import { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
+
+interface Document {
+  version: 1;
+  entries: Record<string, Entry>;
+}
+
+export interface LowdbStoreOptions extends MemoryStoreOptions {
+  /** The JSON file. Its folder is created when missing. */
+  file: string;
+  /** How often expired entries are removed, in milliseconds. Default: 60 000. */
+  sweepIntervalMs?: number;
+}
+
+export class LowdbStore extends MemoryStore {
+  readonly #file: CoalescedFile<Document>;
+  readonly #sweepIntervalMs: number;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(options: LowdbStoreOptions) {
+    super(options);
+    this.#file = new CoalescedFile<Document>(options.file, { version: 1, entries: {} });
+    this.#sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
+  }
+
+  /** Opens (or creates) a store on `file`. */
+  static async open(options: LowdbStoreOptions): Promise<LowdbStore> {
+    const store = new LowdbStore(options);
+    await store.#file.open();
+    store.entries = store.#file.data.entries;
+    store.sweep();
+    store.#timer = setInterval(() => store.sweep(), store.#sweepIntervalMs);
+    store.#timer.unref();
+    return store;
+  }
+
+  override sweep(): number {
+    const removed = super.sweep();
+    if (removed > 0) void this.persist().catch(() => {});
+    return removed;
+  }
+
+  /** How many times the file was replaced. */
+  get fileWrites(): number {
+    return this.#file.writes;
+  }
+
+  override async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await super.close();
+  }
+
+  protected override persist(): Promise<void> {
+    return this.#file.flush();
+  }
+}

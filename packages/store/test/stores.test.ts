@@ -1,0 +1,98 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import { KeyedMutex, LowdbStore, MemoryStore } from '../src/index.js';
+
+async function tempFile(t: ExecutionContext): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'store-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return join(dir, 'data', 'store.json');
+}
+
+test('KeyedMutex runs holders of one key one at a time, in order, and other keys in parallel', async (t) => {
+  const mutex = new KeyedMutex();
+  const events: string[] = [];
+  let releaseFirst!: () => void;
+  const first = mutex.run('k', async () => {
+    events.push('1 start');
+    await new Promise<void>((resolve) => {
+      releaseFirst = resolve;
+    });
+    events.push('1 end');
+  });
+  const second = mutex.run('k', async () => {
+    events.push('2 start');
+  });
+  const other = mutex.run('other', async () => {
+    events.push('other');
+  });
+  await other;
+  t.deepEqual(events, ['1 start', 'other']);
+  releaseFirst();
+  await Promise.all([first, second]);
+  t.deepEqual(events, ['1 start', 'other', '1 end', '2 start']);
+  t.is(mutex.size, 0);
+});
+
+test('KeyedMutex releases the key when a holder throws', async (t) => {
+  const mutex = new KeyedMutex();
+  await t.throwsAsync(
+    mutex.run('k', async () => {
+      throw new Error('boom');
+    }),
+    { message: 'boom' },
+  );
+  t.is(await mutex.run('k', async () => 'next'), 'next');
+});
+
+test('MemoryStore: values are copies, expire, and are swept', async (t) => {
+  let now = 1000;
+  const store = new MemoryStore({ now: () => now });
+  const value = { a: [1] };
+  await store.set('k', value, 50);
+  value.a.push(2);
+  t.deepEqual(await store.get('k'), { a: [1] });
+  await store.set('forever', 1);
+  now += 50;
+  t.is(await store.get('k'), undefined);
+  t.is(await store.get('forever'), 1);
+  t.is(store.sweep(), 1);
+  t.is(store.size, 1);
+  await store.delete('forever');
+  t.is(store.size, 0);
+});
+
+test('LowdbStore: 1,000 concurrent sets cost a few file writes, and every set resolves once on disk', async (t) => {
+  const file = await tempFile(t);
+  const store = await LowdbStore.open({ file });
+  t.teardown(() => store.close());
+  await Promise.all(Array.from({ length: 1000 }, (_, i) => store.set(`k${i}`, { i }, 60_000)));
+  t.true(store.fileWrites <= 3, `${store.fileWrites} writes`);
+  const doc = JSON.parse(await readFile(file, 'utf8'));
+  t.is(Object.keys(doc.entries).length, 1000);
+  t.deepEqual(doc.entries.k999.value, { i: 999 });
+});
+
+test('LowdbStore: data survives a reopen; expired entries are dropped on open', async (t) => {
+  const file = await tempFile(t);
+  let now = 10_000;
+  const first = await LowdbStore.open({ file, now: () => now });
+  await first.set('keep', 'yes', 60_000);
+  await first.set('gone', 'no', 10);
+  await first.close();
+  now += 20;
+  const second = await LowdbStore.open({ file, now: () => now });
+  t.teardown(() => second.close());
+  t.is(await second.get('keep'), 'yes');
+  t.is(await second.get('gone'), undefined);
+  t.is(second.size, 1);
+});
+
+test('LowdbStore: a corrupt file is refused with a message naming it', async (t) => {
+  const file = await tempFile(t);
+  await LowdbStore.open({ file }).then((s) => s.close());
+  await writeFile(file, '{"version":1,');
+  const err = await t.throwsAsync(LowdbStore.open({ file }));
+  t.regex(err?.message ?? '', /store\.json is not valid JSON/);
+});
