@@ -1,0 +1,72 @@
+/**
+ * bff-token: an access token for the resource and scope the frontend asks for.
+ * TMI-BFF-01 §3.1 (request), §4 (processing), §4.2 (response), §4.3 (errors).
+ *
+ * Walkthrough: docs/walkthrough/03-bff-token.md.
+ */
+import type { Context, Middleware, Next } from 'koa';
+import getRawBody from 'raw-body';
+import { InvalidRequest } from '../errors.js';
+import type { ResolvedOptions } from '../options.js';
+import { allowMethods } from '../shared/allow-methods.js';
+import { requireSameOrigin } from '../shared/csrf.js';
+import { errorHandler } from '../shared/error-handler.js';
+import { noStore, sendJson } from '../shared/no-store.js';
+import { requireSession, sessionOf } from '../shared/require-session.js';
+import { ROUTES } from '../spec.js';
+import type { TokenRequest } from '../tokens/types.js';
+
+/** Response header naming where the token came from: `cache`, `refresh` or `exchange` (D9). */
+export const TOKEN_SOURCE_HEADER = 'TMI-BFF-Token-Source';
+
+const FORM = 'application/x-www-form-urlencoded';
+
+async function readParameters(ctx: Context): Promise<URLSearchParams> {
+  if (ctx.method !== 'POST') return new URLSearchParams(ctx.querystring);
+  // D2: POST carries the same parameters in a form body.
+  if (!ctx.is(FORM)) throw new InvalidRequest(`a POST body must be ${FORM}`);
+  try {
+    return new URLSearchParams(await getRawBody(ctx.req, { limit: '8kb', encoding: 'utf8', length: ctx.get('content-length') || null }));
+  } catch (err) {
+    throw new InvalidRequest(`the request body could not be read (${(err as Error).message})`);
+  }
+}
+
+/** TMI-BFF-01 §3.1, §4.1, D3: empty = absent; unknown parameters ignored; a repeated scope refused. */
+export function toTokenRequest(params: URLSearchParams, freshParameter: string): TokenRequest {
+  // TMI-BFF-01 §3.1 (TMI-10): a parameter with no value is treated as absent.
+  const present = (name: string) => params.getAll(name).filter((v) => v !== '');
+  const scopes = present('scope');
+  // D3: RFC 6749 §3.1 — a parameter MUST NOT repeat; a repeated scope is ambiguous.
+  if (scopes.length > 1) throw new InvalidRequest('scope must not be repeated: send one space-delimited value');
+  return {
+    // RFC 8707 §2: resource may repeat; the AS decides what to do with several (D3).
+    resources: [...new Set(present('resource'))].sort(),
+    // TMI-BFF-01 §4.1 (TMI-14): space-delimited scope tokens, a set.
+    scopes: [...new Set((scopes[0] ?? '').split(' ').filter(Boolean))].sort(),
+    fresh: ['1', 'true'].includes(params.get(freshParameter) ?? ''),
+  };
+}
+
+export function bffToken(opts: ResolvedOptions): Middleware[] {
+  return [
+    errorHandler(`${ROUTES.bffToken}.error`, opts.logger),
+    noStore,
+    // TMI-BFF-01 §3.1 (TMI-09): GET MUST be supported; POST MAY (D2).
+    allowMethods(opts.post.enabled ? ['GET', 'POST'] : ['GET']),
+    requireSameOrigin({ header: opts.csrfHeader, origin: opts.origin }),
+    requireSession(opts),
+    async function parseTokenRequest(ctx: Context, next: Next) {
+      ctx.state.tokenRequest = toTokenRequest(await readParameters(ctx), opts.freshParameter);
+      await next();
+    },
+    async function respondWithToken(ctx: Context) {
+      const request = ctx.state.tokenRequest as TokenRequest;
+      const { token, source } = await opts.tokens.getToken(sessionOf(ctx), request, ctx);
+      ctx.set(TOKEN_SOURCE_HEADER, source);
+      // TMI-BFF-01 §4.2 (TMI-18…21), D7: exactly these members; scope always, never a refresh token.
+      sendJson(ctx, { access_token: token.access_token, expires_in: opts.tokens.expiresIn(token), scope: token.scope });
+      opts.logger.debug(`${ROUTES.bffToken}.success`, { source, resources: request.resources, scope: token.scope });
+    },
+  ];
+}

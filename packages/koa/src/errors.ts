@@ -1,0 +1,118 @@
+/**
+ * One error hierarchy for both endpoints, and one serializer. Handlers only throw; the error handler
+ * (shared/error-handler.ts) writes the response. Codes are the draft's where it defines them
+ * (TMI-BFF-01 §4.3), RFC 6749 §5.2 otherwise.
+ */
+
+export interface ErrorBody {
+  error: string;
+  error_description?: string;
+}
+
+export class TmiBffError extends Error {
+  /** The wire code. */
+  readonly error: string;
+  /** HTTP status: 400 for every failure of the endpoints (TMI-BFF-01 §4.3, D6). */
+  readonly status: number;
+  /** Whether the code and description may be sent (Koa convention: status < 500). */
+  readonly expose: boolean;
+  /** Safe for the wire. */
+  readonly error_description: string | undefined;
+  /** For logs only, never serialized. */
+  readonly error_detail: string | undefined;
+
+  constructor(
+    error: string,
+    error_description?: string,
+    options: { status?: number; detail?: string; cause?: unknown } = {},
+  ) {
+    super(error_description ? `${error}: ${error_description}` : error, { cause: options.cause });
+    this.name = new.target.name;
+    this.error = error;
+    this.status = options.status ?? 400;
+    this.expose = this.status < 500;
+    this.error_description = error_description;
+    this.error_detail = options.detail;
+  }
+}
+
+/**
+ * TMI-BFF-01 §4.3.1 (TMI-26): no valid authenticated session; also every CSRF refusal (D4).
+ * @see https://datatracker.ietf.org/doc/html/draft-bertocci-oauth2-tmi-bff-01#section-4.3.1
+ */
+export class InvalidSession extends TmiBffError {
+  constructor(description = 'no valid session: sign in first', options?: { detail?: string }) {
+    super('invalid_session', description, options);
+  }
+}
+
+/**
+ * TMI-BFF-01 §4.3.2 (TMI-27): the backend lacks the artifacts to get a suitable token without
+ * the user (no refresh token, or none covering the resource).
+ * @see https://datatracker.ietf.org/doc/html/draft-bertocci-oauth2-tmi-bff-01#section-4.3.2
+ */
+export class BackendNotReady extends TmiBffError {
+  constructor(description: string, options?: { detail?: string }) {
+    super('backend_not_ready', description, options);
+  }
+}
+
+/**
+ * TMI-BFF-01 §4.3.3 (TMI-28): the authorization server refused; its `error` and
+ * `error_description` are relayed verbatim.
+ * @see https://www.rfc-editor.org/rfc/rfc6749.html#section-5.2
+ */
+export class AuthorizationServerError extends TmiBffError {
+  constructor(error: string, error_description: string | undefined, options?: { detail?: string; cause?: unknown }) {
+    super(error, error_description, options);
+  }
+}
+
+/** RFC 6749 §5.2 `invalid_request` (an extension code for TMI-BFF, D3): e.g. a repeated `scope`. */
+export class InvalidRequest extends TmiBffError {
+  constructor(description: string) {
+    super('invalid_request', description);
+  }
+}
+
+/** D2: a method the endpoint does not serve: 405 with an `Allow` header. */
+export class MethodNotAllowed extends TmiBffError {
+  readonly allow: string[];
+  constructor(allow: string[]) {
+    super('invalid_request', `use ${allow.join(' or ')}`, { status: 405 });
+    this.allow = allow;
+  }
+}
+
+/**
+ * D6 / TMI-29 (extension code): the authorization server is unreachable, too slow, or answered
+ * something that is not OAuth. The session and its refresh token are kept.
+ */
+export class TemporarilyUnavailable extends TmiBffError {
+  constructor(description = 'the authorization server did not answer in time; try again shortly', options?: { detail?: string; cause?: unknown }) {
+    super('temporarily_unavailable', description, options);
+  }
+}
+
+/** A bug or an unexpected failure: 500, and nothing of it goes on the wire. */
+export class ServerError extends TmiBffError {
+  constructor(detail: string, cause?: unknown) {
+    super('server_error', undefined, { status: 500, detail, cause });
+  }
+}
+
+/** The one serializer: exposed errors as they are, anything else as a generic `server_error`. */
+export function toErrorBody(err: unknown): ErrorBody {
+  if (err instanceof TmiBffError && err.expose) {
+    return err.error_description === undefined
+      ? { error: err.error }
+      : { error: err.error, error_description: err.error_description };
+  }
+  return { error: 'server_error', error_description: 'the backend failed unexpectedly; see its log' };
+}
+
+/** Any thrown value as a TmiBffError (unknown ones become ServerError). */
+export function asTmiBffError(err: unknown): TmiBffError {
+  if (err instanceof TmiBffError) return err;
+  return new ServerError(err instanceof Error ? (err.stack ?? err.message) : String(err), err);
+}

@@ -1,0 +1,52 @@
+/**
+ * @tmi-bff/koa: the two endpoints of draft-bertocci-oauth2-tmi-bff-01 as Koa middleware.
+ *
+ *   const bff = createTmiBff({ ack: SPEC.draft, origin, getSession, tokens: new TokenService({…}) });
+ *   app.use(bff.routes());
+ */
+import Router from '@koa/router';
+import { bffSessionInfo } from './endpoints/bff-sessioninfo.js';
+import { bffToken } from './endpoints/bff-token.js';
+import { type ResolvedOptions, resolveOptions, type TmiBffOptions } from './options.js';
+import { META_NAMES, ROUTES } from './spec.js';
+
+export { bffSessionInfo } from './endpoints/bff-sessioninfo.js';
+export { bffToken, TOKEN_SOURCE_HEADER, toTokenRequest } from './endpoints/bff-token.js';
+export * from './errors.js';
+export { defaultSessionInfo, type Logger, type TmiBffOptions, type TokenSource } from './options.js';
+export { CSRF_HEADER, FRESH_PARAMETER, META_NAMES, ROUTES, SPEC, WELL_KNOWN } from './spec.js';
+export {
+  ACCESS_TOKEN_TYPE,
+  type AuthorizationServer,
+  type GrantResult,
+  OpenIdClient,
+  type OpenIdClientOptions,
+  TOKEN_EXCHANGE_GRANT,
+  toEndpointError,
+} from './tokens/authorization-server.js';
+export { cacheKey, scopeSet } from './tokens/cache-key.js';
+export { type DownscopingStrategy, grantKey, TokenService, type TokenServiceOptions } from './tokens/token-service.js';
+export type { BffSession, HeldToken, StoredGrant, TokenOutcome, TokenRequest, TokenSourceKind } from './tokens/types.js';
+
+export interface TmiBff {
+  options: ResolvedOptions;
+  /** Both endpoints, at their configured paths. Every method reaches them (D2: 405 + Allow). */
+  routes(): ReturnType<Router['routes']>;
+  /** D1: `<meta>` tags that advertise the configured paths, for the HTML the backend serves. */
+  metaTags(): string;
+}
+
+export function createTmiBff(options: TmiBffOptions): TmiBff {
+  const opts = resolveOptions(options);
+  const router = new Router();
+  router.all(ROUTES.bffToken, opts.paths.bffToken, ...bffToken(opts));
+  router.all(ROUTES.bffSessionInfo, opts.paths.bffSessionInfo, ...bffSessionInfo(opts));
+  const attr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+  return {
+    options: opts,
+    routes: () => router.routes(),
+    metaTags: () =>
+      `<meta name="${META_NAMES.bffToken}" content="${attr(opts.paths.bffToken)}">\n` +
+      `<meta name="${META_NAMES.bffSessionInfo}" content="${attr(opts.paths.bffSessionInfo)}">`,
+  };
+}

@@ -1,0 +1,27 @@
+/**
+ * First in every endpoint stack: turns any thrown error into the spec's JSON error response.
+ * TMI-BFF-01 §4.3 (TMI-25): status 400 and `{ error, error_description? }`; D6: the no-store
+ * headers on errors too; a 5xx never carries its cause.
+ */
+import type { Context, Next } from 'koa';
+import { asTmiBffError, MethodNotAllowed, toErrorBody } from '../errors.js';
+import type { Logger } from '../options.js';
+import { setNoStore } from './no-store.js';
+
+export function errorHandler(eventName: string, log: Logger) {
+  return async function handleErrors(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+    } catch (thrown) {
+      const err = asTmiBffError(thrown);
+      ctx.status = err.status;
+      setNoStore(ctx);
+      if (err instanceof MethodNotAllowed) ctx.set('Allow', err.allow.join(', '));
+      ctx.type = 'application/json;charset=UTF-8';
+      ctx.body = toErrorBody(err);
+      if (err.expose) log.debug(eventName, { error: err.error, description: err.error_description, detail: err.error_detail });
+      else log.error(eventName, { error: err.error, detail: err.error_detail });
+      ctx.app.emit(eventName, err, ctx);
+    }
+  };
+}

@@ -1,0 +1,228 @@
+/**
+ * The default token source of bff-token: TMI-BFF-01 §4 steps 3–5 (TMI-17).
+ * 1. a suitable cached token (exact resource and scope sets, outside the expiry margin) → served;
+ * 2. otherwise a refresh token is spent at the AS (refresh, or refresh + token exchange, D9);
+ * 3. no refresh token, or none covering the resource → backend_not_ready (TMI-27).
+ *
+ * Concurrency (D10): callers asking for the same (session, resources, scopes) share one AS request;
+ * all AS requests of one session run one at a time under the store's lock, so a rotating refresh
+ * token is never presented twice. An AS slower than `asTimeoutMs` gets the caller a
+ * `temporarily_unavailable`, while the request itself runs to completion under the lock and its
+ * rotated refresh token is stored: nothing is lost (D6).
+ *
+ * Walkthrough: docs/walkthrough/03-bff-token.md.
+ */
+import type { KeyValueStore } from '@tmi-bff/store';
+import { AuthorizationServerError, BackendNotReady, TemporarilyUnavailable } from '../errors.js';
+import type { AuthorizationServer, GrantResult } from './authorization-server.js';
+import { cacheKey, scopeSet } from './cache-key.js';
+import type { BffSession, HeldToken, StoredGrant, TokenOutcome, TokenRequest } from './types.js';
+
+export type DownscopingStrategy = 'refresh' | 'exchange';
+
+export interface TokenServiceOptions {
+  store: KeyValueStore;
+  authorizationServer: AuthorizationServer;
+  /** D9: how a narrower token is obtained. Default: 'refresh'. */
+  strategy?: DownscopingStrategy;
+  /** D8: a cached token is not served within this many seconds of its expiry. Default: 30. */
+  expiryMarginSeconds?: number;
+  /** D6: how long a caller waits for the AS before `temporarily_unavailable`, in ms. Default: 5000. */
+  asTimeoutMs?: number;
+  /** TMI-15: the resource used when a request names none. Default: none (the AS decides). */
+  defaultResource?: string | undefined;
+  /** Lifetime assumed when the AS omits `expires_in`, in seconds. Default: 60. */
+  assumedLifetimeSeconds?: number;
+  /** Clock, for tests. Default: Date.now. */
+  now?: () => number;
+  /** Told of every token obtained or served, for logs and the flow inspector. */
+  onToken?: (event: { sessionId: string; request: TokenRequest; source: TokenOutcome['source'] }) => void;
+}
+
+export const grantKey = (sessionId: string) => `grant:${sessionId}`;
+
+export class TokenService {
+  readonly #store: KeyValueStore;
+  readonly #as: AuthorizationServer;
+  readonly #strategy: DownscopingStrategy;
+  readonly #marginMs: number;
+  readonly #timeoutMs: number;
+  readonly #defaultResource: string | undefined;
+  readonly #assumedLifetimeMs: number;
+  readonly #now: () => number;
+  readonly #onToken: TokenServiceOptions['onToken'];
+  readonly #inflight = new Map<string, Promise<TokenOutcome>>();
+
+  constructor(options: TokenServiceOptions) {
+    this.#store = options.store;
+    this.#as = options.authorizationServer;
+    this.#strategy = options.strategy ?? 'refresh';
+    this.#marginMs = (options.expiryMarginSeconds ?? 30) * 1000;
+    this.#timeoutMs = options.asTimeoutMs ?? 5000;
+    this.#defaultResource = options.defaultResource;
+    this.#assumedLifetimeMs = (options.assumedLifetimeSeconds ?? 60) * 1000;
+    this.#now = options.now ?? Date.now;
+    this.#onToken = options.onToken;
+  }
+
+  get strategy(): DownscopingStrategy {
+    return this.#strategy;
+  }
+
+  /** Seconds left on a token, never less than 1 (TMI-19: the remaining lifetime). */
+  expiresIn(token: HeldToken): number {
+    return Math.max(1, Math.floor((token.expires_at - this.#now()) / 1000));
+  }
+
+  /** Stores what sign-in obtained for a session. Replaces any earlier grant of that session. */
+  async saveGrant(sessionId: string, grant: StoredGrant, ttlMs?: number): Promise<void> {
+    await this.#store.withLock(grantKey(sessionId), () => this.#store.set(grantKey(sessionId), grant, ttlMs));
+  }
+
+  /** The grant of a session (for logout: its refresh token is revoked). */
+  getGrant(sessionId: string): Promise<StoredGrant | undefined> {
+    return this.#store.get<StoredGrant>(grantKey(sessionId));
+  }
+
+  async deleteGrant(sessionId: string): Promise<void> {
+    await this.#store.withLock(grantKey(sessionId), () => this.#store.delete(grantKey(sessionId)));
+  }
+
+  /** TMI-BFF-01 §4 (TMI-17): a token for the request, from the cache or from the AS. */
+  async getToken(session: BffSession, input: TokenRequest): Promise<TokenOutcome> {
+    const request = this.#withDefaults(input);
+    const key = cacheKey(request.resources, request.scopes);
+    if (!request.fresh) {
+      const hit = this.#cached(await this.getGrant(session.id), key);
+      if (hit) return this.#told(session, request, { token: hit, source: 'cache' });
+    }
+    const flightKey = `${session.id}\n${key}\n${request.fresh}`;
+    let flight = this.#inflight.get(flightKey);
+    if (!flight) {
+      flight = this.#obtain(session, request, key).finally(() => this.#inflight.delete(flightKey));
+      this.#inflight.set(flightKey, flight);
+    }
+    return this.#told(session, request, await this.#withinTimeout(flight));
+  }
+
+  #told(session: BffSession, request: TokenRequest, outcome: TokenOutcome): TokenOutcome {
+    this.#onToken?.({ sessionId: session.id, request, source: outcome.source });
+    return outcome;
+  }
+
+  #withDefaults(request: TokenRequest): TokenRequest {
+    if (request.resources.length > 0 || !this.#defaultResource) return request;
+    return { ...request, resources: [this.#defaultResource] };
+  }
+
+  /** D8: only an exact key match, and only outside the expiry margin. */
+  #cached(grant: StoredGrant | undefined, key: string): HeldToken | undefined {
+    const token = grant?.tokens[key];
+    return token && token.expires_at - this.#now() > this.#marginMs ? token : undefined;
+  }
+
+  /** D6: the caller waits at most `asTimeoutMs`; the flight itself goes on and is stored. */
+  #withinTimeout(flight: Promise<TokenOutcome>): Promise<TokenOutcome> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TemporarilyUnavailable()), this.#timeoutMs);
+      timer.unref();
+    });
+    flight.catch(() => {}); // settled later, possibly after the caller gave up
+    return Promise.race([flight, late]).finally(() => clearTimeout(timer));
+  }
+
+  #obtain(session: BffSession, request: TokenRequest, key: string): Promise<TokenOutcome> {
+    const storeKey = grantKey(session.id);
+    return this.#store.withLock(storeKey, async () => {
+      // Read again under the lock: another request may have refreshed meanwhile.
+      const grant = await this.#store.get<StoredGrant>(storeKey);
+      if (!request.fresh) {
+        const hit = this.#cached(grant, key);
+        if (hit) return { token: hit, source: 'cache' as const };
+      }
+      // TMI-BFF-01 §4.3.2 (TMI-27): no artifact to get a token without the user.
+      if (!grant?.refresh_token) {
+        throw new BackendNotReady('this session holds no refresh token: sign in again to get one');
+      }
+      const uncovered = request.resources.filter((r) => !grant.resources.includes(r));
+      if (uncovered.length > 0) {
+        throw new BackendNotReady(`the sign-in did not ask for ${uncovered.join(' ')}: the user must consent to it first`);
+      }
+      const outcome =
+        this.#strategy === 'exchange' && request.scopes.length > 0 && request.resources.length === 1
+          ? await this.#exchange(storeKey, grant, request)
+          : await this.#refresh(storeKey, grant, request);
+      this.#remember(grant, outcome.token);
+      await this.#store.set(storeKey, grant);
+      return outcome;
+    });
+  }
+
+  #held(result: GrantResult, request: Pick<TokenRequest, 'resources' | 'scopes'>, fallbackScope: string): HeldToken {
+    const lifetimeMs = result.expires_in !== undefined ? result.expires_in * 1000 : this.#assumedLifetimeMs;
+    return {
+      access_token: result.access_token,
+      // RFC 6749 §5.1: an omitted scope is the requested one.
+      scope: scopeSet(result.scope ?? (request.scopes.join(' ') || fallbackScope)).join(' '),
+      resources: request.resources,
+      expires_at: this.#now() + lifetimeMs,
+    };
+  }
+
+  #remember(grant: StoredGrant, token: HeldToken): void {
+    const now = this.#now();
+    for (const [k, t] of Object.entries(grant.tokens)) if (t.expires_at <= now) delete grant.tokens[k];
+    grant.tokens[cacheKey(token.resources, scopeSet(token.scope))] = token;
+  }
+
+  /** D9 'refresh': RFC 6749 §6 with RFC 8707 resources and the (narrower) scope. */
+  async #refresh(storeKey: string, grant: StoredGrant, request: TokenRequest): Promise<TokenOutcome> {
+    const refreshToken = grant.refresh_token ?? '';
+    let result: GrantResult;
+    try {
+      result = await this.#as.refresh(refreshToken, {
+        resources: request.resources,
+        scope: request.scopes.join(' ') || undefined,
+      });
+    } catch (err) {
+      // invalid_grant: the refresh token is dead (expired, revoked, reused). Forget it, so the next
+      // request answers backend_not_ready instead of asking the AS again.
+      if (err instanceof AuthorizationServerError && err.error === 'invalid_grant') {
+        delete grant.refresh_token;
+        await this.#store.set(storeKey, grant);
+      }
+      throw err;
+    }
+    // RFC 9700 §4.14.2: the AS rotated the refresh token; keep the new one before anything else.
+    if (result.refresh_token) {
+      grant.refresh_token = result.refresh_token;
+      await this.#store.set(storeKey, grant);
+    }
+    return { token: this.#held(result, request, grant.scope), source: 'refresh' };
+  }
+
+  /** D9 'exchange': RFC 8693 exchange of a broader token held for the same resource. */
+  async #exchange(storeKey: string, grant: StoredGrant, request: TokenRequest): Promise<TokenOutcome> {
+    const wanted = new Set(request.scopes);
+    const now = this.#now();
+    let broad = Object.values(grant.tokens).find(
+      (t) =>
+        t.resources.length === 1 &&
+        t.resources[0] === request.resources[0] &&
+        t.expires_at - now > this.#marginMs &&
+        [...wanted].every((s) => t.scope.split(' ').includes(s)),
+    );
+    if (!broad) {
+      const full = await this.#refresh(storeKey, grant, { ...request, scopes: [] });
+      broad = full.token;
+      this.#remember(grant, broad);
+    }
+    if (scopeSet(broad.scope).join(' ') === request.scopes.join(' ')) return { token: broad, source: 'refresh' };
+    const result = await this.#as.exchange(broad.access_token, {
+      resource: request.resources[0] ?? '',
+      scope: request.scopes.join(' '),
+    });
+    return { token: this.#held(result, request, request.scopes.join(' ')), source: 'exchange' };
+  }
+}

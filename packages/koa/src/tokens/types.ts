@@ -1,0 +1,51 @@
+/** The shapes the token logic works with. Wire names (snake_case) where they go on the wire. */
+
+/** A bff-token request, normalised: sorted, de-duplicated sets (D3). */
+export interface TokenRequest {
+  /** RFC 8707 resource indicators; empty means "the backend decides" (TMI-15). */
+  resources: string[];
+  /** Scope tokens; empty means "whatever the grant holds for the resource". */
+  scopes: string[];
+  /** D11 extension: skip the cache, a resource server rejected the cached token. */
+  fresh: boolean;
+}
+
+/** An access token the backend holds, with what TMI-BFF-01 §4.2 needs to answer for it (TMI-23). */
+export interface HeldToken {
+  access_token: string;
+  /** The token's actual scope, space-delimited. */
+  scope: string;
+  resources: string[];
+  /** Epoch milliseconds. */
+  expires_at: number;
+}
+
+/** Where a token came from, for logs and the flow inspector (D9). */
+export type TokenSourceKind = 'cache' | 'refresh' | 'exchange';
+
+export interface TokenOutcome {
+  token: HeldToken;
+  source: TokenSourceKind;
+}
+
+/** What the backend keeps per session, server-side only: never in a cookie, never on the wire. */
+export interface StoredGrant {
+  /** The current refresh token; absent when the AS issued none or it died. */
+  refresh_token?: string;
+  /** Resources the grant was asked for at sign-in (or later consent). */
+  resources: string[];
+  /** The scope granted at sign-in, space-delimited. */
+  scope: string;
+  /** Cached access tokens by cache key (D8). */
+  tokens: Record<string, HeldToken>;
+}
+
+/** The user's session, as the endpoints need it. */
+export interface BffSession {
+  /** Opaque, server-side identifier; keys the stored grant. */
+  id: string;
+  /** Claims about the user (from the ID token), for bff-sessioninfo. */
+  claims: Record<string, unknown>;
+  /** Epoch milliseconds at which the session ends. */
+  expiresAt?: number;
+}

@@ -1,0 +1,76 @@
+/**
+ * Builds the reference backend from a config object: the store, the session, the AS client, the
+ * token service, and the routes. No listen: `server.ts` (or a test) does that.
+ */
+import { join } from 'node:path';
+import { createTmiBff, OpenIdClient, SPEC, TokenService } from '@tmi-bff/koa';
+import { type KeyValueStore, LowdbStore, MemoryStore } from '@tmi-bff/store';
+import Koa from 'koa';
+import type { BackendConfig } from './config.js';
+import { loginRoutes } from './oauth/login.js';
+import { logoutRoute } from './oauth/logout.js';
+import { routes } from './routes.js';
+import { randomId, sessionMiddleware, currentSession } from './session/session.js';
+
+export interface Backend {
+  app: Koa;
+  tokens: TokenService;
+  store: KeyValueStore;
+  client: OpenIdClient;
+  close(): Promise<void>;
+}
+
+async function cookieKeys(config: BackendConfig, store: KeyValueStore): Promise<string[]> {
+  if (config.cookieKeys?.length) return config.cookieKeys;
+  const kept = await store.get<string[]>('config:cookie-keys');
+  if (kept?.length) return kept;
+  const keys = [randomId()];
+  await store.set('config:cookie-keys', keys);
+  return keys;
+}
+
+export async function createBackend(config: BackendConfig): Promise<Backend> {
+  const log = config.log ?? console.log;
+  const store: KeyValueStore = config.dataDir
+    ? await LowdbStore.open({ file: join(config.dataDir, 'bff.json') })
+    : new MemoryStore();
+
+  const client = new OpenIdClient({
+    issuer: config.issuer,
+    clientId: config.client.id,
+    clientSecret: config.client.secret,
+    allowInsecureRequests: config.allowInsecureRequests ?? config.issuer.startsWith('http:'),
+  });
+  const tokens = new TokenService({
+    store,
+    authorizationServer: client,
+    strategy: config.tokens.strategy,
+    expiryMarginSeconds: config.tokens.expiryMarginSeconds,
+    asTimeoutMs: config.tokens.asTimeoutMs,
+    defaultResource: config.tokens.defaultResource,
+    ...(config.now ? { now: config.now } : {}),
+  });
+  const bff = createTmiBff({
+    ack: SPEC.draft,
+    origin: config.origin,
+    getSession: async (ctx) => currentSession(ctx),
+    tokens,
+    logger: {
+      debug: (event, data) => log(`${event} ${JSON.stringify(data ?? {})}`),
+      error: (event, data) => log(`${event} ${JSON.stringify(data ?? {})}`),
+    },
+  });
+
+  const app = new Koa({ keys: await cookieKeys(config, store) });
+  app.use(sessionMiddleware(app, store, config.origin, config.sessionMaxAgeMs));
+  const router = routes({
+    bff,
+    login: loginRoutes({ config, client, store, tokens }),
+    logout: logoutRoute({ config, client, tokens }),
+  });
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  app.on('error', (err: Error) => log(`server error: ${err.stack ?? err.message}`));
+
+  return { app, tokens, store, client, close: () => store.close() };
+}

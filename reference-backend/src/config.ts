@@ -1,0 +1,117 @@
+/**
+ * The reference backend's configuration: one typed object, every default declared here. Only
+ * `server.ts` reads the environment, through `configFromEnv()`; tests build the object directly.
+ */
+import { join } from 'node:path';
+import type { DownscopingStrategy } from '@tmi-bff/koa';
+
+export interface BackendConfig {
+  /**
+   * The app's public origin: redirect URIs are built from it, and it is the only `Origin` the BFF
+   * endpoints accept (D4). Default for `npm run dev`: http://localhost:3000.
+   */
+  origin: string;
+  /** The authorization server's issuer identifier. Default: http://localhost:4000. */
+  issuer: string;
+  /** This backend as a confidential client of the AS. */
+  client: { id: string; secret: string };
+  /** What sign-in asks for: the scope string and the RFC 8707 resources. */
+  login: { scope: string; resources: string[] };
+  tokens: {
+    /** D9. Default: 'refresh'. */
+    strategy: DownscopingStrategy;
+    /** D8. Default: 30. */
+    expiryMarginSeconds: number;
+    /** D6: how long a bff-token caller waits for the AS. Default: 5000. */
+    asTimeoutMs: number;
+    /** TMI-15: the resource of a request that names none. Default: the first login resource. */
+    defaultResource?: string | undefined;
+  };
+  /** D5: how long a session lasts from sign-in, in ms. Default: 8 hours. */
+  sessionMaxAgeMs: number;
+  /** Folder for the lowdb store and the cookie keys. Default: none (in memory). */
+  dataDir?: string | undefined;
+  /** Cookie signing keys, newest first. Default: generated at first start and kept in `dataDir`. */
+  cookieKeys?: string[] | undefined;
+  /** Allow an http:// issuer (loopback development). Default: true when the issuer is http://. */
+  allowInsecureRequests?: boolean | undefined;
+  /** Where log lines go. Default: console.log. */
+  log?: ((line: string) => void) | undefined;
+  /** Clock of the token cache, for tests. Default: Date.now. */
+  now?: (() => number) | undefined;
+}
+
+export const DEFAULTS = {
+  origin: 'http://localhost:3000',
+  issuer: 'http://localhost:4000',
+  strategy: 'refresh' as DownscopingStrategy,
+  expiryMarginSeconds: 30,
+  asTimeoutMs: 5000,
+  sessionMaxAgeMs: 8 * 3600 * 1000,
+};
+
+/** Settings the seed of the mock AS can supply: the demo world's client, resources and scopes. */
+export interface SeedDefaults {
+  client: { id: string; secret: string };
+  login: { scope: string; resources: string[] };
+}
+
+export interface ServerSettings {
+  config: BackendConfig;
+  host: string;
+  port: number;
+}
+
+const positive = (name: string, value: string | undefined, fallback: number): number => {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new TypeError(`${name} must be a non-negative number, got "${value}"`);
+  return n;
+};
+
+/**
+ * Reads the settings from an environment object (`process.env` at the edge).
+ *
+ * | variable | default |
+ * |---|---|
+ * | `BFF_ORIGIN` | `http://localhost:3000` |
+ * | `MOCK_AS_ISSUER` / `BFF_ISSUER` | `http://localhost:4000` |
+ * | `BFF_CLIENT_ID`, `BFF_CLIENT_SECRET` | from the mock AS seed (`bff`) |
+ * | `BFF_SCOPE`, `BFF_RESOURCES` (space-separated) | from the mock AS seed |
+ * | `BFF_DOWNSCOPING` | `refresh` (or `exchange`) |
+ * | `BFF_EXPIRY_MARGIN_SECONDS` | `30` |
+ * | `BFF_AS_TIMEOUT_MS` | `5000` |
+ * | `BFF_DATA_DIR` | `<reference-backend>/.data`; `memory` keeps everything in memory |
+ * | `BFF_HOST` | `127.0.0.1` |
+ */
+export function configFromEnv(env: Record<string, string | undefined>, root: string, seed: SeedDefaults): ServerSettings {
+  const origin = (env.BFF_ORIGIN || DEFAULTS.origin).replace(/\/$/, '');
+  if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
+    throw new TypeError(`BFF_ORIGIN must be an origin such as http://localhost:3000, got "${origin}"`);
+  }
+  const url = new URL(origin);
+  const issuer = (env.BFF_ISSUER || env.MOCK_AS_ISSUER || DEFAULTS.issuer).replace(/\/$/, '');
+  const strategy = env.BFF_DOWNSCOPING || DEFAULTS.strategy;
+  if (strategy !== 'refresh' && strategy !== 'exchange') {
+    throw new TypeError(`BFF_DOWNSCOPING must be "refresh" or "exchange", got "${strategy}"`);
+  }
+  const resources = env.BFF_RESOURCES ? env.BFF_RESOURCES.split(' ').filter(Boolean) : seed.login.resources;
+  return {
+    host: env.BFF_HOST || '127.0.0.1',
+    port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
+    config: {
+      origin,
+      issuer,
+      client: { id: env.BFF_CLIENT_ID || seed.client.id, secret: env.BFF_CLIENT_SECRET || seed.client.secret },
+      login: { scope: env.BFF_SCOPE || seed.login.scope, resources },
+      tokens: {
+        strategy,
+        expiryMarginSeconds: positive('BFF_EXPIRY_MARGIN_SECONDS', env.BFF_EXPIRY_MARGIN_SECONDS, DEFAULTS.expiryMarginSeconds),
+        asTimeoutMs: positive('BFF_AS_TIMEOUT_MS', env.BFF_AS_TIMEOUT_MS, DEFAULTS.asTimeoutMs),
+        defaultResource: resources[0],
+      },
+      sessionMaxAgeMs: DEFAULTS.sessionMaxAgeMs,
+      dataDir: env.BFF_DATA_DIR === 'memory' ? undefined : env.BFF_DATA_DIR || join(root, '.data'),
+    },
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * THE route table: every path of the reference backend in one screen.
+ *
+ * | route name        | method | path                               | what                                  |
+ * |-------------------|--------|------------------------------------|---------------------------------------|
+ * | bff.token         | GET, POST | /.well-known/bff-token          | TMI-BFF-01 §4 (in @tmi-bff/koa)       |
+ * | bff.sessioninfo   | GET    | /.well-known/bff-sessioninfo       | TMI-BFF-01 §5 (in @tmi-bff/koa)       |
+ * | auth.login        | GET    | /auth/login?returnTo=              | start sign-in (code + PKCE)           |
+ * | auth.callback     | GET    | /auth/callback                     | the AS redirects back here            |
+ * | auth.consent      | GET    | /auth/consent?resource=&scope=     | D13 remediation of backend_not_ready  |
+ * | auth.logout       | POST   | /auth/logout                       | revoke, forget, RP-initiated logout   |
+ * | home              | GET    | /                                  | home page with the D1 meta tags       |
+ */
+import Router from '@koa/router';
+import type { TmiBff } from '@tmi-bff/koa';
+import type { loginRoutes } from './oauth/login.js';
+import type { logoutRoute } from './oauth/logout.js';
+import { homePage } from './pages.js';
+import { currentSession } from './session/session.js';
+
+export interface RouteHandlers {
+  bff: TmiBff;
+  login: ReturnType<typeof loginRoutes>;
+  logout: ReturnType<typeof logoutRoute>;
+}
+
+export function routes({ bff, login, logout }: RouteHandlers): Router {
+  const router = new Router();
+  router.get('auth.login', '/auth/login', login.login);
+  router.get('auth.callback', '/auth/callback', login.callback);
+  router.get('auth.consent', '/auth/consent', login.consent);
+  router.post('auth.logout', '/auth/logout', logout);
+  router.get('home', '/', async function showHome(ctx) {
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    const claims = currentSession(ctx)?.claims;
+    ctx.body = homePage(bff.metaTags(), claims ? String(claims.name ?? claims.sub) : undefined);
+  });
+  router.use(bff.routes());
+  return router;
+}

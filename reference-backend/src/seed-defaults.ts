@@ -1,0 +1,19 @@
+/**
+ * The demo world's client settings, read from the mock AS's seed file so the two never drift:
+ * the `bff` client's credentials, and the resources the seed lets it hold tokens for (the targets of
+ * its token-exchange rules) with all their scopes.
+ */
+import type { Seed } from '@tmi-bff/mock-as';
+import type { SeedDefaults } from './config.js';
+
+export function seedDefaults(seed: Seed, clientId = 'bff'): SeedDefaults {
+  const client = seed.clients.find((c) => c.client_id === clientId);
+  if (!client?.client_secret) throw new TypeError(`the seed has no confidential client "${clientId}"`);
+  const targets = new Set(seed.token_exchange.rules.filter((r) => r.client === clientId).flatMap((r) => r.targets));
+  const resources = seed.resources.filter((r) => targets.has(r.identifier));
+  const scopes = ['openid', 'profile', 'email', ...resources.flatMap((r) => Object.keys(r.scopes))];
+  return {
+    client: { id: client.client_id, secret: client.client_secret },
+    login: { scope: [...new Set(scopes)].join(' '), resources: resources.map((r) => r.identifier) },
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * `npm run dev` / `npm start`: the only file that reads the environment. Defaults come from the mock
+ * AS's seed file (client, resources, scopes), so the demo parts agree.
+ */
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_ADDRESSES, loadSeed, SEED_FILE } from '@tmi-bff/mock-as';
+import { createBackend } from './app.js';
+import { configFromEnv } from './config.js';
+import { seedDefaults } from './seed-defaults.js';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+
+function fail(message: string): never {
+  console.error(`reference-backend: ${message}`);
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  const env = process.env;
+  const seed = await loadSeed(env.MOCK_AS_SEED || SEED_FILE, {
+    ISSUER: env.MOCK_AS_ISSUER || DEFAULT_ADDRESSES.ISSUER,
+    BFF_ORIGIN: env.BFF_ORIGIN || DEFAULT_ADDRESSES.BFF_ORIGIN,
+    API_ORIGIN: env.API_ORIGIN || DEFAULT_ADDRESSES.API_ORIGIN,
+  });
+  const { config, host, port } = configFromEnv(env, root, seedDefaults(seed));
+  const started = performance.now();
+  const backend = await createBackend({ ...config, log: (line) => console.log(line) });
+  const server = createServer(backend.app.callback());
+  server.listen(port, host);
+  await once(server, 'listening');
+  const where = config.dataDir ? `data in ${config.dataDir} (npm run reset clears it)` : 'data in memory';
+  console.log(
+    `reference-backend ready at ${config.origin} in ${Math.round(performance.now() - started)} ms; ` +
+      `AS ${config.issuer}; downscoping by ${config.tokens.strategy}; ${where}`,
+  );
+  const stop = async (signal: string) => {
+    console.log(`reference-backend: ${signal}, closing`);
+    server.close();
+    server.closeAllConnections();
+    await backend.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((err: NodeJS.ErrnoException) => {
+  if (err.code === 'EADDRINUSE') fail(`${err.message}: another process holds the port. Stop it, or set BFF_ORIGIN.`);
+  fail(err.message);
+});

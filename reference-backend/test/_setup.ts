@@ -1,0 +1,158 @@
+/**
+ * The whole stack in one test process: the real mock AS (oidc-provider) and the reference backend,
+ * each on an ephemeral loopback port, and a user agent that signs in through the AS's real forms.
+ */
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CSRF_HEADER } from '@tmi-bff/koa';
+import { DEFAULT_ADDRESSES, loadSeed, type RunningMockAs, SEED_FILE, type StartOptions, startMockAs } from '@tmi-bff/mock-as';
+import { CookieJar, fetchWithJar, signIn, type SignInOptions } from '@tmi-bff/mock-as/testing';
+import type { ExecutionContext } from 'ava';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import { type Backend, type BackendConfig, createBackend, seedDefaults } from '../src/index.js';
+
+export const STOCKS = `${DEFAULT_ADDRESSES.API_ORIGIN}/stocks`;
+export const SERVICE_A = `${DEFAULT_ADDRESSES.API_ORIGIN}/a`;
+export const SERVICE_B = `${DEFAULT_ADDRESSES.API_ORIGIN}/b`;
+
+/** One token endpoint request, as the AS saw it. */
+export interface AsGrant {
+  grant_type: string;
+  ok: boolean;
+  error?: string;
+  refresh_token?: string;
+  resource?: unknown;
+  scope?: string;
+}
+
+export interface Stack {
+  as: RunningMockAs;
+  backend: Backend;
+  origin: string;
+  /** Every token endpoint request the AS received, in order. */
+  grants: AsGrant[];
+  /** A new browser with its own cookies. */
+  browser(): UserAgent;
+  /** Moves the backend's token-cache clock forward. */
+  advance(ms: number): void;
+}
+
+export interface StackOptions {
+  backend?: Partial<BackendConfig>;
+  as?: Partial<StartOptions>;
+}
+
+export async function startStack(t: ExecutionContext, options: StackOptions = {}): Promise<Stack> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const seed = await loadSeed(SEED_FILE, { ...DEFAULT_ADDRESSES, BFF_ORIGIN: origin });
+  const as = await startMockAs({ seed, log: () => {}, ...options.as });
+  const grants: AsGrant[] = [];
+  const record = (ok: boolean, ctx: KoaContextWithOIDC, err?: { error?: string }) => {
+    const p = (ctx.oidc.params ?? {}) as Record<string, unknown>;
+    grants.push({
+      grant_type: String(p.grant_type),
+      ok,
+      ...(err?.error ? { error: err.error } : {}),
+      ...(typeof p.refresh_token === 'string' ? { refresh_token: p.refresh_token } : {}),
+      ...(p.resource ? { resource: p.resource } : {}),
+      ...(typeof p.scope === 'string' ? { scope: p.scope } : {}),
+    });
+  };
+  as.provider.on('grant.success', (ctx) => record(true, ctx));
+  as.provider.on('grant.error', (ctx, err) => record(false, ctx, err as { error?: string }));
+
+  let offset = 0;
+  const defaults = seedDefaults(seed);
+  const backend = await createBackend({
+    origin,
+    issuer: as.issuer,
+    ...defaults,
+    tokens: {
+      strategy: 'refresh',
+      expiryMarginSeconds: 30,
+      asTimeoutMs: 2000,
+      defaultResource: defaults.login.resources[0],
+      ...options.backend?.tokens,
+    },
+    sessionMaxAgeMs: 3600_000,
+    log: () => {},
+    now: () => Date.now() + offset,
+    ...options.backend,
+  });
+  server.on('request', backend.app.callback());
+  t.teardown(async () => {
+    server.close();
+    server.closeAllConnections();
+    await backend.close();
+    await as.close();
+  });
+  return {
+    as,
+    backend,
+    origin,
+    grants,
+    browser: () => new UserAgent(origin),
+    advance: (ms) => {
+      offset += ms;
+    },
+  };
+}
+
+export interface BffResponse {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown>;
+}
+
+/** A browser: a cookie jar, sign-in through the AS forms, and calls to the BFF endpoints. */
+export class UserAgent {
+  readonly jar = new CookieJar();
+  constructor(readonly origin: string) {}
+
+  fetch(path: string, init: RequestInit = {}): Promise<Response> {
+    return fetchWithJar(this.jar, new URL(path, this.origin), init);
+  }
+
+  /** Navigates to /auth/login, signs in at the AS, follows the callback. Returns the final response. */
+  async signIn(options: SignInOptions, path = '/auth/login'): Promise<Response> {
+    const start = await this.fetch(path);
+    if (start.status !== 303) throw new Error(`${path} answered ${start.status}`);
+    const callback = await signIn(start.headers.get('location') ?? '', { jar: this.jar, ...options });
+    return this.fetch(callback.pathname + callback.search);
+  }
+
+  /** A call to a BFF endpoint as the SDK makes it: same origin, with the CSRF header. */
+  async bff(path: string, init: RequestInit = {}): Promise<BffResponse> {
+    const headers = new Headers(init.headers);
+    if (!headers.has(CSRF_HEADER)) headers.set(CSRF_HEADER, '1');
+    const res = await this.fetch(path, { ...init, headers });
+    const text = await res.text();
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = { unparsed: text };
+    }
+    return { status: res.status, headers: res.headers, body };
+  }
+
+  token(params: Record<string, string | string[]> = {}): Promise<BffResponse> {
+    const query = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) for (const one of [v].flat()) query.append(k, one);
+    return this.bff(`/.well-known/bff-token${query.size ? `?${query}` : ''}`);
+  }
+
+  sessionInfo(): Promise<BffResponse> {
+    return this.bff('/.well-known/bff-sessioninfo');
+  }
+}
+
+/** Decodes a JWT payload (assertions only). */
+export function claimsOf(jwt: unknown): Record<string, unknown> {
+  return JSON.parse(Buffer.from(String(jwt).split('.')[1] ?? '', 'base64url').toString('utf8'));
+}
