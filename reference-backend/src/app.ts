@@ -10,7 +10,7 @@ import type { BackendConfig } from './config.js';
 import { loginRoutes } from './oauth/login.js';
 import { logoutRoute } from './oauth/logout.js';
 import { routes } from './routes.js';
-import { randomId, sessionMiddleware, currentSession } from './session/session.js';
+import { currentSession, randomId, sessionMiddleware } from './session/session.js';
 
 export interface Backend {
   app: Koa;

@@ -84,7 +84,11 @@ const positive = (name: string, value: string | undefined, fallback: number): nu
  * | `BFF_DATA_DIR` | `<reference-backend>/.data`; `memory` keeps everything in memory |
  * | `BFF_HOST` | `127.0.0.1` |
  */
-export function configFromEnv(env: Record<string, string | undefined>, root: string, seed: SeedDefaults): ServerSettings {
+export function configFromEnv(
+  env: Record<string, string | undefined>,
+  root: string,
+  seed: SeedDefaults,
+): ServerSettings {
   const origin = (env.BFF_ORIGIN || DEFAULTS.origin).replace(/\/$/, '');
   if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
     throw new TypeError(`BFF_ORIGIN must be an origin such as http://localhost:3000, got "${origin}"`);
@@ -106,7 +110,11 @@ export function configFromEnv(env: Record<string, string | undefined>, root: str
       login: { scope: env.BFF_SCOPE || seed.login.scope, resources },
       tokens: {
         strategy,
-        expiryMarginSeconds: positive('BFF_EXPIRY_MARGIN_SECONDS', env.BFF_EXPIRY_MARGIN_SECONDS, DEFAULTS.expiryMarginSeconds),
+        expiryMarginSeconds: positive(
+          'BFF_EXPIRY_MARGIN_SECONDS',
+          env.BFF_EXPIRY_MARGIN_SECONDS,
+          DEFAULTS.expiryMarginSeconds,
+        ),
         asTimeoutMs: positive('BFF_AS_TIMEOUT_MS', env.BFF_AS_TIMEOUT_MS, DEFAULTS.asTimeoutMs),
         defaultResource: resources[0],
       },

@@ -22,7 +22,11 @@ ${body}
 }
 
 export function errorPage(title: string, detail: string): string {
-  return page(title, '', `<p role="alert">${escapeHtml(detail)}</p><p><a href="/auth/login">Sign in again</a> · <a href="/">Home</a></p>`);
+  return page(
+    title,
+    '',
+    `<p role="alert">${escapeHtml(detail)}</p><p><a href="/auth/login">Sign in again</a> · <a href="/">Home</a></p>`,
+  );
 }
 
 /** D1: the home page advertises the endpoint paths in `<meta>` tags. */

@@ -6,8 +6,15 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CSRF_HEADER } from '@tmi-bff/koa';
-import { DEFAULT_ADDRESSES, loadSeed, type RunningMockAs, SEED_FILE, type StartOptions, startMockAs } from '@tmi-bff/mock-as';
-import { CookieJar, fetchWithJar, signIn, type SignInOptions } from '@tmi-bff/mock-as/testing';
+import {
+  DEFAULT_ADDRESSES,
+  loadSeed,
+  type RunningMockAs,
+  SEED_FILE,
+  type StartOptions,
+  startMockAs,
+} from '@tmi-bff/mock-as';
+import { CookieJar, fetchWithJar, type SignInOptions, signIn } from '@tmi-bff/mock-as/testing';
 import type { ExecutionContext } from 'ava';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { type Backend, type BackendConfig, createBackend, seedDefaults } from '../src/index.js';

@@ -89,7 +89,10 @@ export class MethodNotAllowed extends TmiBffError {
  * something that is not OAuth. The session and its refresh token are kept.
  */
 export class TemporarilyUnavailable extends TmiBffError {
-  constructor(description = 'the authorization server did not answer in time; try again shortly', options?: { detail?: string; cause?: unknown }) {
+  constructor(
+    description = 'the authorization server did not answer in time; try again shortly',
+    options?: { detail?: string; cause?: unknown },
+  ) {
     super('temporarily_unavailable', description, options);
   }
 }

@@ -26,7 +26,14 @@ export {
 } from './tokens/authorization-server.js';
 export { cacheKey, scopeSet } from './tokens/cache-key.js';
 export { type DownscopingStrategy, grantKey, TokenService, type TokenServiceOptions } from './tokens/token-service.js';
-export type { BffSession, HeldToken, StoredGrant, TokenOutcome, TokenRequest, TokenSourceKind } from './tokens/types.js';
+export type {
+  BffSession,
+  HeldToken,
+  StoredGrant,
+  TokenOutcome,
+  TokenRequest,
+  TokenSourceKind,
+} from './tokens/types.js';
 
 export interface TmiBff {
   options: ResolvedOptions;

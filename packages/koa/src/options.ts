@@ -97,10 +97,15 @@ export function resolveOptions(options: TmiBffOptions): ResolvedOptions {
   if (options.ack !== undefined && options.ack !== SPEC.draft) {
     throw coded(`this package implements ${SPEC.draft}; options.ack names "${options.ack}"`, 'ERR_INVALID_ARG_VALUE');
   }
-  if (typeof options.origin !== 'string' || !URL.canParse(options.origin) || new URL(options.origin).origin !== options.origin) {
+  if (
+    typeof options.origin !== 'string' ||
+    !URL.canParse(options.origin) ||
+    new URL(options.origin).origin !== options.origin
+  ) {
     throw coded('options.origin must be an origin such as "https://app.example"', 'ERR_INVALID_ARG_VALUE');
   }
-  if (typeof options.getSession !== 'function') throw coded('options.getSession must be a function', 'ERR_INVALID_ARG_TYPE');
+  if (typeof options.getSession !== 'function')
+    throw coded('options.getSession must be a function', 'ERR_INVALID_ARG_TYPE');
   if (typeof options.tokens?.getToken !== 'function' || typeof options.tokens.expiresIn !== 'function') {
     throw coded('options.tokens must have getToken() and expiresIn()', 'ERR_INVALID_ARG_TYPE');
   }

@@ -50,21 +50,39 @@ const split = (s: string | undefined) => (s ?? '').split(' ').filter(Boolean);
 
 export function loginRoutes({ config, client, store, tokens }: LoginDeps) {
   const names = cookieNames(config.origin);
-  const cookie = { httpOnly: true, sameSite: 'lax' as const, secure: config.origin.startsWith('https:'), path: '/', signed: true };
+  const cookie = {
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    secure: config.origin.startsWith('https:'),
+    path: '/',
+    signed: true,
+  };
   const redirectUri = `${config.origin}/auth/callback`;
 
-  async function startAuthorization(ctx: Context, tx: Omit<LoginTransaction, 'state' | 'nonce' | 'code_verifier'>, prompt?: string) {
+  async function startAuthorization(
+    ctx: Context,
+    tx: Omit<LoginTransaction, 'state' | 'nonce' | 'code_verifier'>,
+    prompt?: string,
+  ) {
     let configuration: oidc.Configuration;
     try {
       configuration = await client.configuration();
     } catch {
       ctx.status = 503;
       ctx.type = 'html';
-      ctx.body = errorPage('The sign-in server is not reachable', `Could not reach ${config.issuer}. Is it running? Try again in a moment.`);
+      ctx.body = errorPage(
+        'The sign-in server is not reachable',
+        `Could not reach ${config.issuer}. Is it running? Try again in a moment.`,
+      );
       return;
     }
     const code_verifier = oidc.randomPKCECodeVerifier();
-    const transaction: LoginTransaction = { ...tx, state: oidc.randomState(), nonce: oidc.randomNonce(), code_verifier };
+    const transaction: LoginTransaction = {
+      ...tx,
+      state: oidc.randomState(),
+      nonce: oidc.randomNonce(),
+      code_verifier,
+    };
     const id = randomId();
     await store.set(`login:${id}`, transaction, TRANSACTION_TTL_MS);
     ctx.cookies.set(names.login, id, { ...cookie, maxAge: TRANSACTION_TTL_MS });
@@ -110,7 +128,10 @@ export function loginRoutes({ config, client, store, tokens }: LoginDeps) {
         {
           return_to: returnTo,
           scope: union(split(grant.scope || config.login.scope), asked('scope').flatMap(split)).join(' '),
-          resources: union(grant.resources, asked('resource').filter((r) => URL.canParse(r))),
+          resources: union(
+            grant.resources,
+            asked('resource').filter((r) => URL.canParse(r)),
+          ),
           sid: session.id,
         },
         'consent',
@@ -126,7 +147,10 @@ export function loginRoutes({ config, client, store, tokens }: LoginDeps) {
       if (!tx) {
         ctx.status = 400;
         ctx.type = 'html';
-        ctx.body = errorPage('This sign-in link has expired', 'Start again: it is valid for ten minutes, in the browser that started it.');
+        ctx.body = errorPage(
+          'This sign-in link has expired',
+          'Start again: it is valid for ten minutes, in the browser that started it.',
+        );
         return;
       }
       let result: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
@@ -141,7 +165,10 @@ export function loginRoutes({ config, client, store, tokens }: LoginDeps) {
         const e = err as { error?: string; error_description?: string; message?: string };
         ctx.status = 400;
         ctx.type = 'html';
-        ctx.body = errorPage('Sign-in did not complete', e.error ? `${e.error}: ${e.error_description ?? ''}` : (e.message ?? 'unknown error'));
+        ctx.body = errorPage(
+          'Sign-in did not complete',
+          e.error ? `${e.error}: ${e.error_description ?? ''}` : (e.message ?? 'unknown error'),
+        );
         config.log?.(`auth.callback error: ${e.error ?? e.message}`);
         return;
       }
@@ -154,7 +181,11 @@ export function loginRoutes({ config, client, store, tokens }: LoginDeps) {
         await tokens.saveGrant(
           tx.sid,
           {
-            ...(result.refresh_token ? { refresh_token: result.refresh_token } : previous?.refresh_token ? { refresh_token: previous.refresh_token } : {}),
+            ...(result.refresh_token
+              ? { refresh_token: result.refresh_token }
+              : previous?.refresh_token
+                ? { refresh_token: previous.refresh_token }
+                : {}),
             resources: tx.resources,
             scope,
             tokens: {},
@@ -164,7 +195,12 @@ export function loginRoutes({ config, client, store, tokens }: LoginDeps) {
       } else {
         // A new sign-in: a new session under a new id (no fixation), and a new grant record.
         const expiresAt = Date.now() + config.sessionMaxAgeMs;
-        const data: SessionData = { sid: randomId(), claims: { ...claims }, id_token: result.id_token, expires_at: expiresAt };
+        const data: SessionData = {
+          sid: randomId(),
+          claims: { ...claims },
+          id_token: result.id_token,
+          expires_at: expiresAt,
+        };
         await tokens.saveGrant(
           data.sid,
           {

@@ -22,7 +22,11 @@ export function logoutRoute({ config, client, tokens }: LogoutDeps) {
   return async function logout(ctx: Context): Promise<void> {
     const origin = ctx.get('origin');
     const site = ctx.get('sec-fetch-site');
-    if ((origin && origin !== config.origin) || (site && site !== 'same-origin' && site !== 'none') || (!origin && !site)) {
+    if (
+      (origin && origin !== config.origin) ||
+      (site && site !== 'same-origin' && site !== 'none') ||
+      (!origin && !site)
+    ) {
       ctx.status = 403;
       ctx.type = 'html';
       ctx.body = errorPage('Sign-out refused', 'Sign out from the application page itself.');

@@ -26,7 +26,9 @@ async function readParameters(ctx: Context): Promise<URLSearchParams> {
   // D2: POST carries the same parameters in a form body.
   if (!ctx.is(FORM)) throw new InvalidRequest(`a POST body must be ${FORM}`);
   try {
-    return new URLSearchParams(await getRawBody(ctx.req, { limit: '8kb', encoding: 'utf8', length: ctx.get('content-length') || null }));
+    return new URLSearchParams(
+      await getRawBody(ctx.req, { limit: '8kb', encoding: 'utf8', length: ctx.get('content-length') || null }),
+    );
   } catch (err) {
     throw new InvalidRequest(`the request body could not be read (${(err as Error).message})`);
   }

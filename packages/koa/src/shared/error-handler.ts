@@ -19,7 +19,8 @@ export function errorHandler(eventName: string, log: Logger) {
       if (err instanceof MethodNotAllowed) ctx.set('Allow', err.allow.join(', '));
       ctx.type = 'application/json;charset=UTF-8';
       ctx.body = toErrorBody(err);
-      if (err.expose) log.debug(eventName, { error: err.error, description: err.error_description, detail: err.error_detail });
+      if (err.expose)
+        log.debug(eventName, { error: err.error, description: err.error_description, detail: err.error_detail });
       else log.error(eventName, { error: err.error, detail: err.error_detail });
       ctx.app.emit(eventName, err, ctx);
     }

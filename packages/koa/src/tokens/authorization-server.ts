@@ -121,7 +121,9 @@ export class OpenIdClient implements AuthorizationServer {
   }
 
   revokeRefreshToken(refreshToken: string): Promise<boolean> {
-    return this.#call((config) => oidc.tokenRevocation(config, refreshToken, { token_type_hint: 'refresh_token' })).then(
+    return this.#call((config) =>
+      oidc.tokenRevocation(config, refreshToken, { token_type_hint: 'refresh_token' }),
+    ).then(
       () => true,
       () => false,
     );

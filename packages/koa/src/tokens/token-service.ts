@@ -147,7 +147,9 @@ export class TokenService {
       }
       const uncovered = request.resources.filter((r) => !grant.resources.includes(r));
       if (uncovered.length > 0) {
-        throw new BackendNotReady(`the sign-in did not ask for ${uncovered.join(' ')}: the user must consent to it first`);
+        throw new BackendNotReady(
+          `the sign-in did not ask for ${uncovered.join(' ')}: the user must consent to it first`,
+        );
       }
       const outcome =
         this.#strategy === 'exchange' && request.scopes.length > 0 && request.resources.length === 1
