@@ -154,8 +154,9 @@ export function loginRoutes({ config, client, store, tokens }: LoginDeps) {
         return;
       }
       let result: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
+      let configuration: oidc.Configuration;
       try {
-        const configuration = await client.configuration();
+        configuration = await client.configuration();
         result = await oidc.authorizationCodeGrant(configuration, new URL(ctx.originalUrl, config.origin), {
           pkceCodeVerifier: tx.code_verifier,
           expectedState: tx.state,
@@ -172,7 +173,12 @@ export function loginRoutes({ config, client, store, tokens }: LoginDeps) {
         config.log?.(`auth.callback error: ${e.error ?? e.message}`);
         return;
       }
-      const claims = result.claims() ?? {};
+      const claims: Record<string, unknown> = { ...result.claims() };
+      // OIDC Core §5.4: profile and email claims may live at the userinfo endpoint, not in the ID token.
+      if (typeof claims.sub === 'string') {
+        const userinfo = await oidc.fetchUserInfo(configuration, result.access_token, claims.sub).catch(() => undefined);
+        Object.assign(claims, userinfo, { iss: claims.iss, sub: claims.sub });
+      }
       const scope = result.scope ?? tx.scope;
 
       if (tx.sid && currentSession(ctx)?.id === tx.sid) {
