@@ -38,7 +38,9 @@ test('D4 (TMI-37): a cross-site Sec-Fetch-Site or a foreign Origin is refused, e
     }
   }
   // Same-origin fetch metadata and the app's own Origin pass.
-  const ok = await alice.bff(ENDPOINTS[0] ?? '', { headers: { 'sec-fetch-site': 'same-origin', origin: stack.origin } });
+  const ok = await alice.bff(ENDPOINTS[0] ?? '', {
+    headers: { 'sec-fetch-site': 'same-origin', origin: stack.origin },
+  });
   t.is(ok.status, 200);
 });
 

@@ -54,6 +54,13 @@ export class CookieJar {
       .join('; ');
   }
 
+  /** Sets a cookie by hand (e.g. a planted session id in a fixation test). */
+  set(host: string, name: string, value: string, path = '/'): void {
+    const list = (this.#cookies.get(host) ?? []).filter((c) => c.name !== name || c.path !== path);
+    list.push({ name, value, path, expires: undefined });
+    this.#cookies.set(host, list);
+  }
+
   /** One cookie's value, for assertions. */
   get(host: string, name: string): string | undefined {
     return this.#cookies.get(host)?.find((c) => c.name === name)?.value;

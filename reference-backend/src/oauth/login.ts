@@ -127,7 +127,7 @@ export function loginRoutes({ config, client, store, tokens }: LoginDeps) {
         ctx,
         {
           return_to: returnTo,
-          scope: union(split(grant.scope || config.login.scope), asked('scope').flatMap(split)).join(' '),
+          scope: union(split(grant.scope), asked('scope').flatMap(split)).join(' '),
           resources: union(
             grant.resources,
             asked('resource').filter((r) => URL.canParse(r)),
@@ -176,10 +176,13 @@ export function loginRoutes({ config, client, store, tokens }: LoginDeps) {
       const claims: Record<string, unknown> = { ...result.claims() };
       // OIDC Core §5.4: profile and email claims may live at the userinfo endpoint, not in the ID token.
       if (typeof claims.sub === 'string') {
-        const userinfo = await oidc.fetchUserInfo(configuration, result.access_token, claims.sub).catch(() => undefined);
+        const userinfo = await oidc
+          .fetchUserInfo(configuration, result.access_token, claims.sub)
+          .catch(() => undefined);
         Object.assign(claims, userinfo, { iss: claims.iss, sub: claims.sub });
       }
-      const scope = result.scope ?? tx.scope;
+      // What was asked: the code grant's own `scope` only describes its userinfo token.
+      const scope = tx.scope;
 
       if (tx.sid && currentSession(ctx)?.id === tx.sid) {
         // D13: the grant now covers more; the session stays.

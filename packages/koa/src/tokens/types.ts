@@ -34,7 +34,7 @@ export interface StoredGrant {
   refresh_token?: string;
   /** Resources the grant was asked for at sign-in (or later consent). */
   resources: string[];
-  /** The scope granted at sign-in, space-delimited. */
+  /** The scope asked for at sign-in (or later consent), space-delimited. The AS may have granted less. */
   scope: string;
   /** Cached access tokens by cache key (D8). */
   tokens: Record<string, HeldToken>;
