@@ -3,7 +3,7 @@
  * each on an ephemeral loopback port, and a user agent that signs in through the AS's real forms.
  */
 import { once } from 'node:events';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CSRF_HEADER } from '@tmi-bff/koa';
 import {
@@ -11,6 +11,7 @@ import {
   loadSeed,
   type RunningMockAs,
   SEED_FILE,
+  type Seed,
   type StartOptions,
   startMockAs,
 } from '@tmi-bff/mock-as';
@@ -35,6 +36,8 @@ export interface AsGrant {
 
 export interface Stack {
   as: RunningMockAs;
+  /** The seed the AS runs on (its redirect URIs name this backend). */
+  seed: Seed;
   backend: Backend;
   origin: string;
   /** Every token endpoint request the AS received, in order. */
@@ -43,6 +46,11 @@ export interface Stack {
   browser(): UserAgent;
   /** Moves the backend's token-cache clock forward. */
   advance(ms: number): void;
+  /**
+   * Puts `fn` in front of the AS's HTTP server: it may answer by itself (return true) or delay the
+   * request before the AS sees it. For outage and slowness tests.
+   */
+  interceptAs(fn: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>): void;
 }
 
 export interface StackOptions {
@@ -100,12 +108,22 @@ export async function startStack(t: ExecutionContext, options: StackOptions = {}
   });
   return {
     as,
+    seed,
     backend,
     origin,
     grants,
     browser: () => new UserAgent(origin),
     advance: (ms) => {
       offset += ms;
+    },
+    interceptAs(fn) {
+      const listeners = as.server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
+      as.server.removeAllListeners('request');
+      as.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+        void fn(req, res).then((handled) => {
+          if (!handled) for (const listener of listeners) listener(req, res);
+        });
+      });
     },
   };
 }
