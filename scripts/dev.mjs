@@ -5,6 +5,7 @@ import concurrently from 'concurrently';
 
 const env = process.env;
 const ISSUER = env.MOCK_AS_ISSUER || 'http://localhost:4000';
+const BFF = env.BFF_ORIGIN || 'http://localhost:3000';
 
 /** The parts of the stack: how to start each, and the URL that answers once it is ready. */
 const parts = [
@@ -15,6 +16,14 @@ const parts = [
     url: ISSUER,
     ready: `${ISSUER}/.well-known/openid-configuration`,
     prefixColor: 'magenta',
+  },
+  {
+    name: 'bff',
+    title: 'Reference backend (BFF)',
+    command: 'npm run dev --silent -w @tmi-bff/reference-backend',
+    url: BFF,
+    ready: `${BFF}/`,
+    prefixColor: 'cyan',
   },
 ];
 
@@ -57,7 +66,8 @@ if (stopped) {
       `tmi-bff is up (${((Date.now() - started) / 1000).toFixed(1)} s):`,
       ...parts.map((p) => `  ${p.title.padEnd(width)}  ${p.url}`),
       '  Personas: alice/alice, bob/bob, carol/carol (see mock-as/seed.json)',
-      '  Stop with Ctrl-C. Reset the AS data with: npm run reset',
+      `  Try it: open ${BFF}/ and sign in, then call ${BFF}/.well-known/bff-sessioninfo with the TMI-BFF-CSRF: 1 header`,
+      '  Stop with Ctrl-C. Forget every session, grant and key with: npm run reset',
       '',
     ].join('\n'),
   );

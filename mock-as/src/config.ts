@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { DevKeys } from './keys.js';
-import type { Seed } from './seed.js';
+import { DEFAULT_ADDRESSES, type Seed } from './seed.js';
 
 /** Token and session lifetimes, in seconds. Access tokens take theirs from the seed's resources. */
 export interface Lifetimes {
@@ -44,13 +44,6 @@ export interface MockAsConfig {
   /** Where log lines go. Default: console.log. */
   log?: ((line: string) => void) | undefined;
 }
-
-/** The demo world's addresses (../shared scenario): all overridable from the environment. */
-export const DEFAULT_ADDRESSES = {
-  ISSUER: 'http://localhost:4000',
-  BFF_ORIGIN: 'http://localhost:3000',
-  API_ORIGIN: 'http://localhost:4001',
-} as const;
 
 /** What `server.ts` needs from the environment, resolved. */
 export interface ServerSettings {

@@ -5,11 +5,17 @@
 
 export type { AccessTokenClaims, ActClaim } from './access-tokens.js';
 export { createMockAs, type MockAs, type RunningMockAs, type StartOptions, startMockAs } from './app.js';
-export { configFromEnv, DEFAULT_ADDRESSES, DEFAULT_LIFETIMES, type Lifetimes, type MockAsConfig } from './config.js';
+export { configFromEnv, DEFAULT_LIFETIMES, type Lifetimes, type MockAsConfig } from './config.js';
 export { ACCESS_TOKEN_TYPE } from './grants/token-exchange.js';
 export { type DevKeys, generateSigningKey } from './keys.js';
 export { TokenStore } from './persistence/adapter.js';
-export { loadSeed, parseSeed, type Seed, SeedError, type SeedVariables, TOKEN_EXCHANGE } from './seed.js';
-
-/** The seed file that `npm run dev` uses. */
-export const SEED_FILE = new URL('../seed.json', import.meta.url).pathname;
+export {
+  DEFAULT_ADDRESSES,
+  loadSeed,
+  parseSeed,
+  SEED_FILE,
+  type Seed,
+  SeedError,
+  type SeedVariables,
+  TOKEN_EXCHANGE,
+} from './seed.js';

@@ -7,7 +7,18 @@
  * Walkthrough: docs/mock-as.md ("The seed file").
  */
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+
+/** The seed file that `npm run dev` uses. */
+export const SEED_FILE = fileURLToPath(new URL('../seed.json', import.meta.url));
+
+/** The demo world's addresses (scenario): all overridable from the environment. */
+export const DEFAULT_ADDRESSES = {
+  ISSUER: 'http://localhost:4000',
+  BFF_ORIGIN: 'http://localhost:3000',
+  API_ORIGIN: 'http://localhost:4001',
+} as const;
 
 /** The RFC 8693 grant type URI. @see https://www.rfc-editor.org/rfc/rfc8693.html#section-2.1 */
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';

@@ -3,7 +3,7 @@
  * the `bff` client's credentials, and the resources the seed lets it hold tokens for (the targets of
  * its token-exchange rules) with all their scopes.
  */
-import type { Seed } from '@tmi-bff/mock-as';
+import type { Seed } from '@tmi-bff/mock-as/seed';
 import type { SeedDefaults } from './config.js';
 
 export function seedDefaults(seed: Seed, clientId = 'bff'): SeedDefaults {

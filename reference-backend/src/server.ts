@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_ADDRESSES, loadSeed, SEED_FILE } from '@tmi-bff/mock-as';
+import { DEFAULT_ADDRESSES, loadSeed, SEED_FILE } from '@tmi-bff/mock-as/seed';
 import { createBackend } from './app.js';
 import { configFromEnv } from './config.js';
 import { seedDefaults } from './seed-defaults.js';

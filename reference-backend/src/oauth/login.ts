@@ -18,6 +18,7 @@ import { errorPage } from '../pages.js';
 import { cookieNames, currentSession, randomId, type SessionData } from '../session/session.js';
 
 const TRANSACTION_TTL_MS = 10 * 60 * 1000;
+const ID_TOKEN_PROTOCOL_CLAIMS = new Set(['aud', 'azp', 'nonce', 'at_hash', 'c_hash', 's_hash', 'iat', 'exp', 'nbf', 'jti', 'sid']);
 
 interface LoginTransaction {
   state: string;
@@ -173,7 +174,11 @@ export function loginRoutes({ config, client, store, tokens }: LoginDeps) {
         config.log?.(`auth.callback error: ${e.error ?? e.message}`);
         return;
       }
-      const claims: Record<string, unknown> = { ...result.claims() };
+      // D12: claims about the user and the sign-in; the ID token's protocol claims (aud, nonce,
+      // at_hash, iat, exp, …) say nothing about the user and stay out of the session.
+      const claims: Record<string, unknown> = Object.fromEntries(
+        Object.entries(result.claims() ?? {}).filter(([name]) => !ID_TOKEN_PROTOCOL_CLAIMS.has(name)),
+      );
       // OIDC Core §5.4: profile and email claims may live at the userinfo endpoint, not in the ID token.
       if (typeof claims.sub === 'string') {
         const userinfo = await oidc
