@@ -1,6 +1,6 @@
 import test from 'ava';
 import * as oidc from 'openid-client';
-import { authorize, clientFor, decode, SERVICE_A, SERVICE_B, STOCKS, startAs } from './_setup.js';
+import { authorize, clientFor, decode, demoSeed, SERVICE_A, SERVICE_B, STOCKS, startAs } from './_setup.js';
 
 /** The OAuth error a rejected token request carries. */
 async function oauthError(promise: Promise<unknown>) {
@@ -79,7 +79,11 @@ test('RFC 9068 §3: a scope that belongs to another resource is refused with inv
 });
 
 test('a refresh without resource, for a grant that covers several resources and no openid scope, gives invalid_target', async (t) => {
-  const as = await startAs(t);
+  // A plain OAuth client: the seed's bff client requires auth_time, hence openid.
+  const seed = await demoSeed();
+  const as = await startAs(t, {
+    seed: { ...seed, clients: seed.clients.map(({ require_auth_time: _, ...c }) => c) },
+  });
   const config = await clientFor(as);
   const { refresh_token } = await authorize(config, {
     persona: 'alice',

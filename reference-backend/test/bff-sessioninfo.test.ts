@@ -23,7 +23,8 @@ test('TMI-BFF-01 §5 (TMI-30, TMI-31), D12: GET answers the user’s claims and 
   t.is(typeof res.body.auth_time, 'number');
   const exp = Number(res.body.exp);
   t.true(exp > Date.now() / 1000 + 3500 && exp <= Date.now() / 1000 + 3600, 'exp is the session end');
-  for (const protocolClaim of ['aud', 'nonce', 'at_hash', 'iat', 'azp']) t.false(protocolClaim in res.body, protocolClaim);
+  for (const protocolClaim of ['aud', 'nonce', 'at_hash', 'iat', 'azp'])
+    t.false(protocolClaim in res.body, protocolClaim);
   const text = JSON.stringify(res.body);
   for (const word of ['access_token', 'refresh_token', 'id_token', 'eyJ']) t.false(text.includes(word), word);
 });

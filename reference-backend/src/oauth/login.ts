@@ -18,7 +18,19 @@ import { errorPage } from '../pages.js';
 import { cookieNames, currentSession, randomId, type SessionData } from '../session/session.js';
 
 const TRANSACTION_TTL_MS = 10 * 60 * 1000;
-const ID_TOKEN_PROTOCOL_CLAIMS = new Set(['aud', 'azp', 'nonce', 'at_hash', 'c_hash', 's_hash', 'iat', 'exp', 'nbf', 'jti', 'sid']);
+const ID_TOKEN_PROTOCOL_CLAIMS = new Set([
+  'aud',
+  'azp',
+  'nonce',
+  'at_hash',
+  'c_hash',
+  's_hash',
+  'iat',
+  'exp',
+  'nbf',
+  'jti',
+  'sid',
+]);
 
 interface LoginTransaction {
   state: string;
