@@ -61,7 +61,7 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
     },
   });
 
-  const app = new Koa({ keys: await cookieKeys(config, store) });
+  const app = new Koa({ keys: await cookieKeys(config, store), proxy: config.trustProxy ?? false });
   app.use(sessionMiddleware(app, store, config.origin, config.sessionMaxAgeMs));
   const router = routes({
     bff,

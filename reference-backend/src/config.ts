@@ -37,6 +37,8 @@ export interface BackendConfig {
   allowInsecureRequests?: boolean | undefined;
   /** Where log lines go. Default: console.log. */
   log?: ((line: string) => void) | undefined;
+  /** Behind a TLS-terminating proxy: trust X-Forwarded-Proto/-For (Koa `app.proxy`). Default: false. */
+  trustProxy?: boolean | undefined;
   /** Clock of the token cache, for tests. Default: Date.now. */
   now?: (() => number) | undefined;
 }
@@ -83,6 +85,7 @@ const positive = (name: string, value: string | undefined, fallback: number): nu
  * | `BFF_AS_TIMEOUT_MS` | `5000` |
  * | `BFF_DATA_DIR` | `<reference-backend>/.data`; `memory` keeps everything in memory |
  * | `BFF_HOST` | `127.0.0.1` |
+ * | `BFF_TRUST_PROXY` | unset; `1` behind a TLS-terminating proxy |
  */
 export function configFromEnv(
   env: Record<string, string | undefined>,
@@ -120,6 +123,7 @@ export function configFromEnv(
       },
       sessionMaxAgeMs: DEFAULTS.sessionMaxAgeMs,
       dataDir: env.BFF_DATA_DIR === 'memory' ? undefined : env.BFF_DATA_DIR || join(root, '.data'),
+      trustProxy: env.BFF_TRUST_PROXY === '1',
     },
   };
 }

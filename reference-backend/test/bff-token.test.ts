@@ -249,3 +249,56 @@ test('TMI-BFF-01 §4 (TMI-04): the backend authenticates to the AS as a confiden
     ['authorization_code', 'refresh_token'],
   );
 });
+
+test('TMI-BFF-01 §1.2 (TMI-03), D13: bff-token never redirects or starts user interaction', async (t) => {
+  const { user } = await signedIn(t, 'carol');
+  for (const params of [{}, { resource: STOCKS }, { resource: SERVICE_B, scope: 'b' }]) {
+    const res = await user.token(params);
+    t.is(res.status, 400);
+    t.is(res.headers.get('location'), null);
+    t.like(res.body, { error: 'backend_not_ready' });
+  }
+});
+
+test('TMI-BFF-01 §4.2 (TMI-23): each cached token is stored with its session, resources, scope and expiry', async (t) => {
+  const { stack, user } = await signedIn(t);
+  const res = await user.token({ resource: STOCKS, scope: 'stocks:read' });
+  const key = user.jar.get('127.0.0.1', 'bff-session');
+  const sid = String((await stack.backend.store.get<{ sid: string }>(`session:${key}`))?.sid);
+  const grant = await stack.backend.tokens.getGrant(sid);
+  const entries = Object.values(grant?.tokens ?? {});
+  t.is(entries.length, 1);
+  t.deepEqual(Object.keys(entries[0] ?? {}).sort(), ['access_token', 'expires_at', 'resources', 'scope']);
+  t.like(entries[0], { access_token: res.body.access_token, resources: [STOCKS], scope: 'stocks:read' });
+  t.true(Math.abs((entries[0]?.expires_at ?? 0) - (Date.now() + Number(res.body.expires_in) * 1000)) < 2000);
+});
+
+test('TMI-BFF-01 §4.3 (TMI-25): every bff-token failure is HTTP 400 with a JSON error code', async (t) => {
+  const { stack, user } = await signedIn(t, 'bob');
+  const anonymous = stack.browser();
+  const results = [
+    await anonymous.token(),
+    await user.token({ scope: ['a', 'b'] }),
+    await user.token({ resource: SERVICE_B }),
+    await user.token({ resource: STOCKS, scope: 'stocks:buy' }),
+  ];
+  await stack.as.close();
+  results.push(await user.token({ resource: SERVICE_A, scope: 'a' }));
+  t.deepEqual(
+    results.map((r) => [r.status, r.headers.get('content-type'), r.body.error]),
+    [
+      [400, 'application/json;charset=UTF-8', 'invalid_session'],
+      [400, 'application/json;charset=UTF-8', 'invalid_request'],
+      [400, 'application/json;charset=UTF-8', 'backend_not_ready'],
+      [400, 'application/json;charset=UTF-8', 'invalid_scope'],
+      [400, 'application/json;charset=UTF-8', 'temporarily_unavailable'],
+    ],
+  );
+});
+
+test('D1: the pages the backend serves advertise the endpoint paths in meta tags', async (t) => {
+  const stack = await startStack(t);
+  const html = await (await stack.browser().fetch('/')).text();
+  t.regex(html, /<meta name="tmi-bff-token-endpoint" content="\/\.well-known\/bff-token">/);
+  t.regex(html, /<meta name="tmi-bff-sessioninfo-endpoint" content="\/\.well-known\/bff-sessioninfo">/);
+});

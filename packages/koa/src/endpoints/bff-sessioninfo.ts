@@ -11,6 +11,7 @@ import { requireSameOrigin } from '../shared/csrf.js';
 import { errorHandler } from '../shared/error-handler.js';
 import { noStore, sendJson } from '../shared/no-store.js';
 import { requireSession, sessionOf } from '../shared/require-session.js';
+import { requireTls } from '../shared/require-tls.js';
 import { ROUTES } from '../spec.js';
 
 export function bffSessionInfo(opts: ResolvedOptions): Middleware[] {
@@ -19,6 +20,7 @@ export function bffSessionInfo(opts: ResolvedOptions): Middleware[] {
     noStore,
     // TMI-BFF-01 §3.2 (TMI-12): GET; parameters are ignored.
     allowMethods(['GET']),
+    requireTls(opts.origin),
     requireSameOrigin({ header: opts.csrfHeader, origin: opts.origin }),
     requireSession(opts),
     async function respondWithSessionInfo(ctx: Context) {

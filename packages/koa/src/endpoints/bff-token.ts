@@ -13,6 +13,7 @@ import { requireSameOrigin } from '../shared/csrf.js';
 import { errorHandler } from '../shared/error-handler.js';
 import { noStore, sendJson } from '../shared/no-store.js';
 import { requireSession, sessionOf } from '../shared/require-session.js';
+import { requireTls } from '../shared/require-tls.js';
 import { ROUTES } from '../spec.js';
 import type { TokenRequest } from '../tokens/types.js';
 
@@ -56,6 +57,7 @@ export function bffToken(opts: ResolvedOptions): Middleware[] {
     noStore,
     // TMI-BFF-01 §3.1 (TMI-09): GET MUST be supported; POST MAY (D2).
     allowMethods(opts.post.enabled ? ['GET', 'POST'] : ['GET']),
+    requireTls(opts.origin),
     requireSameOrigin({ header: opts.csrfHeader, origin: opts.origin }),
     requireSession(opts),
     async function parseTokenRequest(ctx: Context, next: Next) {

@@ -1,0 +1,83 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import test, { type ExecutionContext } from 'ava';
+import Koa from 'koa';
+import { createTmiBff, type TmiBffOptions, type TokenSource, WELL_KNOWN } from '../src/index.js';
+
+const tokens: TokenSource = {
+  getToken: async () => ({
+    token: { access_token: 'at', scope: 'read', resources: [], expires_at: Date.now() + 60_000 },
+    source: 'cache',
+  }),
+  expiresIn: () => 60,
+};
+
+async function serve(t: ExecutionContext, options: Partial<TmiBffOptions>, proxy = false): Promise<string> {
+  const bff = createTmiBff({
+    origin: 'http://localhost:3000',
+    getSession: async () => ({ id: 's1', claims: { sub: 'alice' } }),
+    tokens,
+    ...options,
+  });
+  const app = new Koa({ proxy });
+  app.use(bff.routes());
+  const server = app.listen(0, '127.0.0.1');
+  t.teardown(() => server.close());
+  await once(server, 'listening');
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+const csrf = { 'TMI-BFF-CSRF': '1' };
+
+test('TMI-BFF-01 §3 (TMI-06): both endpoints answer at their default .well-known paths', async (t) => {
+  const base = await serve(t, {});
+  t.is((await fetch(base + WELL_KNOWN.bffToken, { headers: csrf })).status, 200);
+  t.is((await fetch(base + WELL_KNOWN.bffSessionInfo, { headers: csrf })).status, 200);
+});
+
+test('TMI-BFF-01 §3 (TMI-07), D1: custom paths are served, and the defaults are then not', async (t) => {
+  const base = await serve(t, { paths: { bffToken: '/api/bff/token', bffSessionInfo: '/api/bff/me' } });
+  t.is((await fetch(`${base}/api/bff/token`, { headers: csrf })).status, 200);
+  t.deepEqual(await (await fetch(`${base}/api/bff/me`, { headers: csrf })).json(), { sub: 'alice' });
+  t.is((await fetch(base + WELL_KNOWN.bffToken, { headers: csrf })).status, 404);
+  t.is((await fetch(base + WELL_KNOWN.bffSessionInfo, { headers: csrf })).status, 404);
+});
+
+test('TMI-BFF-01 §1.2 (TMI-02): with an https origin, a request that did not arrive over TLS is refused', async (t) => {
+  const base = await serve(t, { origin: 'https://app.example' }, true);
+  const plain = await fetch(base + WELL_KNOWN.bffSessionInfo, { headers: csrf });
+  t.is(plain.status, 400);
+  t.deepEqual(await plain.json(), {
+    error: 'invalid_session',
+    error_description: 'this endpoint is served over https only',
+  });
+  const tls = await fetch(base + WELL_KNOWN.bffSessionInfo, { headers: { ...csrf, 'x-forwarded-proto': 'https' } });
+  t.is(tls.status, 200);
+});
+
+test('D12: the session-info hook shapes the body; its default adds the session end as exp', async (t) => {
+  const custom = await serve(t, { sessionInfo: (session) => ({ user: session.claims.sub, roles: ['trader'] }) });
+  t.deepEqual(await (await fetch(custom + WELL_KNOWN.bffSessionInfo, { headers: csrf })).json(), {
+    user: 'alice',
+    roles: ['trader'],
+  });
+  const end = Date.now() + 3_600_000;
+  const plain = await serve(t, { getSession: async () => ({ id: 's', claims: { sub: 'bob' }, expiresAt: end }) });
+  t.deepEqual(await (await fetch(plain + WELL_KNOWN.bffSessionInfo, { headers: csrf })).json(), {
+    sub: 'bob',
+    exp: Math.floor(end / 1000),
+  });
+});
+
+test('D4: the CSRF header name is configurable', async (t) => {
+  const base = await serve(t, { csrfHeader: 'X-Requested-By' });
+  t.is((await fetch(base + WELL_KNOWN.bffToken, { headers: csrf })).status, 400);
+  t.is((await fetch(base + WELL_KNOWN.bffToken, { headers: { 'X-Requested-By': 'app' } })).status, 200);
+});
+
+test('D2: POST can be turned off; bff-token then answers 405 with Allow: GET', async (t) => {
+  const base = await serve(t, { post: { enabled: false } });
+  const res = await fetch(base + WELL_KNOWN.bffToken, { method: 'POST', headers: csrf });
+  t.is(res.status, 405);
+  t.is(res.headers.get('allow'), 'GET');
+});
