@@ -153,7 +153,7 @@ test('D8: a cached token within the expiry margin is not served; the AS is asked
   t.is(next.headers.get('tmi-bff-token-source'), 'refresh');
 });
 
-test('TMI-BFF-01 §8.3 (TMI-24): a cached token with more scopes than asked is never served; the AS narrows it', async (t) => {
+test('TMI-BFF-01 §8.3 (TMI-24, TMI-35): a cached token with more scopes than asked is never served; the AS narrows it', async (t) => {
   const { stack, user } = await signedIn(t);
   const broad = await user.token({ resource: STOCKS, scope: 'stocks:read stocks:buy' });
   t.is(broad.body.scope, 'stocks:buy stocks:read');

@@ -4,7 +4,7 @@ import { SERVICE_B, STOCKS, startStack } from './_setup.js';
 
 const COOKIE = 'bff-session';
 
-test('TMI-BFF-01 §4.3.1 (TMI-26): no cookie, a tampered cookie, an unknown or an expired session → invalid_session on both endpoints', async (t) => {
+test('TMI-BFF-01 §3, §4.3.1 (TMI-08, TMI-26): no cookie, a tampered cookie, an unknown or an expired session → invalid_session on both endpoints', async (t) => {
   const stack = await startStack(t);
   const alice = stack.browser();
   await alice.signIn({ persona: 'alice' });
