@@ -15,7 +15,10 @@ const { requirements } = JSON.parse(readFileSync(join(root, 'docs', 'requirement
 const known = new Set(requirements.map((r) => r.id));
 const TESTED_PARTS = new Set(['backend']);
 
-const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*.ts'], { cwd: root, encoding: 'utf8' })
+const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*.ts'], {
+  cwd: root,
+  encoding: 'utf8',
+})
   .split('\n')
   .filter((f) => f && !f.includes('node_modules/'));
 
@@ -67,7 +70,9 @@ ${rows.join('\n')}
 
 if (process.argv.includes('--check')) {
   const problems = [...unknown];
-  const missing = requirements.filter((r) => TESTED_PARTS.has(r.part) && !tests.has(r.id)).map((r) => `${r.id} (${r.part}) has no test`);
+  const missing = requirements
+    .filter((r) => TESTED_PARTS.has(r.part) && !tests.has(r.id))
+    .map((r) => `${r.id} (${r.part}) has no test`);
   problems.push(...missing);
   let current = '';
   try {

@@ -219,6 +219,7 @@ export function loginRoutes({ config, client, store, tokens }: LoginDeps) {
           Math.max(1, (ctx.session?.expires_at ?? 0) - Date.now()),
         );
       } else {
+        // #region walkthrough:new-session
         // A new sign-in: a new session under a new id (no fixation), and a new grant record.
         const expiresAt = Date.now() + config.sessionMaxAgeMs;
         const data: SessionData = {
@@ -243,6 +244,7 @@ export function loginRoutes({ config, client, store, tokens }: LoginDeps) {
           Object.assign(ctx.session, data);
           await ctx.session.regenerate();
         }
+        // #endregion
       }
       ctx.status = 303;
       ctx.redirect(tx.return_to);

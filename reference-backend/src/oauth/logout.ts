@@ -32,6 +32,7 @@ export function logoutRoute({ config, client, tokens }: LogoutDeps) {
       ctx.body = errorPage('Sign-out refused', 'Sign out from the application page itself.');
       return;
     }
+    // #region walkthrough:logout
     const session = currentSession(ctx);
     const idToken = ctx.session?.id_token;
     if (session) {
@@ -43,6 +44,7 @@ export function logoutRoute({ config, client, tokens }: LogoutDeps) {
       await tokens.deleteGrant(session.id);
     }
     ctx.session = null;
+    // #endregion
     ctx.status = 303;
     try {
       const configuration = await client.configuration();

@@ -14,6 +14,7 @@ import { requireSession, sessionOf } from '../shared/require-session.js';
 import { requireTls } from '../shared/require-tls.js';
 import { ROUTES } from '../spec.js';
 
+// #region walkthrough:bff-sessioninfo
 export function bffSessionInfo(opts: ResolvedOptions): Middleware[] {
   return [
     errorHandler(`${ROUTES.bffSessionInfo}.error`, opts.logger),
@@ -29,3 +30,4 @@ export function bffSessionInfo(opts: ResolvedOptions): Middleware[] {
     },
   ];
 }
+// #endregion

@@ -51,6 +51,7 @@ export function toTokenRequest(params: URLSearchParams, freshParameter: string):
   };
 }
 
+// #region walkthrough:bff-token
 export function bffToken(opts: ResolvedOptions): Middleware[] {
   return [
     errorHandler(`${ROUTES.bffToken}.error`, opts.logger),
@@ -74,3 +75,4 @@ export function bffToken(opts: ResolvedOptions): Middleware[] {
     },
   ];
 }
+// #endregion

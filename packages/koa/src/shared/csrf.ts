@@ -17,6 +17,7 @@ export interface CsrfOptions {
   origin: string;
 }
 
+// #region walkthrough:csrf
 export function requireSameOrigin(opts: CsrfOptions) {
   const header = opts.header.toLowerCase();
   return async function requireCsrfDefence(ctx: Context, next: Next): Promise<void> {
@@ -34,3 +35,4 @@ export function requireSameOrigin(opts: CsrfOptions) {
     await next();
   };
 }
+// #endregion

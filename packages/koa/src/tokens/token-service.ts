@@ -89,6 +89,7 @@ export class TokenService {
   }
 
   /** TMI-BFF-01 §4 (TMI-17): a token for the request, from the cache or from the AS. */
+  // #region walkthrough:get-token
   async getToken(session: BffSession, input: TokenRequest): Promise<TokenOutcome> {
     const request = this.#withDefaults(input);
     const key = cacheKey(request.resources, request.scopes);
@@ -104,6 +105,7 @@ export class TokenService {
     }
     return this.#told(session, request, await this.#withinTimeout(flight));
   }
+  // #endregion
 
   #told(session: BffSession, request: TokenRequest, outcome: TokenOutcome): TokenOutcome {
     this.#onToken?.({ sessionId: session.id, request, source: outcome.source });
@@ -132,6 +134,7 @@ export class TokenService {
     return Promise.race([flight, late]).finally(() => clearTimeout(timer));
   }
 
+  // #region walkthrough:obtain
   #obtain(session: BffSession, request: TokenRequest, key: string): Promise<TokenOutcome> {
     const storeKey = grantKey(session.id);
     return this.#store.withLock(storeKey, async () => {
@@ -160,6 +163,7 @@ export class TokenService {
       return outcome;
     });
   }
+  // #endregion
 
   #held(result: GrantResult, request: Pick<TokenRequest, 'resources' | 'scopes'>, fallbackScope: string): HeldToken {
     const lifetimeMs = result.expires_in !== undefined ? result.expires_in * 1000 : this.#assumedLifetimeMs;
