@@ -14,6 +14,17 @@ async function pkce() {
   return { verifier, challenge: await oidc.calculatePKCECodeChallenge(verifier) };
 }
 
+/** alice's code for an openid request with PKCE, through the forms. */
+async function codeFor(config: oidc.Configuration, challenge: string): Promise<URL> {
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT_URI,
+    scope: 'openid',
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+  });
+  return signIn(url, { persona: 'alice' });
+}
+
 test('RFC 9700 §2.1.1: an authorization request without PKCE is sent back with invalid_request', async (t) => {
   const as = await startAs(t);
   const config = await clientFor(as);
@@ -64,13 +75,7 @@ test('RFC 7636 §4.6: a code redeemed with the wrong code_verifier gives invalid
   const as = await startAs(t);
   const config = await clientFor(as);
   const { challenge } = await pkce();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT_URI,
-    scope: 'openid',
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
-  });
-  const callback = await signIn(url, { persona: 'alice' });
+  const callback = await codeFor(config, challenge);
   t.like(
     await rejection(oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: oidc.randomPKCECodeVerifier() })),
     {
@@ -84,13 +89,7 @@ test('RFC 6749 §4.1.2: an authorization code works once; the second redemption 
   const as = await startAs(t);
   const config = await clientFor(as);
   const { verifier, challenge } = await pkce();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT_URI,
-    scope: 'openid',
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
-  });
-  const callback = await signIn(url, { persona: 'alice' });
+  const callback = await codeFor(config, challenge);
   await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier });
   t.like(await rejection(oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier })), {
     status: 400,

@@ -20,6 +20,8 @@ import type { ExecutionContext } from 'ava';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { type Backend, type BackendConfig, createBackend, seedDefaults } from '../src/index.js';
 
+/** The session cookie's name on http (over https it takes the __Host- prefix). */
+export const SESSION_COOKIE = 'bff-session';
 export const STOCKS = `${DEFAULT_ADDRESSES.API_ORIGIN}/stocks`;
 export const SERVICE_A = `${DEFAULT_ADDRESSES.API_ORIGIN}/a`;
 export const SERVICE_B = `${DEFAULT_ADDRESSES.API_ORIGIN}/b`;
@@ -44,6 +46,8 @@ export interface Stack {
   grants: AsGrant[];
   /** A new browser with its own cookies. */
   browser(): UserAgent;
+  /** The server-side id (grant key) of a browser's session. */
+  sessionId(user: UserAgent): Promise<string>;
   /** Moves the backend's token-cache clock forward. */
   advance(ms: number): void;
   /**
@@ -113,6 +117,8 @@ export async function startStack(t: ExecutionContext, options: StackOptions = {}
     origin,
     grants,
     browser: () => new UserAgent(origin),
+    sessionId: async (user) =>
+      String((await backend.store.get<{ sid: string }>(`session:${user.sessionCookie().key}`))?.sid),
     advance: (ms) => {
       offset += ms;
     },
@@ -138,6 +144,13 @@ export interface BffResponse {
 export class UserAgent {
   readonly jar = new CookieJar();
   constructor(readonly origin: string) {}
+
+  /** The session cookie the browser holds: its id, its signature, and both as a Cookie header. */
+  sessionCookie(): { key: string; sig: string; header: string } {
+    const key = this.jar.get(new URL(this.origin).hostname, SESSION_COOKIE) ?? '';
+    const sig = this.jar.get(new URL(this.origin).hostname, `${SESSION_COOKIE}.sig`) ?? '';
+    return { key, sig, header: `${SESSION_COOKIE}=${key}; ${SESSION_COOKIE}.sig=${sig}` };
+  }
 
   fetch(path: string, init: RequestInit = {}): Promise<Response> {
     return fetchWithJar(this.jar, new URL(path, this.origin), init);

@@ -217,10 +217,7 @@ test('TMI-BFF-01 §4.3.3 (TMI-28): an AS refusal is relayed verbatim — bob and
 
 test('TMI-BFF-01 §4.3.3 (TMI-28): a revoked grant relays invalid_grant, then answers backend_not_ready', async (t) => {
   const { stack, user } = await signedIn(t);
-  const sid = (
-    await stack.backend.store.get<Record<string, unknown>>(`session:${user.jar.get('127.0.0.1', 'bff-session')}`)
-  )?.sid;
-  const grant = await stack.backend.tokens.getGrant(String(sid));
+  const grant = await stack.backend.tokens.getGrant(await stack.sessionId(user));
   await stack.as.provider.RefreshToken.find(String(grant?.refresh_token)).then((rt) => rt?.destroy());
   const res = await user.token({ resource: STOCKS, scope: 'stocks:read' });
   t.is(res.status, 400);
@@ -263,9 +260,7 @@ test('TMI-BFF-01 §1.2 (TMI-03), D13: bff-token never redirects or starts user i
 test('TMI-BFF-01 §4.2 (TMI-23): each cached token is stored with its session, resources, scope and expiry', async (t) => {
   const { stack, user } = await signedIn(t);
   const res = await user.token({ resource: STOCKS, scope: 'stocks:read' });
-  const key = user.jar.get('127.0.0.1', 'bff-session');
-  const sid = String((await stack.backend.store.get<{ sid: string }>(`session:${key}`))?.sid);
-  const grant = await stack.backend.tokens.getGrant(sid);
+  const grant = await stack.backend.tokens.getGrant(await stack.sessionId(user));
   const entries = Object.values(grant?.tokens ?? {});
   t.is(entries.length, 1);
   t.deepEqual(Object.keys(entries[0] ?? {}).sort(), ['access_token', 'expires_at', 'resources', 'scope']);

@@ -1,15 +1,12 @@
 import test from 'ava';
 import * as oidc from 'openid-client';
-import { SERVICE_B, STOCKS, startStack } from './_setup.js';
-
-const COOKIE = 'bff-session';
+import { SESSION_COOKIE as COOKIE, SERVICE_B, STOCKS, startStack } from './_setup.js';
 
 test('TMI-BFF-01 §3, §4.3.1 (TMI-08, TMI-26): no cookie, a tampered cookie, an unknown or an expired session → invalid_session on both endpoints', async (t) => {
   const stack = await startStack(t);
   const alice = stack.browser();
   await alice.signIn({ persona: 'alice' });
-  const key = alice.jar.get('127.0.0.1', COOKIE) ?? '';
-  const sig = alice.jar.get('127.0.0.1', `${COOKIE}.sig`) ?? '';
+  const { key, sig } = alice.sessionCookie();
 
   const call = async (cookie: string | undefined) => {
     const headers: Record<string, string> = { 'TMI-BFF-CSRF': '1', ...(cookie ? { cookie } : {}) };
@@ -67,14 +64,13 @@ test('D5: sign-in issues a new session id (no fixation); a planted id is destroy
   const stack = await startStack(t);
   const attacker = stack.browser();
   await attacker.signIn({ persona: 'bob' });
-  const planted = attacker.jar.get('127.0.0.1', COOKIE) ?? '';
-  const plantedSig = attacker.jar.get('127.0.0.1', `${COOKIE}.sig`) ?? '';
+  const { key: planted, sig: plantedSig } = attacker.sessionCookie();
 
   const victim = stack.browser();
   victim.jar.set('127.0.0.1', COOKIE, planted);
   victim.jar.set('127.0.0.1', `${COOKIE}.sig`, plantedSig);
   await victim.signIn({ persona: 'alice' });
-  t.not(victim.jar.get('127.0.0.1', COOKIE), planted);
+  t.not(victim.sessionCookie().key, planted);
   t.like((await victim.sessionInfo()).body, { sub: 'alice' });
   t.like((await attacker.sessionInfo()).body, { error: 'invalid_session' }, 'the planted id does not ride along');
 });
@@ -83,10 +79,8 @@ test('logout revokes the refresh token at the AS, destroys the session, and send
   const stack = await startStack(t);
   const alice = stack.browser();
   await alice.signIn({ persona: 'alice' });
-  const cookie = `${COOKIE}=${alice.jar.get('127.0.0.1', COOKIE)}; ${COOKIE}.sig=${alice.jar.get('127.0.0.1', `${COOKIE}.sig`)}`;
-  const sid = String(
-    (await stack.backend.store.get<{ sid: string }>(`session:${alice.jar.get('127.0.0.1', COOKIE)}`))?.sid,
-  );
+  const cookie = alice.sessionCookie().header;
+  const sid = await stack.sessionId(alice);
   const refreshToken = String((await stack.backend.tokens.getGrant(sid))?.refresh_token);
 
   const out = await alice.fetch('/auth/logout', { method: 'POST', headers: { origin: stack.origin } });
@@ -151,7 +145,7 @@ test('D13: /auth/consent adds a resource to the grant through the AS consent pag
   const stack = await startStack(t);
   const alice = stack.browser();
   await alice.signIn({ persona: 'alice' });
-  const before = alice.jar.get('127.0.0.1', COOKIE);
+  const before = alice.sessionCookie().key;
   t.like((await alice.token({ resource: SERVICE_B, scope: 'b' })).body, { error: 'backend_not_ready' });
 
   const back = await alice.signIn(
@@ -159,7 +153,7 @@ test('D13: /auth/consent adds a resource to the grant through the AS consent pag
     `/auth/consent?resource=${encodeURIComponent(SERVICE_B)}&scope=b+c&returnTo=/chain`,
   );
   t.is(back.headers.get('location'), '/chain');
-  t.is(alice.jar.get('127.0.0.1', COOKIE), before, 'same session');
+  t.is(alice.sessionCookie().key, before, 'same session');
   const b = await alice.token({ resource: SERVICE_B, scope: 'b' });
   t.is(b.status, 200, JSON.stringify(b.body));
   t.is(b.body.scope, 'b');
