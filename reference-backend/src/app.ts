@@ -31,9 +31,10 @@ async function cookieKeys(config: BackendConfig, store: KeyValueStore): Promise<
 
 export async function createBackend(config: BackendConfig): Promise<Backend> {
   const log = config.log ?? console.log;
+  const clock = config.now ? { now: config.now } : {};
   const store: KeyValueStore = config.dataDir
-    ? await LowdbStore.open({ file: join(config.dataDir, 'bff.json') })
-    : new MemoryStore();
+    ? await LowdbStore.open({ file: join(config.dataDir, 'bff.json'), ...clock })
+    : new MemoryStore(clock);
 
   const client = new OpenIdClient({
     issuer: config.issuer,
@@ -48,7 +49,7 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
     expiryMarginSeconds: config.tokens.expiryMarginSeconds,
     asTimeoutMs: config.tokens.asTimeoutMs,
     defaultResource: config.tokens.defaultResource,
-    ...(config.now ? { now: config.now } : {}),
+    ...clock,
   });
   const bff = createTmiBff({
     ack: SPEC.draft,

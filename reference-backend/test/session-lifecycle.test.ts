@@ -75,6 +75,18 @@ test('D5: sign-in issues a new session id (no fixation); a planted id is destroy
   t.like((await attacker.sessionInfo()).body, { error: 'invalid_session' }, 'the planted id does not ride along');
 });
 
+test('D5: the grant record (refresh token, cached tokens) expires with its session, whatever was written since', async (t) => {
+  const stack = await startStack(t, { backend: { sessionMaxAgeMs: 60_000 } });
+  const alice = stack.browser();
+  await alice.signIn({ persona: 'alice' });
+  const sid = await stack.sessionId(alice);
+  stack.advance(30_000);
+  await alice.token({ resource: STOCKS, scope: 'stocks:read' }); // rewrites the record
+  t.truthy((await stack.backend.tokens.getGrant(sid))?.refresh_token);
+  stack.advance(30_001);
+  t.is(await stack.backend.tokens.getGrant(sid), undefined, 'gone with the session, not kept by the rewrite');
+});
+
 test('logout revokes the refresh token at the AS, destroys the session, and sends the browser to RP-initiated logout', async (t) => {
   const stack = await startStack(t);
   const alice = stack.browser();

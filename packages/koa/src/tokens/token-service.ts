@@ -76,7 +76,14 @@ export class TokenService {
 
   /** Stores what sign-in obtained for a session. Replaces any earlier grant of that session. */
   async saveGrant(sessionId: string, grant: StoredGrant, ttlMs?: number): Promise<void> {
-    await this.#store.withLock(grantKey(sessionId), () => this.#store.set(grantKey(sessionId), grant, ttlMs));
+    const record: StoredGrant = { ...grant, ...(ttlMs ? { ends_at: this.#now() + ttlMs } : {}) };
+    await this.#store.withLock(grantKey(sessionId), () => this.#put(grantKey(sessionId), record));
+  }
+
+  /** Writes a grant record, keeping the expiry it was saved with (the session's end). */
+  #put(storeKey: string, grant: StoredGrant): Promise<void> {
+    const ttlMs = grant.ends_at === undefined ? undefined : Math.max(1, grant.ends_at - this.#now());
+    return this.#store.set(storeKey, grant, ttlMs);
   }
 
   /** The grant of a session (for logout: its refresh token is revoked). */
@@ -159,7 +166,7 @@ export class TokenService {
           ? await this.#exchange(storeKey, grant, request)
           : await this.#refresh(storeKey, grant, request);
       this.#remember(grant, outcome.token);
-      await this.#store.set(storeKey, grant);
+      await this.#put(storeKey, grant);
       return outcome;
     });
   }
@@ -196,14 +203,14 @@ export class TokenService {
       // request answers backend_not_ready instead of asking the AS again.
       if (err instanceof AuthorizationServerError && err.error === 'invalid_grant') {
         delete grant.refresh_token;
-        await this.#store.set(storeKey, grant);
+        await this.#put(storeKey, grant);
       }
       throw err;
     }
     // RFC 9700 §4.14.2: the AS rotated the refresh token; keep the new one before anything else.
     if (result.refresh_token) {
       grant.refresh_token = result.refresh_token;
-      await this.#store.set(storeKey, grant);
+      await this.#put(storeKey, grant);
     }
     return { token: this.#held(result, request, grant.scope), source: 'refresh' };
   }

@@ -38,6 +38,8 @@ export interface StoredGrant {
   scope: string;
   /** Cached access tokens by cache key (D8). */
   tokens: Record<string, HeldToken>;
+  /** Epoch ms at which the record expires with its session; set by `saveGrant`. */
+  ends_at?: number;
 }
 
 /** The user's session, as the endpoints need it. */
