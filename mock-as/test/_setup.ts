@@ -13,7 +13,7 @@ import {
   type StartOptions,
   startMockAs,
 } from '../src/index.js';
-import { type SignInOptions, signIn } from '../src/testing/index.js';
+import { type CodeFlowOptions, codeFlow } from '../src/testing/index.js';
 
 export const API = DEFAULT_ADDRESSES.API_ORIGIN;
 export const STOCKS = `${API}/stocks`;
@@ -50,36 +50,17 @@ export function clientFor(
   });
 }
 
-export interface AuthorizeOptions extends SignInOptions {
-  scope?: string;
-  resources?: string[];
-  /** Sent with the code grant: which resource the first access token is for. */
-  tokenResource?: string;
-}
-
-/** Builds a PKCE authorization request, signs in through the forms and redeems the code. */
-export async function authorize(config: oidc.Configuration, options: AuthorizeOptions) {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const scope = options.scope ?? 'openid profile email stocks:read stocks:buy a b c';
-  // OIDC Core §3.1.2.1: nonce only goes with the openid scope.
-  const nonce = scope.split(' ').includes('openid') ? oidc.randomNonce() : undefined;
-  const params = new URLSearchParams({
-    redirect_uri: REDIRECT_URI,
-    scope,
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    ...(nonce ? { nonce } : {}),
+/** The code flow for a seeded client, through the forms; the demo's defaults filled in. */
+export function authorize(
+  config: oidc.Configuration,
+  options: Omit<CodeFlowOptions, 'redirectUri' | 'scope'> & { scope?: string },
+) {
+  return codeFlow(config, {
+    redirectUri: REDIRECT_URI,
+    scope: 'openid profile email stocks:read stocks:buy a b c',
+    resources: [STOCKS, SERVICE_A],
+    ...options,
   });
-  for (const r of options.resources ?? [STOCKS, SERVICE_A]) params.append('resource', r);
-  const callback = await signIn(oidc.buildAuthorizationUrl(config, params), options);
-  return oidc.authorizationCodeGrant(
-    config,
-    callback,
-    { pkceCodeVerifier: verifier, expectedState: state, ...(nonce ? { expectedNonce: nonce } : {}) },
-    options.tokenResource ? { resource: options.tokenResource } : undefined,
-  );
 }
 
 /** Decodes a JWT's header and payload without verifying it (assertions only). */

@@ -5,6 +5,7 @@
  *   const callback = await signIn(authorizationUrl, { username: 'alice', password: 'alice' });
  *   const tokens = await client.authorizationCodeGrant(config, callback, checks);
  */
+import * as oidc from 'openid-client';
 
 interface StoredCookie {
   name: string;
@@ -143,4 +144,40 @@ export async function signIn(authorizationUrl: URL | string, options: SignInOpti
     }
   }
   throw new SignInError('too many steps', 0, '');
+}
+
+export interface CodeFlowOptions extends SignInOptions {
+  redirectUri: string;
+  scope: string;
+  /** RFC 8707 resources of the authorization request. */
+  resources?: string[];
+  /** Sent with the code grant: which resource the first access token is for. */
+  tokenResource?: string;
+}
+
+/**
+ * The whole authorization code flow with PKCE, state and nonce, as a confidential client would run
+ * it, signing in through the forms: returns the token endpoint's answer.
+ */
+export async function codeFlow(config: oidc.Configuration, options: CodeFlowOptions) {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  // OIDC Core §3.1.2.1: nonce only goes with the openid scope.
+  const nonce = options.scope.split(' ').includes('openid') ? oidc.randomNonce() : undefined;
+  const params = new URLSearchParams({
+    redirect_uri: options.redirectUri,
+    scope: options.scope,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    ...(nonce ? { nonce } : {}),
+  });
+  for (const r of options.resources ?? []) params.append('resource', r);
+  const callback = await signIn(oidc.buildAuthorizationUrl(config, params), options);
+  return oidc.authorizationCodeGrant(
+    config,
+    callback,
+    { pkceCodeVerifier: verifier, expectedState: state, ...(nonce ? { expectedNonce: nonce } : {}) },
+    options.tokenResource ? { resource: options.tokenResource } : undefined,
+  );
 }
