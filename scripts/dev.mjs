@@ -6,6 +6,7 @@ import concurrently from 'concurrently';
 const env = process.env;
 const ISSUER = env.MOCK_AS_ISSUER || 'http://localhost:4000';
 const BFF = env.BFF_ORIGIN || 'http://localhost:3000';
+const API = env.API_ORIGIN || 'http://localhost:4001';
 
 /** The parts of the stack: how to start each, and the URL that answers once it is ready. */
 const parts = [
@@ -25,7 +26,36 @@ const parts = [
     ready: `${BFF}/`,
     prefixColor: 'cyan',
   },
+  {
+    name: 'api',
+    title: 'Demo APIs (Stocks, A → B → C)',
+    command: 'npm run dev --silent -w @tmi-bff/demo-apis',
+    url: API,
+    // Any answer means it listens: without a token every API says 401.
+    ready: `${API}/stocks/quotes`,
+    readyStatus: 401,
+    prefixColor: 'yellow',
+  },
 ];
+
+// A port that already answers belongs to another process (often an earlier `npm run dev`):
+// starting would fail, and the banner below would be a lie.
+const busy = [];
+for (const p of parts) {
+  try {
+    await fetch(p.url, { signal: AbortSignal.timeout(1000) });
+    busy.push(`${p.title}: ${p.url} already answers`);
+  } catch {
+    // free, as it should be
+  }
+}
+if (busy.length) {
+  console.error(
+    `tmi-bff: cannot start, these addresses are taken:\n  ${busy.join('\n  ')}\n` +
+      'Stop the other process (an earlier npm run dev?), or move a part with MOCK_AS_ISSUER, BFF_ORIGIN or API_ORIGIN.',
+  );
+  process.exit(1);
+}
 
 const { result, commands } = concurrently(
   parts.map(({ name, command, prefixColor }) => ({ name, command, prefixColor })),
@@ -41,11 +71,11 @@ exitCode.then(() => {
   stopped = true;
 });
 
-async function waitFor(url, deadline) {
+async function waitFor(url, status, deadline) {
   while (Date.now() < deadline && !stopped) {
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (res.ok) return true;
+      if (status ? res.status === status : res.ok) return true;
     } catch {
       // not listening yet
     }
@@ -55,7 +85,7 @@ async function waitFor(url, deadline) {
 }
 
 const started = Date.now();
-const ready = await Promise.all(parts.map((p) => waitFor(p.ready, started + 60_000)));
+const ready = await Promise.all(parts.map((p) => waitFor(p.ready, p.readyStatus, started + 60_000)));
 if (stopped) {
   // A part exited during start-up; its own log lines above say why.
 } else if (ready.every(Boolean)) {
