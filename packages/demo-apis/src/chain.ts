@@ -71,6 +71,7 @@ export function chainRoutes(config: DemoApisConfig): Router {
     return found;
   }
 
+  // #region walkthrough:chain-hop
   /** Exchanges the incoming token for the next hop's, then calls the next hop with it. */
   async function callNext(ctx: Context, from: Hop['service'], next: Downstream): Promise<void> {
     let token: string;
@@ -110,6 +111,7 @@ export function chainRoutes(config: DemoApisConfig): Router {
     }
     ctx.body = { hops: [hopOf(from, ctx.state.accessToken as AccessTokenClaims), ...body.hops] };
   }
+  // #endregion
 
   router.get(
     'chain.a',
