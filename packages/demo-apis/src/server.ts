@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { DEFAULT_ADDRESSES, loadSeed, SEED_FILE } from '@tmi-bff/mock-as/seed';
 import { createDemoApis } from './app.js';
+import { identifiers } from './config.js';
 
 const env = process.env;
 const apiOrigin = (env.API_ORIGIN || DEFAULT_ADDRESSES.API_ORIGIN).replace(/\/$/, '');
@@ -20,6 +21,12 @@ try {
     if (!c?.client_secret) throw new Error(`the seed has no confidential client "${id}"`);
     return { id, secret: c.client_secret };
   };
+  // The resource identifiers are the seed's: each API must be one of its resources.
+  const known = new Set(seed.resources.map((r) => r.identifier));
+  for (const id of Object.values(identifiers(apiOrigin))) {
+    if (!known.has(id))
+      throw new Error(`the seed has no resource "${id}": the demo APIs serve /stocks, /a, /b and /c under API_ORIGIN`);
+  }
   const app = createDemoApis({
     issuer,
     apiOrigin,
