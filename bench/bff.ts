@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
 import { DEFAULT_ADDRESSES, loadSeed, SEED_FILE, startMockAs } from '@tmi-bff/mock-as';
 import { CookieJar, fetchWithJar, signIn } from '@tmi-bff/mock-as/testing';
-import { createBackend, seedDefaults } from '@tmi-bff/reference-backend';
+import { createBackend, demoConfig } from '@tmi-bff/reference-backend';
 import autocannon from 'autocannon';
 import Koa from 'koa';
 
@@ -58,20 +58,8 @@ await once(app, 'listening');
 const origin = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
 const seed = await loadSeed(SEED_FILE, { ...DEFAULT_ADDRESSES, BFF_ORIGIN: origin });
 const as = await startMockAs({ seed, log: () => {} });
-const defaults = seedDefaults(seed);
-const backend = await createBackend({
-  origin,
-  issuer: as.issuer,
-  ...defaults,
-  tokens: {
-    strategy: 'refresh',
-    expiryMarginSeconds: 30,
-    asTimeoutMs: 5000,
-    defaultResource: defaults.login.resources[0],
-  },
-  sessionMaxAgeMs: 3600_000,
-  log: () => {},
-});
+const demo = demoConfig(seed, origin, as.issuer);
+const backend = await createBackend({ ...demo, sessionMaxAgeMs: 3600_000, log: () => {} });
 app.on('request', backend.app.callback());
 
 const jar = new CookieJar();
@@ -79,7 +67,7 @@ const start = await fetchWithJar(jar, `${origin}/auth/login`);
 const callback = await signIn(start.headers.get('location') ?? '', { persona: 'alice', jar });
 await fetchWithJar(jar, `${origin}${callback.pathname}${callback.search}`);
 const headers = { cookie: jar.header(origin), 'TMI-BFF-CSRF': '1' };
-const tokenUrl = `${origin}/.well-known/bff-token?resource=${encodeURIComponent(defaults.login.resources[0] ?? '')}&scope=stocks%3Aread`;
+const tokenUrl = `${origin}/.well-known/bff-token?resource=${encodeURIComponent(demo.login.resources[0] ?? '')}&scope=stocks%3Aread`;
 const primed = await fetch(tokenUrl, { headers });
 if (primed.status !== 200) throw new Error(`bff-token answered ${primed.status}: ${await primed.text()}`);
 

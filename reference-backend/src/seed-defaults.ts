@@ -4,7 +4,7 @@
  * its token-exchange rules) with all their scopes.
  */
 import type { Seed } from '@tmi-bff/mock-as/seed';
-import type { SeedDefaults } from './config.js';
+import { type BackendConfig, DEFAULTS, type SeedDefaults } from './config.js';
 
 export function seedDefaults(seed: Seed, clientId = 'bff'): SeedDefaults {
   const client = seed.clients.find((c) => c.client_id === clientId);
@@ -15,5 +15,22 @@ export function seedDefaults(seed: Seed, clientId = 'bff'): SeedDefaults {
   return {
     client: { id: client.client_id, secret: client.client_secret },
     login: { scope: [...new Set(scopes)].join(' '), resources: resources.map((r) => r.identifier) },
+  };
+}
+
+/** A complete configuration for the demo world on `origin`, against `issuer`, with every default. */
+export function demoConfig(seed: Seed, origin: string, issuer: string): BackendConfig {
+  const defaults = seedDefaults(seed);
+  return {
+    origin,
+    issuer,
+    ...defaults,
+    tokens: {
+      strategy: DEFAULTS.strategy,
+      expiryMarginSeconds: DEFAULTS.expiryMarginSeconds,
+      asTimeoutMs: DEFAULTS.asTimeoutMs,
+      defaultResource: defaults.login.resources[0],
+    },
+    sessionMaxAgeMs: DEFAULTS.sessionMaxAgeMs,
   };
 }

@@ -18,7 +18,7 @@ import {
 import { CookieJar, fetchWithJar, type SignInOptions, signIn } from '@tmi-bff/mock-as/testing';
 import type { ExecutionContext } from 'ava';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { type Backend, type BackendConfig, createBackend, seedDefaults } from '../src/index.js';
+import { type Backend, type BackendConfig, createBackend, demoConfig } from '../src/index.js';
 
 /** The session cookie's name on http (over https it takes the __Host- prefix). */
 export const SESSION_COOKIE = 'bff-session';
@@ -58,7 +58,7 @@ export interface Stack {
 }
 
 export interface StackOptions {
-  backend?: Partial<BackendConfig>;
+  backend?: Partial<Omit<BackendConfig, 'tokens'>> & { tokens?: Partial<BackendConfig['tokens']> };
   as?: Partial<StartOptions>;
 }
 
@@ -86,22 +86,15 @@ export async function startStack(t: ExecutionContext, options: StackOptions = {}
   as.provider.on('grant.error', (ctx, err) => record(false, ctx, err as { error?: string }));
 
   let offset = 0;
-  const defaults = seedDefaults(seed);
+  const demo = demoConfig(seed, origin, as.issuer);
+  const { tokens, ...overrides } = options.backend ?? {};
   const backend = await createBackend({
-    origin,
-    issuer: as.issuer,
-    ...defaults,
-    tokens: {
-      strategy: 'refresh',
-      expiryMarginSeconds: 30,
-      asTimeoutMs: 2000,
-      defaultResource: defaults.login.resources[0],
-      ...options.backend?.tokens,
-    },
+    ...demo,
+    tokens: { ...demo.tokens, asTimeoutMs: 2000, ...tokens },
     sessionMaxAgeMs: 3600_000,
     log: () => {},
     now: () => Date.now() + offset,
-    ...options.backend,
+    ...overrides,
   });
   server.on('request', backend.app.callback());
   t.teardown(async () => {

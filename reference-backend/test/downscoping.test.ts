@@ -18,7 +18,7 @@ test('D9 refresh (default): a narrower token comes from a refresh_token grant wi
 
 test('D9 exchange: a narrower token comes from RFC 8693 token exchange of a broader token for the same resource', async (t) => {
   const stack = await startStack(t, {
-    backend: { tokens: { strategy: 'exchange', expiryMarginSeconds: 30, asTimeoutMs: 2000 } },
+    backend: { tokens: { strategy: 'exchange' } },
   });
   const alice = stack.browser();
   await alice.signIn({ persona: 'alice' });
@@ -50,7 +50,7 @@ test('D9 exchange: a narrower token comes from RFC 8693 token exchange of a broa
 
 test('D9 exchange: a request for the full scope needs no exchange; an AS refusal of the exchange is relayed', async (t) => {
   const stack = await startStack(t, {
-    backend: { tokens: { strategy: 'exchange', expiryMarginSeconds: 30, asTimeoutMs: 2000 } },
+    backend: { tokens: { strategy: 'exchange' } },
   });
   const bob = stack.browser();
   await bob.signIn({ persona: 'bob' });

@@ -34,7 +34,7 @@ test('D6 (TMI-29): AS stopped → temporarily_unavailable at once; AS back → t
 
 test('D6: a slow AS → temporarily_unavailable after the timeout; the late answer is kept and its rotated refresh token used next', async (t) => {
   const stack = await startStack(t, {
-    backend: { tokens: { strategy: 'refresh', expiryMarginSeconds: 30, asTimeoutMs: 300 } },
+    backend: { tokens: { asTimeoutMs: 300 } },
   });
   const alice = stack.browser();
   await alice.signIn({ persona: 'alice' });
