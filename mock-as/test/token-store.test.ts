@@ -89,6 +89,15 @@ test('a reopened store rebuilds its indexes from the file', async (t) => {
   t.is(await again.adapter('RefreshToken').find('r1'), undefined);
 });
 
+test('findByUid looks only within its model: an Interaction and a Session with the same uid do not collide', async (t) => {
+  const { store } = await fileStore(t);
+  await store.adapter('Session').upsert('s1', { uid: 'same', accountId: 'alice' }, 60);
+  await store.adapter('Interaction').upsert('i1', { uid: 'same', kind: 'Interaction' }, 60);
+  t.deepEqual(await store.adapter('Session').findByUid('same'), { uid: 'same', accountId: 'alice' });
+  await store.adapter('Interaction').destroy('i1');
+  t.deepEqual(await store.adapter('Session').findByUid('same'), { uid: 'same', accountId: 'alice' });
+});
+
 test('in memory (no file) the store behaves the same and writes nothing', async (t) => {
   const store = new TokenStore();
   await store.open();

@@ -37,6 +37,7 @@ export class TokenStore {
   readonly #now: () => number;
   readonly #sweepIntervalMs: number;
   #rows: Record<string, Row> = {};
+  /** `<model>:<uid>` → row key, and `<model>:<userCode>` → row key: lookups stay within a model. */
   readonly #byUid = new Map<string, string>();
   readonly #byUserCode = new Map<string, string>();
   readonly #byGrant = new Map<string, Set<string>>();
@@ -110,11 +111,11 @@ export class TokenStore {
         return store.#live(key(model, id));
       },
       async findByUid(uid) {
-        const k = store.#byUid.get(uid);
+        const k = store.#byUid.get(key(model, uid));
         return k ? store.#live(k) : undefined;
       },
       async findByUserCode(userCode) {
-        const k = store.#byUserCode.get(userCode);
+        const k = store.#byUserCode.get(key(model, userCode));
         return k ? store.#live(k) : undefined;
       },
       async consume(id) {
@@ -144,8 +145,9 @@ export class TokenStore {
 
   #index(k: string, row: Row): void {
     const { uid, userCode, grantId } = row.payload;
-    if (uid) this.#byUid.set(uid, k);
-    if (userCode) this.#byUserCode.set(userCode, k);
+    const model = k.slice(0, k.indexOf(':'));
+    if (uid) this.#byUid.set(key(model, uid), k);
+    if (userCode) this.#byUserCode.set(key(model, userCode), k);
     if (grantId) {
       const set = this.#byGrant.get(grantId) ?? new Set<string>();
       this.#byGrant.set(grantId, set.add(k));
@@ -156,8 +158,9 @@ export class TokenStore {
     const row = this.#rows[k];
     if (!row) return false;
     const { uid, userCode, grantId } = row.payload;
-    if (uid && this.#byUid.get(uid) === k) this.#byUid.delete(uid);
-    if (userCode && this.#byUserCode.get(userCode) === k) this.#byUserCode.delete(userCode);
+    const model = k.slice(0, k.indexOf(':'));
+    if (uid && this.#byUid.get(key(model, uid)) === k) this.#byUid.delete(key(model, uid));
+    if (userCode && this.#byUserCode.get(key(model, userCode)) === k) this.#byUserCode.delete(key(model, userCode));
     if (grantId) {
       const set = this.#byGrant.get(grantId);
       set?.delete(k);
