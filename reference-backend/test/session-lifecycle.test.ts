@@ -173,3 +173,21 @@ test('D13: /auth/consent adds a resource to the grant through the AS consent pag
   const stocks = await alice.token({ resource: STOCKS, scope: 'stocks:read' });
   t.is(stocks.status, 200, JSON.stringify(stocks.body));
 });
+
+test('sign-in while the AS is down answers a page that says what to do, and works once the AS is back', async (t) => {
+  const stack = await startStack(t);
+  const port = Number(new URL(stack.as.issuer).port);
+  await stack.as.close();
+  const user = stack.browser();
+  const down = await user.fetch('/auth/login');
+  t.is(down.status, 503);
+  const html = await down.text();
+  t.regex(html, /The sign-in server is not reachable/);
+  t.notRegex(html, /at .*\.(ts|js):\d+/);
+  const { startMockAs } = await import('@tmi-bff/mock-as');
+  const back = await startMockAs({ seed: stack.seed, port, issuer: stack.as.issuer, log: () => {} });
+  t.teardown(() => back.close());
+  const landed = await user.signIn({ persona: 'alice' });
+  t.is(landed.status, 303);
+  t.like((await user.sessionInfo()).body, { sub: 'alice' });
+});
