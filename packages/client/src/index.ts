@@ -53,9 +53,9 @@ export interface TokenResponse {
 
 export interface TokenRequest {
   /** RFC 8707 resource indicator(s). */
-  resource?: string | string[];
+  resource?: string | string[] | undefined;
   /** Scope tokens, as a space-delimited string or a list. */
-  scope?: string | string[];
+  scope?: string | string[] | undefined;
 }
 
 export interface BffClientOptions {
@@ -77,7 +77,7 @@ export interface BffClientOptions {
 
 export interface BffClient {
   /** An access token for the resource and scope (from memory when it still has time left). */
-  getToken(request?: TokenRequest & { fresh?: boolean }): Promise<TokenResponse>;
+  getToken(request?: TokenRequest & { fresh?: boolean | undefined }): Promise<TokenResponse>;
   /** Who is signed in (TMI-BFF-01 §5). */
   getSessionInfo(): Promise<Record<string, unknown>>;
   /**
@@ -170,7 +170,7 @@ export function createBffClient(options: BffClientOptions = {}): BffClient {
     };
   }
 
-  async function getToken(request: TokenRequest & { fresh?: boolean } = {}): Promise<TokenResponse> {
+  async function getToken(request: TokenRequest & { fresh?: boolean | undefined } = {}): Promise<TokenResponse> {
     const resources = list(request.resource, false);
     const scopes = list(request.scope, true);
     // TMI-42: keyed by the resource set and the sorted scope set.
@@ -214,10 +214,10 @@ export function createBffClient(options: BffClientOptions = {}): BffClient {
           throw new BffTransportError(`${String(input)} could not be reached`, { cause: err });
         }
       };
-      const first = await send(await getToken({ resource, scope } as TokenRequest));
+      const first = await send(await getToken({ resource, scope }));
       if (first.status !== 401 || bearerError(first) !== 'invalid_token') return first;
       // D11 (TMI-45): the resource server rejected the token; ask once for a fresh one, retry once.
-      const retried = await send(await getToken({ resource, scope, fresh: true } as TokenRequest));
+      const retried = await send(await getToken({ resource, scope, fresh: true }));
       if (retried.status === 401 && bearerError(retried) === 'invalid_token') {
         throw new BffResponseError(
           401,
