@@ -11,6 +11,7 @@ import { loginRoutes } from './oauth/login.js';
 import { logoutRoute } from './oauth/logout.js';
 import { routes } from './routes.js';
 import { currentSession, randomId, sessionMiddleware } from './session/session.js';
+import { contentSecurityPolicy, spaRoutes } from './spa.js';
 
 export interface Backend {
   app: Koa;
@@ -68,6 +69,19 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
     bff,
     login: loginRoutes({ config, client, store, tokens }),
     logout: logoutRoute({ config, client, tokens }),
+    spa:
+      config.spa &&
+      spaRoutes(
+        config.spa,
+        bff.metaTags(),
+        // The APIs the app calls with its tokens; the AS, where sign-out's form ends.
+        contentSecurityPolicy(
+          [...new Set(config.login.resources.map((r) => (URL.canParse(r) ? new URL(r).origin : 'null')))].filter(
+            (o) => o !== 'null',
+          ),
+          [new URL(config.issuer).origin],
+        ),
+      ),
   });
   app.use(router.routes());
   app.use(router.allowedMethods());

@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import type { DownscopingStrategy } from '@tmi-bff/koa';
+import type { SpaConfig } from './spa.js';
 
 export interface BackendConfig {
   /**
@@ -39,6 +40,8 @@ export interface BackendConfig {
   log?: ((line: string) => void) | undefined;
   /** Behind a TLS-terminating proxy: trust X-Forwarded-Proto/-For (Koa `app.proxy`). Default: false. */
   trustProxy?: boolean | undefined;
+  /** The sample SPA served at `/`. Default for `npm run dev`: `sample-spa/dist`; none: a plain home page. */
+  spa?: SpaConfig | undefined;
   /** Clock of the token cache, for tests. Default: Date.now. */
   now?: (() => number) | undefined;
 }
@@ -56,6 +59,8 @@ export const DEFAULTS = {
 export interface SeedDefaults {
   client: { id: string; secret: string };
   login: { scope: string; resources: string[] };
+  /** What the sample SPA shows: the resources, their scopes, the personas. */
+  spaSettings?: unknown;
 }
 
 export interface ServerSettings {
@@ -86,6 +91,7 @@ const positive = (name: string, value: string | undefined, fallback: number): nu
  * | `BFF_DATA_DIR` | `<reference-backend>/.data`; `memory` keeps everything in memory |
  * | `BFF_HOST` | `127.0.0.1` |
  * | `BFF_TRUST_PROXY` | unset; `1` behind a TLS-terminating proxy |
+ * | `BFF_SPA_DIR` | `<repo>/sample-spa/dist`; `none` serves a plain home page instead |
  */
 export function configFromEnv(
   env: Record<string, string | undefined>,
@@ -124,6 +130,14 @@ export function configFromEnv(
       sessionMaxAgeMs: DEFAULTS.sessionMaxAgeMs,
       dataDir: env.BFF_DATA_DIR === 'memory' ? undefined : env.BFF_DATA_DIR || join(root, '.data'),
       trustProxy: env.BFF_TRUST_PROXY === '1',
+      spa:
+        env.BFF_SPA_DIR === 'none'
+          ? undefined
+          : {
+              dir: env.BFF_SPA_DIR || join(root, '..', 'sample-spa', 'dist'),
+              docsDir: join(root, '..', 'docs'),
+              settings: seed.spaSettings,
+            },
     },
   };
 }

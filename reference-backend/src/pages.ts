@@ -1,4 +1,4 @@
-/** The few HTML pages the backend renders itself: home (until the sample SPA is served) and errors. */
+/** The few HTML pages the backend renders itself: errors, and home when the sample SPA is not served. */
 
 export function escapeHtml(value: unknown): string {
   return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -30,7 +30,7 @@ export function errorPage(title: string, detail: string): string {
 }
 
 /** D1: the home page advertises the endpoint paths in `<meta>` tags. */
-export function homePage(metaTags: string, signedInAs: string | undefined): string {
+export function homePage(metaTags: string, signedInAs: string | undefined, spaMissing = false): string {
   const who = signedInAs
     ? `<p>Signed in as <strong>${escapeHtml(signedInAs)}</strong>.</p>
 <form method="post" action="/auth/logout"><button type="submit">Sign out</button></form>`
@@ -38,7 +38,12 @@ export function homePage(metaTags: string, signedInAs: string | undefined): stri
   return page(
     'tmi-bff reference backend',
     metaTags,
-    `${who}
+    `${
+      spaMissing
+        ? '<p role="status">The sample SPA is not built yet. Run <code>npm run dev</code> (it builds it), or <code>npm run build -w @tmi-bff/sample-spa</code>, then reload.</p>'
+        : ''
+    }
+${who}
 <p>Endpoints (send the <code>TMI-BFF-CSRF: 1</code> header):</p>
 <ul><li><code>GET /.well-known/bff-sessioninfo</code></li><li><code>GET /.well-known/bff-token?resource=…&amp;scope=…</code></li></ul>`,
   );

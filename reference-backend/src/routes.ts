@@ -9,7 +9,9 @@
  * | auth.callback     | GET    | /auth/callback                     | the AS redirects back here            |
  * | auth.consent      | GET    | /auth/consent?resource=&scope=     | D13 remediation of backend_not_ready  |
  * | auth.logout       | POST   | /auth/logout                       | revoke, forget, RP-initiated logout   |
- * | home              | GET    | /                                  | home page with the D1 meta tags       |
+ * | home              | GET    | /                                  | the sample SPA, with the D1 meta tags |
+ * | spa.assets        | GET    | /assets/:file                      | the SPA's bundle                      |
+ * | spa.docs          | GET    | /docs/*path (.md)                  | the walkthrough, linked from the SPA  |
  */
 import Router from '@koa/router';
 import type { TmiBff } from '@tmi-bff/koa';
@@ -17,25 +19,32 @@ import type { loginRoutes } from './oauth/login.js';
 import type { logoutRoute } from './oauth/logout.js';
 import { homePage } from './pages.js';
 import { currentSession } from './session/session.js';
+import type { SpaRoutes } from './spa.js';
 
 export interface RouteHandlers {
   bff: TmiBff;
   login: ReturnType<typeof loginRoutes>;
   logout: ReturnType<typeof logoutRoute>;
+  spa: SpaRoutes | undefined;
 }
 
-export function routes({ bff, login, logout }: RouteHandlers): Router {
+export function routes({ bff, login, logout, spa }: RouteHandlers): Router {
   const router = new Router();
   router.get('auth.login', '/auth/login', login.login);
   router.get('auth.callback', '/auth/callback', login.callback);
   router.get('auth.consent', '/auth/consent', login.consent);
   router.post('auth.logout', '/auth/logout', logout);
   router.get('home', '/', async function showHome(ctx) {
+    if (await spa?.index(ctx)) return;
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
     const claims = currentSession(ctx)?.claims;
-    ctx.body = homePage(bff.metaTags(), claims ? String(claims.name ?? claims.sub) : undefined);
+    ctx.body = homePage(bff.metaTags(), claims ? String(claims.name ?? claims.sub) : undefined, spa !== undefined);
   });
+  if (spa) {
+    router.get('spa.assets', '/assets/:file', spa.assets);
+    router.get('spa.docs', '/docs/*path', spa.docs);
+  }
   router.use(bff.routes());
   return router;
 }
