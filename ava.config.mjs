@@ -1,6 +1,11 @@
 // One ava run for the whole repository: TypeScript through tsx, workspace packages from source.
 export default {
-  files: ['mock-as/test/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'reference-backend/test/**/*.test.ts'],
+  files: [
+    'mock-as/test/**/*.test.ts',
+    'packages/*/test/**/*.test.ts',
+    'reference-backend/test/**/*.test.ts',
+    'sample-spa/test/**/*.test.ts',
+  ],
   extensions: { ts: 'module' },
   nodeArguments: ['--import=tsx', '--conditions=development', '--no-warnings=ExperimentalWarning'],
   // Node 20 worker threads ignore --import, so test files run in child processes.

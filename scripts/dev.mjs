@@ -19,8 +19,16 @@ const parts = [
     prefixColor: 'magenta',
   },
   {
+    name: 'spa',
+    title: 'Sample SPA build (esbuild, watching)',
+    command: 'npm run dev --silent -w @tmi-bff/sample-spa',
+    // Served by the backend: ready once the backend serves the first build.
+    ready: `${BFF}/assets/app.js`,
+    prefixColor: 'green',
+  },
+  {
     name: 'bff',
-    title: 'Reference backend (BFF)',
+    title: 'Reference backend (BFF) + sample SPA',
     command: 'npm run dev --silent -w @tmi-bff/reference-backend',
     url: BFF,
     ready: `${BFF}/`,
@@ -41,7 +49,7 @@ const parts = [
 // A port that already answers belongs to another process (often an earlier `npm run dev`):
 // starting would fail, and the banner below would be a lie.
 const busy = [];
-for (const p of parts) {
+for (const p of parts.filter((part) => part.url)) {
   try {
     await fetch(p.url, { signal: AbortSignal.timeout(1000) });
     busy.push(`${p.title}: ${p.url} already answers`);
@@ -94,9 +102,9 @@ if (stopped) {
     [
       '',
       `tmi-bff is up (${((Date.now() - started) / 1000).toFixed(1)} s):`,
-      ...parts.map((p) => `  ${p.title.padEnd(width)}  ${p.url}`),
+      ...parts.filter((p) => p.url).map((p) => `  ${p.title.padEnd(width)}  ${p.url}`),
       '  Personas: alice/alice, bob/bob, carol/carol (see mock-as/seed.json)',
-      `  Try it: open ${BFF}/ and sign in, then call ${BFF}/.well-known/bff-sessioninfo with the TMI-BFF-CSRF: 1 header`,
+      `  Open ${BFF}/ : the sample SPA walks through the flow; its flow inspector shows every request.`,
       '  Stop with Ctrl-C. Forget every session, grant and key with: npm run reset',
       '',
     ].join('\n'),

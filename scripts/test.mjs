@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs ava with TAP output, echoes it, and ends with the line "N passed, N failed[, N skipped]".
+// Runs ava with TAP output, echoes it, and ends with the line "N passed, N failed" (skips on the line before).
 // Exits non-zero on any failure, or when no test ran at all.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -19,6 +19,7 @@ for await (const line of createInterface({ input: child.stdout })) {
   else failed += 1;
 }
 const code = await new Promise((resolve) => child.on('close', resolve));
-const summary = `${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`;
-console.log(summary);
+// CI reads the last line, which is always exactly "N passed, N failed".
+if (skipped) console.log(`${skipped} skipped (each printed its reason above)`);
+console.log(`${passed} passed, ${failed} failed`);
 process.exit(code !== 0 || failed > 0 || passed === 0 ? 1 : 0);

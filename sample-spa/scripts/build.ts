@@ -1,0 +1,79 @@
+/**
+ * Builds the SPA with esbuild into `dist/`: `index.html`, `assets/app.js` (with its source map) and
+ * `assets/app.css`. The reference backend serves that folder. `--watch` rebuilds on every change
+ * (`npm run dev` runs it so); the browser tests build into a folder of their own.
+ */
+import { copyFile, mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as esbuild from 'esbuild';
+
+export const SPA_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+export const DIST = join(SPA_ROOT, 'dist');
+
+export interface BuildOptions {
+  /** Default: sample-spa/dist. */
+  outdir?: string;
+  watch?: boolean;
+  log?: (line: string) => void;
+}
+
+function options(outdir: string, log: (line: string) => void, built: () => void): esbuild.BuildOptions {
+  return {
+    entryPoints: [
+      { in: join(SPA_ROOT, 'src', 'main.ts'), out: 'app' },
+      { in: join(SPA_ROOT, 'src', 'app.css'), out: 'app' },
+    ],
+    outdir: join(outdir, 'assets'),
+    bundle: true,
+    format: 'esm',
+    target: 'es2022',
+    sourcemap: true,
+    // Workspace packages from source (their "development" export), as the tests and the dev servers do.
+    conditions: ['development'],
+    logLevel: 'warning',
+    metafile: true,
+    plugins: [
+      {
+        name: 'index-html',
+        setup(build) {
+          build.onEnd(async (result) => {
+            if (result.errors.length) return;
+            await copyFile(join(SPA_ROOT, 'index.html'), join(outdir, 'index.html'));
+            const bytes = Object.entries(result.metafile?.outputs ?? {})
+              .filter(([file]) => !file.endsWith('.map'))
+              .map(([file, o]) => `${file.split('/').pop()} ${(o.bytes / 1024).toFixed(1)} kB`);
+            log(`sample-spa built into ${outdir} (${bytes.join(', ')})`);
+            built();
+          });
+        },
+      },
+    ],
+  };
+}
+
+/** Builds once, or keeps rebuilding (`watch`). Resolves once the first build is written. */
+export async function buildSpa({ outdir = DIST, watch = false, log = console.log }: BuildOptions = {}) {
+  await mkdir(join(outdir, 'assets'), { recursive: true });
+  if (!watch) {
+    await esbuild.build(options(outdir, log, () => {}));
+    return { outdir, dispose: async () => {} };
+  }
+  // watch() makes the first build itself; wait for it to be written.
+  let resolve = () => {};
+  const first = new Promise<void>((r) => {
+    resolve = r;
+  });
+  const context = await esbuild.context(options(outdir, log, () => resolve()));
+  await context.watch();
+  await first;
+  return { outdir, dispose: () => context.dispose() };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const watch = process.argv.includes('--watch');
+  buildSpa({ watch }).catch((err: Error) => {
+    console.error(`sample-spa: the build failed: ${err.message}`);
+    process.exit(1);
+  });
+}

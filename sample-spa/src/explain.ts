@@ -1,0 +1,88 @@
+/**
+ * What the app tells the user after an error, and what it offers to do next (TMI-BFF-01 §4.3,
+ * TMI-44): branch on the SDK's stable `code`, never on a message.
+ */
+import { BffError, BffResponseError, ERROR_CODES } from '@tmi-bff/client';
+import { errorRef } from './refs.js';
+import type { Advice } from './view.js';
+
+export interface Wanted {
+  resource?: string | undefined;
+  scope?: string | undefined;
+}
+
+const signIn = { label: 'Sign in', href: '/auth/login?returnTo=%2F%3Fafter%3Dsign-in' };
+
+/** D13: the backend's remediation route for backend_not_ready, coming back to this page. */
+export function consentHref({ resource, scope }: Wanted): string {
+  const q = new URLSearchParams();
+  if (resource) q.set('resource', resource);
+  if (scope) q.set('scope', scope);
+  q.set('returnTo', '/?after=consent');
+  return `/auth/consent?${q}`;
+}
+
+export function adviceFor(err: unknown, wanted: Wanted = {}): Advice {
+  if (!(err instanceof BffError)) {
+    return { title: 'Unexpected failure', text: String(err), actions: [], refs: [] };
+  }
+  const wire = err instanceof BffResponseError ? err : undefined;
+  const said = wire?.error_description ? ` The backend said: “${wire.error_description}”.` : '';
+  const refs = wire ? [errorRef(wire.error)] : [];
+  switch (err.code) {
+    case ERROR_CODES.INVALID_SESSION:
+      return {
+        title: 'Not signed in (invalid_session)',
+        text: `The backend has no valid session for this request.${said} Sign in: a navigation to the backend, not a fetch.`,
+        actions: [signIn],
+        refs,
+      };
+    case ERROR_CODES.BACKEND_NOT_READY:
+      return {
+        title: 'The backend cannot get this token without you (backend_not_ready)',
+        text:
+          `Your session holds no grant that covers ${wanted.resource ?? 'this resource'}` +
+          `${wanted.scope ? ` with ${wanted.scope}` : ''}.${said} Grant access at the authorization server; ` +
+          'you stay signed in. A persona that never gets a refresh token must sign in again.',
+        actions: [
+          { label: 'Grant access', href: consentHref(wanted) },
+          { ...signIn, label: 'Sign in again' },
+        ],
+        refs,
+      };
+    case ERROR_CODES.TEMPORARILY_UNAVAILABLE:
+      return {
+        title: 'The authorization server did not answer (temporarily_unavailable)',
+        text: `Your session and its tokens are kept.${said} Try again in a moment; is the mock AS still running?`,
+        actions: [],
+        refs,
+      };
+    case ERROR_CODES.INVALID_REQUEST:
+      return { title: 'The request was malformed (invalid_request)', text: `${said}`.trim(), actions: [], refs };
+    case ERROR_CODES.AUTHORIZATION_SERVER_ERROR:
+      return {
+        title: `The authorization server refused (${wire?.error ?? 'error'})`,
+        text:
+          `${wire?.error_description ? `“${wire.error_description}”` : 'It gave no description.'} ` +
+          'The backend relays the AS answer as it is. Ask for what your account is allowed, or sign in as another persona.',
+        actions: [],
+        refs,
+      };
+    case ERROR_CODES.TOKEN_REJECTED:
+      return {
+        title: 'The API rejected a fresh token too',
+        text: 'The SDK asked the backend once for a fresh token (fresh=1) and retried once; the API still said invalid_token. Check the API’s issuer and audience settings.',
+        actions: [],
+        refs: [],
+      };
+    case ERROR_CODES.TRANSPORT_ERROR:
+      return {
+        title: 'No answer',
+        text: `${err.message}. Is npm run dev still running? An API on another origin must allow this page’s origin (CORS).`,
+        actions: [],
+        refs: [],
+      };
+    default:
+      return { title: 'Unexpected answer', text: err.message, actions: [], refs };
+  }
+}
