@@ -3,7 +3,7 @@
 // requirement → files that cite it → tests whose names carry it.
 //   node docs/scripts/spec-map.mjs          writes the file
 //   node docs/scripts/spec-map.mjs --check  fails if the file is stale, a tag in code or tests is
-//                                           unknown, or a backend requirement has no test
+//                                           unknown, or a backend or frontend requirement has no test
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,7 +13,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const out = join(root, 'docs', 'spec-map.md');
 const { requirements } = JSON.parse(readFileSync(join(root, 'docs', 'requirements.json'), 'utf8'));
 const known = new Set(requirements.map((r) => r.id));
-const TESTED_PARTS = new Set(['backend']);
+// Every requirement of these parts must be pinned by a test whose name carries its ID.
+const TESTED_PARTS = new Set(['backend', 'frontend']);
 
 const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*.ts'], {
   cwd: root,
@@ -31,7 +32,7 @@ const add = (map, id, value) => map.set(id, [...new Set([...(map.get(id) ?? []),
 for (const file of files) {
   const text = readFileSync(join(root, file), 'utf8');
   if (/\/test\/.*\.test\.ts$/.test(file)) {
-    for (const m of text.matchAll(/\btest\(\s*(['"`])((?:(?!\1).)*)\1/gs)) {
+    for (const m of text.matchAll(/\b(?:test|browserTest)\(\s*(['"`])((?:(?!\1).)*)\1/gs)) {
       for (const [, id] of m[2].matchAll(TAG)) {
         if (!known.has(id)) unknown.push(`${file}: test "${m[2]}" cites unknown ${id}`);
         add(tests, id, `${file.split('/test/')[0]}: ${m[2]}`);

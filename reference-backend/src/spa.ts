@@ -1,6 +1,7 @@
 /**
- * The sample SPA, served from the backend's own origin: the draft's topology (TMI-BFF-01 §1.2), where
- * the session cookie is first-party and the BFF endpoints need no CORS.
+ * The sample SPA, served from the backend's own origin: the draft's topology (TMI-BFF-01 §1.1,
+ * TMI-01: one application, one origin), where the session cookie is first-party and the BFF
+ * endpoints need no CORS.
  *
  * - `/` is the SPA's `index.html` with the D1 meta tags and the app's settings put into its head,
  *   under a Content-Security-Policy that allows scripts from this origin only;

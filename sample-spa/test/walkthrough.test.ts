@@ -46,7 +46,7 @@ async function start(t: ExecutionContext) {
 }
 
 browserTest(
-  'sample SPA: alice signs in at the AS, sees her name from bff-sessioninfo, gets and downscopes a Stocks token, calls the API directly, runs the chain, signs out',
+  'sample SPA (TMI-43, TMI-33, TMI-41, D9): alice signs in at the AS, sees her name from bff-sessioninfo, gets and downscopes a Stocks token, calls the API directly, runs the chain, signs out; nothing lands in browser storage',
   async (t) => {
     const { demo, page, problems } = await start(t);
     await screenshot(page, '01-signed-out');
@@ -147,7 +147,7 @@ browserTest(
 );
 
 browserTest(
-  'sample SPA: backend_not_ready offers the consent route; after granting, the same request gets a token (TMI-27, D13); no session and no CSRF header are refused (TMI-26, D4)',
+  'sample SPA (TMI-27, D13, TMI-26, D4, TMI-44): backend_not_ready offers the consent route and, after granting, the same request gets a token; no session and no CSRF header are refused',
   async (t) => {
     const { demo, page, problems } = await start(t);
     await signIn(page, demo, { username: 'alice' });
