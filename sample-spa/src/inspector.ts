@@ -74,6 +74,7 @@ export function createInspector(list: HTMLOListElement, origin: string, base: ty
     list.scrollTop = list.scrollHeight;
   }
 
+  // #region walkthrough:inspector-fetch
   const recording: typeof fetch = async (input, init = {}) => {
     const request = new Request(input, init);
     const url = new URL(request.url);
@@ -97,6 +98,7 @@ export function createInspector(list: HTMLOListElement, origin: string, base: ty
       add(render(exchange, kind, request, init, response, bodyText));
     }
   };
+  // #endregion
 
   function render(
     ex: Exchange,
@@ -107,7 +109,9 @@ export function createInspector(list: HTMLOListElement, origin: string, base: ty
     bodyText: string,
   ): HTMLLIElement {
     const where = ex.url.origin === origin ? ex.url.pathname : `${ex.url.origin}${ex.url.pathname}`;
-    const query = decodeURIComponent(ex.url.search);
+    // Decoded for reading (the wire form is percent-encoded, with + for spaces).
+    const params = [...ex.url.searchParams].map(([k, v]) => `${k}=${v}`).join('&');
+    const query = params ? `?${params}` : '';
     const ok = ex.status !== undefined && ex.status < 400;
     const body = parse(bodyText) as Record<string, unknown> | string;
     const wireError = typeof body === 'object' && body && typeof body.error === 'string' ? body.error : undefined;

@@ -13,10 +13,12 @@ import { readSettings, resourceWith } from './settings.js';
 import { alert, busy, byId, facts, h, json, links, show } from './view.js';
 
 // Prerequisites
+// #region walkthrough:spa-prerequisites
 const settings = readSettings(document);
 const inspector = createInspector(byId<HTMLOListElement>('exchanges'), location.origin);
 // The endpoint paths come from the page's <meta> tags (D1); the CSRF header is sent on every call (D4).
 const bff: BffClient = createBffClient({ fetch: inspector.fetch });
+// #endregion
 const stocks = resourceWith(settings, 'stocks:read');
 const serviceA = resourceWith(settings, 'a', true);
 const notAtSignIn = settings.resources.find((r) => !r.atSignIn);
@@ -26,6 +28,7 @@ for (const el of document.querySelectorAll<HTMLElement>('[data-refs]')) {
 }
 byId('inspector-clear').addEventListener('click', () => inspector.clear());
 
+// #region walkthrough:spa-on-click
 /** Wires a button: busy while it runs; an SDK error becomes advice in the step's result area. */
 function onClick(buttonId: string, resultId: string, run: (out: HTMLElement) => Promise<void>, wanted?: Wanted) {
   const button = byId<HTMLButtonElement>(buttonId);
@@ -34,6 +37,7 @@ function onClick(buttonId: string, resultId: string, run: (out: HTMLElement) => 
     busy(button, out, () => run(out)).catch((err: unknown) => show(out, alert(adviceFor(err, wanted)))),
   );
 }
+// #endregion
 
 /** Where a token came from: the SDK's memory (no request), or the backend's `TMI-BFF-Token-Source`. */
 async function tokenFrom(client: BffClient, wanted: Wanted & { fresh?: boolean }) {
@@ -174,6 +178,7 @@ async function whoAmI(): Promise<Record<string, unknown> | undefined> {
 
 // Step 4: call the API directly, with the token (D11: one fresh token and one retry after invalid_token)
 async function callApi(out: HTMLElement, url: string, init: RequestInit & Wanted) {
+  // bff.fetch gets a token for init.resource and init.scope, then calls the API with it.
   const res = await bff.fetch(url, init);
   const body = await res.json().catch(() => undefined);
   const challenge = res.headers.get('www-authenticate');
@@ -202,6 +207,10 @@ if (stocks) {
       }),
     buy,
   );
+  // D11 (TMI-45): a token the API rejects (addressed to Service A, not to Stocks) → 401 invalid_token →
+  // one fresh token from the backend → one retry → still rejected → TOKEN_REJECTED, and no loop.
+  const wrong = { resource: serviceA?.identifier, scope: Object.keys(serviceA?.scopes ?? {}).join(' ') };
+  onClick('wrong-audience', 'api-result', (out) => callApi(out, `${stocks.identifier}/quotes`, wrong), wrong);
 }
 
 // Step 5: every error of the draft, and what the app does next (TMI-BFF-01 §4.3, TMI-44)

@@ -46,7 +46,7 @@ async function start(t: ExecutionContext) {
 }
 
 browserTest(
-  'sample SPA (TMI-43, TMI-33, TMI-41, D9): alice signs in at the AS, sees her name from bff-sessioninfo, gets and downscopes a Stocks token, calls the API directly, runs the chain, signs out; nothing lands in browser storage',
+  'sample SPA (TMI-43, TMI-33, TMI-41, TMI-45, D9, D11): alice signs in at the AS, sees her name from bff-sessioninfo, gets and downscopes a Stocks token, calls the API directly (and retries once with a fresh token when it is rejected), runs the chain, signs out; nothing lands in browser storage',
   async (t) => {
     const { demo, page, problems } = await start(t);
     await screenshot(page, '01-signed-out');
@@ -92,6 +92,14 @@ browserTest(
     const quotes = apiCalls.find((r) => r.url() === `${demo.apiOrigin}/stocks/quotes` && r.method() === 'GET');
     t.regex((await quotes?.allHeaders())?.authorization ?? '', /^Bearer ey/);
     await waitForText(page, '#exchanges', `${demo.apiOrigin}/stocks/quotes → 200`);
+
+    // D11 (TMI-45): a token the API rejects → one fresh token, one retry, then an error; no loop.
+    const before = apiCalls.length;
+    await page.click('#wrong-audience');
+    t.regex(await waitForText(page, '#api-result', 'fresh token too'), /The API rejected a fresh token too/);
+    const quoteCalls = apiCalls.slice(before).filter((r) => r.method() === 'GET' && r.url().endsWith('/stocks/quotes'));
+    t.is(quoteCalls.length, 2, 'one call and exactly one retry');
+    await waitForText(page, '#exchanges', 'fresh=1 → 200');
 
     // 6. The chain: each hop's token is narrower, addressed to the next service, and names its actor.
     await page.click('#chain');
