@@ -3,7 +3,7 @@
  * `assets/app.css`. The reference backend serves that folder. `--watch` rebuilds on every change
  * (`npm run dev` runs it so); the browser tests build into a folder of their own.
  */
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -37,6 +37,12 @@ function options(outdir: string, log: (line: string) => void, built: () => void)
       {
         name: 'index-html',
         setup(build) {
+          // index.html is no import of the bundle; name it so that watching rebuilds when it changes.
+          build.onLoad({ filter: /[\\/]src[\\/]main\.ts$/ }, async (args) => ({
+            contents: await readFile(args.path, 'utf8'),
+            loader: 'ts',
+            watchFiles: [join(SPA_ROOT, 'index.html')],
+          }));
           build.onEnd(async (result) => {
             if (result.errors.length) return;
             await copyFile(join(SPA_ROOT, 'index.html'), join(outdir, 'index.html'));

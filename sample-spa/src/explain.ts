@@ -41,9 +41,9 @@ export function adviceFor(err: unknown, wanted: Wanted = {}): Advice {
       return {
         title: 'The backend cannot get this token without you (backend_not_ready)',
         text:
-          `Your session holds no grant that covers ${wanted.resource ?? 'this resource'}` +
-          `${wanted.scope ? ` with ${wanted.scope}` : ''}.${said} Grant access at the authorization server; ` +
-          'you stay signed in. A persona that never gets a refresh token must sign in again.',
+          `The backend holds nothing it can use, without you, to get a token for ${wanted.resource ?? 'this resource'}` +
+          `${wanted.scope ? ` with ${wanted.scope}` : ''}.${said} Grant access at the authorization server, and ` +
+          'you stay signed in; if sign-in gave the backend no refresh token (carol), sign in again.',
         actions: [
           { label: 'Grant access', href: consentHref(wanted) },
           { ...signIn, label: 'Sign in again' },
