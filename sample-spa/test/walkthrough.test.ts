@@ -138,7 +138,7 @@ browserTest(
 );
 
 browserTest(
-  'sample SPA: bob asks for stocks:buy and the page shows the AS refusal relayed by the backend (TMI-28)',
+  'sample SPA (TMI-28, TMI-44): bob asks for stocks:buy and the page shows the AS refusal relayed by the backend',
   async (t) => {
     const { demo, page, problems } = await start(t);
     await signIn(page, demo, { persona: 'bob' });
