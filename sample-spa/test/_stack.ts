@@ -4,7 +4,8 @@
  * own URLs (as in `npm run dev`) so the browser can call them.
  */
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -30,7 +31,8 @@ let built: Promise<string> | undefined;
 function spaBuild(): Promise<string> {
   built ??= mkdtemp(join(tmpdir(), 'tmi-bff-spa-')).then(async (outdir) => {
     await buildSpa({ outdir, log: () => {} });
-    process.once('exit', () => void rm(outdir, { recursive: true, force: true }));
+    // 'exit' handlers run synchronously: an async rm would never finish.
+    process.once('exit', () => rmSync(outdir, { recursive: true, force: true }));
     return outdir;
   });
   return built;
