@@ -2,14 +2,13 @@
  * A lowdb file whose writes are coalesced: every caller that asks for a flush while one is pending
  * shares it, so a burst of N changes costs one JSON.stringify and one atomic file replacement, not N.
  *
- * lowdb's `Low.write()` stringifies the whole document on every call; steno (below it) makes each
- * replacement atomic (write `.<name>.tmp`, then rename), so a crash mid-write leaves the previous
- * complete file. There is no fsync: a power loss may lose the last flush, never corrupt the file.
+ * lowdb's `Low.write()` stringifies the whole document on every call; `PrivateJsonFile` (below it)
+ * makes each replacement atomic and private (a 0600 temporary file, fsync, rename), so a crash or a
+ * failed write mid-way leaves the previous complete file. The folder is kept 0700.
  */
-import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Low } from 'lowdb';
-import { DataFile } from 'lowdb/node';
+import { makePrivateFolder, PrivateJsonFile, tightenFile } from './private-file.js';
 
 export class CoalescedFile<T> {
   readonly #db: Low<T>;
@@ -20,8 +19,7 @@ export class CoalescedFile<T> {
 
   constructor(file: string, initial: T) {
     this.file = file;
-    // Compact JSON: lowdb's JSONFile pretty-prints, which is ~30 % larger and slower.
-    this.#db = new Low<T>(new DataFile<T>(file, { parse: JSON.parse, stringify: (d) => JSON.stringify(d) }), initial);
+    this.#db = new Low<T>(new PrivateJsonFile<T>(file), initial);
   }
 
   /** The live document. Mutate it, then call `flush()`. */
@@ -30,14 +28,17 @@ export class CoalescedFile<T> {
   }
 
   /**
-   * Reads the file, creating its folder when needed. A missing file leaves the initial data.
+   * Reads the file, creating its folder (0700) when needed and tightening the folder and the file
+   * when they are readable by others. A missing file leaves the initial data.
    * @throws Error naming the file when it is not valid JSON.
    */
   async open(): Promise<void> {
-    await mkdir(dirname(this.file), { recursive: true });
+    await makePrivateFolder(dirname(this.file));
+    await tightenFile(this.file);
     try {
       await this.#db.read();
     } catch (err) {
+      if (!(err instanceof SyntaxError)) throw err;
       throw new Error(
         `${this.file} is not valid JSON (${(err as Error).message}); move it away or run "npm run reset"`,
       );

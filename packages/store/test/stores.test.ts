@@ -1,14 +1,7 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import test, { type ExecutionContext } from 'ava';
+import { readFile, writeFile } from 'node:fs/promises';
+import test from 'ava';
 import { KeyedMutex, LowdbStore, MemoryStore } from '../src/index.js';
-
-async function tempFile(t: ExecutionContext): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'store-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return join(dir, 'data', 'store.json');
-}
+import { tempFile } from './_setup.js';
 
 test('KeyedMutex runs holders of one key one at a time, in order, and other keys in parallel', async (t) => {
   const mutex = new KeyedMutex();

@@ -1,0 +1,16 @@
+/**
+ * Child process of the atomic-write test: opens the LowdbStore at argv[2] and stores a value of
+ * argv[3] bytes in it, then prints the error code of the failed write ("EFBIG" under `ulimit -f`),
+ * or "written".
+ */
+import { LowdbStore } from '../src/index.js';
+
+const [file, size] = process.argv.slice(2);
+if (!file || !size) throw new TypeError('usage: _write-past-limit.ts <file> <bytes>');
+const store = await LowdbStore.open({ file });
+try {
+  await store.set('session:big', 'x'.repeat(Number(size)));
+  console.log('written');
+} catch (err) {
+  console.log((err as NodeJS.ErrnoException).code ?? String(err));
+}
