@@ -189,6 +189,20 @@ test('RFC 8693 §2.2.2: expired, garbage, foreign-signed or non-access-token sub
   }
 });
 
+test('RFC 8693 §2.2.2: a validly signed subject token for an account that does not exist gives invalid_request', async (t) => {
+  const { as, signing, tokenForA } = await setup(t);
+  const claims = decode(tokenForA).payload;
+  const forAlice = await mint(signing, claims);
+  const forNobody = await mint(signing, { ...claims, sub: 'no-such-user' });
+
+  // The same token for alice is accepted: only the account differs.
+  t.is((await exchange(as, 'service-a', { subject_token: forAlice, resource: SERVICE_B, scope: 'b' })).status, 200);
+  const res = await exchange(as, 'service-a', { subject_token: forNobody, resource: SERVICE_B, scope: 'b' });
+  t.is(res.status, 400);
+  t.is(res.headers.get('cache-control'), 'no-store');
+  t.deepEqual(res.body, { error: 'invalid_request', error_description: 'subject_token names an unknown account' });
+});
+
 test('RFC 8693 §2.1: the issued token never outlives the subject token', async (t) => {
   const { as, signing, tokenForA } = await setup(t);
   const now = Math.floor(Date.now() / 1000);

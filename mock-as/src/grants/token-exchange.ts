@@ -99,6 +99,7 @@ export function tokenExchangeGrant(opts: TokenExchangeOptions) {
     }
 
     const subject = await verifySubjectToken(params.subject_token);
+    // RFC 8693 §2.2.2: a subject token for an account this AS does not know is not valid: invalid_request.
     if (!(await accounts.findAccount(ctx, subject.sub))) {
       throw new errors.InvalidRequest('subject_token names an unknown account');
     }
