@@ -5,4 +5,4 @@ export { CoalescedFile } from './coalesced-file.js';
 export { type Entry, isLive, type KeyValueStore } from './key-value-store.js';
 export { KeyedMutex } from './keyed-mutex.js';
 export { LowdbStore, type LowdbStoreOptions } from './lowdb-store.js';
-export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
+export { type Expired, MemoryStore, type MemoryStoreOptions } from './memory-store.js';

@@ -5,7 +5,7 @@
  */
 import { CoalescedFile } from './coalesced-file.js';
 import type { Entry } from './key-value-store.js';
-import { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
+import { type Expired, MemoryStore, type MemoryStoreOptions } from './memory-store.js';
 
 interface Document {
   version: 1;
@@ -30,21 +30,26 @@ export class LowdbStore extends MemoryStore {
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
   }
 
-  /** Opens (or creates) a store on `file`. */
+  /**
+   * Opens (or creates) a store on `file`. Entries that expired while it was closed are removed now,
+   * and reported to `onExpired` on the next turn of the event loop, so a listener may refer to objects
+   * made right after `await LowdbStore.open(…)` (such as the `SealedStore` that wraps this one).
+   */
   static async open(options: LowdbStoreOptions): Promise<LowdbStore> {
     const store = new LowdbStore(options);
     await store.#file.open();
     store.entries = store.#file.data.entries;
-    store.sweep();
+    const expired = store.removeExpired();
+    if (expired.length > 0) setImmediate(() => store.reportExpired(expired));
     store.#timer = setInterval(() => store.sweep(), store.#sweepIntervalMs);
     store.#timer.unref();
     return store;
   }
 
-  override sweep(): number {
-    const removed = super.sweep();
-    if (removed > 0) void this.persist().catch(() => {});
-    return removed;
+  protected override removeExpired(): Expired {
+    const expired = super.removeExpired();
+    if (expired.length > 0) void this.persist().catch(() => {});
+    return expired;
   }
 
   /** How many times the file was replaced. */

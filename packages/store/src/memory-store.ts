@@ -5,15 +5,27 @@ import { KeyedMutex } from './keyed-mutex.js';
 export interface MemoryStoreOptions {
   /** Clock, for tests. Default: Date.now. */
   now?: () => number;
+  /**
+   * Called by `sweep()` once for each expired entry it removed, after removing them all, with the key
+   * and the value as stored (for a `SealedStore`, its hashed key and sealed envelope: open it with
+   * `unseal`). A listener that throws or rejects becomes a process warning; the sweep goes on.
+   * Default: none.
+   */
+  onExpired?: (storedKey: string, value: unknown) => void | Promise<void>;
 }
+
+/** Key and stored value of each entry a sweep removed. */
+export type Expired = Array<[storedKey: string, value: unknown]>;
 
 export class MemoryStore implements KeyValueStore {
   protected entries: Record<string, Entry>;
   readonly #mutex = new KeyedMutex();
   protected readonly now: () => number;
+  readonly #onExpired: MemoryStoreOptions['onExpired'];
 
   constructor(options: MemoryStoreOptions = {}, entries: Record<string, Entry> = {}) {
     this.now = options.now ?? Date.now;
+    this.#onExpired = options.onExpired;
     this.entries = entries;
   }
 
@@ -40,17 +52,37 @@ export class MemoryStore implements KeyValueStore {
     return this.#mutex.run(key, fn);
   }
 
-  /** Removes expired entries; returns how many went. */
+  /** Removes expired entries and reports them to `onExpired`; returns how many went. */
   sweep(): number {
+    const expired = this.removeExpired();
+    this.reportExpired(expired);
+    return expired.length;
+  }
+
+  /** Removes expired entries, without reporting them. */
+  protected removeExpired(): Expired {
     const now = this.now();
-    let removed = 0;
+    const expired: Expired = [];
     for (const [key, entry] of Object.entries(this.entries)) {
-      if (!isLive(entry, now)) {
-        delete this.entries[key];
-        removed += 1;
-      }
+      const { value } = entry;
+      if (isLive(entry, now)) continue;
+      delete this.entries[key];
+      expired.push([key, value]);
     }
-    return removed;
+    return expired;
+  }
+
+  /** Calls `onExpired` for each removed entry; a failing call neither stops the others nor throws. */
+  protected reportExpired(expired: Expired): void {
+    const listener = this.#onExpired;
+    if (!listener) return;
+    for (const [key, value] of expired) {
+      (async () => listener(key, value))().catch((err: unknown) => {
+        process.emitWarning(`onExpired listener failed: ${err instanceof Error ? err.message : String(err)}`, {
+          code: 'TMI_BFF_STORE_ON_EXPIRED',
+        });
+      });
+    }
   }
 
   /** Number of entries, live or not yet swept. */

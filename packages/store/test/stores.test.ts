@@ -89,3 +89,89 @@ test('LowdbStore: a corrupt file is refused with a message naming it', async (t)
   const err = await t.throwsAsync(LowdbStore.open({ file }));
   t.regex(err?.message ?? '', /store\.json is not valid JSON/);
 });
+
+test('MemoryStore: sweep reports each expired entry to onExpired once, after removing it', async (t) => {
+  let now = 1000;
+  // Each call records the key, the value and how many entries the store still holds.
+  const seen: Array<[string, unknown, number]> = [];
+  const store: MemoryStore = new MemoryStore({
+    now: () => now,
+    onExpired: (key, value) => {
+      seen.push([key, value, store.size]);
+    },
+  });
+  await store.set('grant:a', { refresh_token: 'rt-a' }, 10);
+  await store.set('grant:b', { refresh_token: 'rt-b' }, 10);
+  await store.set('session:c', 'stays', 60_000);
+  now += 10;
+  t.is(store.sweep(), 2);
+  t.is(store.sweep(), 0);
+  t.deepEqual(seen, [
+    ['grant:a', { refresh_token: 'rt-a' }, 1],
+    ['grant:b', { refresh_token: 'rt-b' }, 1],
+  ]);
+});
+
+test('onExpired: a listener that throws or rejects stops neither the sweep nor the other calls, and becomes a warning', async (t) => {
+  let now = 1000;
+  const seen: string[] = [];
+  const store = new MemoryStore({
+    now: () => now,
+    onExpired: (key) => {
+      seen.push(key);
+      if (key === 'a') throw new Error('revocation failed');
+      return key === 'b' ? Promise.reject(new Error('revocation rejected')) : undefined;
+    },
+  });
+  for (const key of ['a', 'b', 'c']) await store.set(key, key, 10);
+  now += 10;
+  const warnings: string[] = [];
+  const collect = (warning: Error) => warnings.push(warning.message);
+  process.on('warning', collect);
+  t.teardown(() => process.off('warning', collect));
+  const twoWarnings = new Promise<void>((resolve) => {
+    process.on('warning', () => warnings.length === 2 && resolve());
+  });
+  t.is(store.sweep(), 3);
+  t.deepEqual(seen, ['a', 'b', 'c']);
+  t.is(store.size, 0);
+  await twoWarnings;
+  t.deepEqual(warnings.sort(), [
+    'onExpired listener failed: revocation failed',
+    'onExpired listener failed: revocation rejected',
+  ]);
+});
+
+test('LowdbStore: entries that expired while closed are removed by open and reported once it has returned', async (t) => {
+  const file = await tempFile(t);
+  let now = 10_000;
+  const first = await LowdbStore.open({ file, now: () => now });
+  await first.set('grant:old', { refresh_token: 'rt-old' }, 10);
+  await first.set('grant:live', { refresh_token: 'rt-live' }, 60_000);
+  await first.close();
+  now += 20;
+  const reported: Array<[string, unknown]> = [];
+  let delivered!: () => void;
+  const wasDelivered = new Promise<void>((resolve) => {
+    delivered = resolve;
+  });
+  const second = await LowdbStore.open({
+    file,
+    now: () => now,
+    onExpired: (key, value) => {
+      // `unwrap` is made after open() returns, as the sealing wrapper is; during open it would not exist yet.
+      try {
+        reported.push([key, unwrap(value)]);
+      } catch (err) {
+        reported.push([key, String(err)]);
+      }
+      delivered();
+    },
+  });
+  const unwrap = (value: unknown) => value;
+  t.is(second.size, 1);
+  await wasDelivered;
+  t.deepEqual(reported, [['grant:old', { refresh_token: 'rt-old' }]]);
+  await second.close();
+  t.deepEqual(Object.keys(JSON.parse(await readFile(file, 'utf8')).entries), ['grant:live']);
+});
