@@ -19,6 +19,7 @@ import { loadOrCreateKeys } from './keys.js';
 import { interactionErrors } from './middleware/interaction-errors.js';
 import { introspectJwtAccessTokens } from './middleware/jwt-introspection.js';
 import { logRequests } from './middleware/log-request.js';
+import { pageSecurity } from './middleware/page-security.js';
 import { tokenErrors } from './middleware/token-errors.js';
 import { TokenStore } from './persistence/adapter.js';
 import { SeedError, TOKEN_EXCHANGE } from './seed.js';
@@ -78,6 +79,7 @@ export async function createMockAs(config: MockAsConfig): Promise<MockAs> {
   }
 
   provider.use(logRequests(log));
+  provider.use(pageSecurity(seed));
   provider.use(tokenErrors(provider, accounts));
   provider.use(interactionErrors(log));
   provider.use(introspectJwtAccessTokens(verifyAccessToken));

@@ -2,6 +2,7 @@
  * Fixtures for the mock AS tests: a real AS on an ephemeral loopback port (in memory unless a data
  * folder is given), openid-client as the client, and sign-in through the real HTML forms.
  */
+import { createHash } from 'node:crypto';
 import type { ExecutionContext } from 'ava';
 import * as oidc from 'openid-client';
 import {
@@ -68,4 +69,52 @@ export function decode(jwt: string): { header: Record<string, unknown>; payload:
   const [h = '', p = ''] = jwt.split('.');
   const json = (s: string) => JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
   return { header: json(h), payload: json(p) };
+}
+
+/** A Content-Security-Policy header as directive → sources. */
+export function parseCsp(header: string | null): Map<string, string[]> {
+  return new Map(
+    (header ?? '')
+      .split(';')
+      .map((d) => d.trim().split(/\s+/))
+      .filter(([name]) => name)
+      .map(([name = '', ...sources]) => [name.toLowerCase(), sources]),
+  );
+}
+
+const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
+
+/**
+ * What is wrong with the protective headers of an HTML page of the AS: an empty list when nothing is.
+ * Checks anti-framing, a strict CSP whose hashes allow exactly the page's inline <style> and <script>
+ * elements, nosniff and no referrer. A plain function, so the fuzz test can call it too.
+ */
+export function pageSecurityProblems(headers: Headers, html: string): string[] {
+  const problems: string[] = [];
+  const expect = (name: string, value: string) => {
+    if (headers.get(name) !== value) problems.push(`${name} is ${headers.get(name)}, not ${value}`);
+  };
+  expect('x-frame-options', 'DENY');
+  expect('x-content-type-options', 'nosniff');
+  expect('referrer-policy', 'no-referrer');
+  const csp = parseCsp(headers.get('content-security-policy'));
+  for (const directive of ['default-src', 'frame-ancestors', 'base-uri']) {
+    if (csp.get(directive)?.join(' ') !== "'none'") problems.push(`CSP ${directive} is not 'none'`);
+  }
+  if (!csp.get('form-action')?.includes("'self'")) problems.push("CSP form-action does not allow 'self'");
+  for (const [directive, sources] of csp) {
+    if (sources.some((s) => ['*', "'unsafe-inline'", "'unsafe-eval'", 'http:', 'https:', 'data:'].includes(s))) {
+      problems.push(`CSP ${directive} is loose: ${sources.join(' ')}`);
+    }
+  }
+  for (const [element, directive] of [
+    ['style', 'style-src'],
+    ['script', 'script-src'],
+  ] as const) {
+    for (const [, inline = ''] of html.matchAll(new RegExp(`<${element}>([\\s\\S]*?)</${element}>`, 'g'))) {
+      if (!csp.get(directive)?.includes(sha256(inline)))
+        problems.push(`CSP ${directive} does not allow the inline ${element}`);
+    }
+  }
+  return problems;
 }

@@ -2,6 +2,7 @@
  * Server-rendered HTML for the login, consent, logout and error pages: plain forms that a person, a
  * browser test or a `fetch` script can drive. Every interpolated value goes through `escape`.
  */
+import { createHash } from 'node:crypto';
 import type { SeedUser } from '../seed.js';
 
 export function escapeHtml(value: unknown): string {
@@ -28,6 +29,9 @@ fieldset{border:1px solid #9ca3af;border-radius:.4rem;margin:0 0 1rem}
 code{font-size:.85em}
 :focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
 `;
+
+/** The CSP source that allows the pages' one inline <style> element, and nothing else (CSP3 §2.3.1 hash-source). */
+export const INLINE_STYLE_SOURCE = `'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`;
 
 export function page(title: string, body: string): string {
   return `<!doctype html>
