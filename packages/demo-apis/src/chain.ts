@@ -8,13 +8,7 @@
  * Walkthrough: docs/walkthrough/05-token-chain.md.
  */
 import Router from '@koa/router';
-import {
-  type AccessTokenClaims,
-  BearerError,
-  requireAccessToken,
-  requireScope,
-  sendBearerError,
-} from '@tmi-bff/resource-server';
+import { type AccessTokenClaims, InsufficientScope, requireAccessToken, requireScope } from '@tmi-bff/resource-server';
 import type { Context } from 'koa';
 import * as oidc from 'openid-client';
 import { type ClientCredentials, type DemoApisConfig, identifiers } from './config.js';
@@ -90,7 +84,7 @@ export function chainRoutes(config: DemoApisConfig): Router {
         const why = `service ${from} could not get a token for ${next.service}: the AS answered ${err.error}${
           err.error_description ? ` (${err.error_description})` : ''
         }`;
-        return sendBearerError(ctx, new BearerError(403, 'insufficient_scope', why, next.scope));
+        throw new InsufficientScope(why, next.scope);
       }
       ctx.status = 502;
       ctx.body = { error: 'upstream_unavailable', error_description: `service ${from} could not reach the AS` };

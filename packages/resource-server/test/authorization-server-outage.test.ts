@@ -1,0 +1,62 @@
+import test from 'ava';
+import { answer, type Mode, mint, start } from './_setup.js';
+
+/** An outage answer: 503 temporarily_unavailable, Retry-After, no-store, and no Bearer challenge. */
+const OUTAGE = {
+  status: 503,
+  challenge: null,
+  cacheControl: 'no-store',
+  retryAfter: '5',
+  body: {
+    error: 'temporarily_unavailable',
+    error_description: "the authorization server's keys could not be fetched; try again shortly",
+  },
+};
+
+for (const mode of ['reset', 'error', 'invalid'] satisfies Mode[]) {
+  test(`a JWKS that cannot be fetched (${mode}) gets 503 temporarily_unavailable, not 401 invalid_token; once it is back, the same token is accepted`, async (t) => {
+    const rs = await start(t);
+    const token = await mint(rs.claims());
+    rs.as.jwks = mode;
+    t.deepEqual(await answer(await rs.send(token)), OUTAGE);
+    t.deepEqual(await answer(await rs.send(token)), OUTAGE, 'a second request tries again and fails again');
+    t.is(rs.as.hits.jwks, 2);
+    rs.as.jwks = 'up';
+    t.is((await rs.send(token)).status, 200);
+  });
+}
+
+test('RFC 8414 §3: metadata that cannot be fetched gets 503; a failed discovery is not kept, so a later request discovers again and succeeds', async (t) => {
+  const rs = await start(t);
+  const token = await mint(rs.claims());
+  for (const mode of ['reset', 'error', 'invalid'] satisfies Mode[]) {
+    rs.as.metadata = mode;
+    t.deepEqual(await answer(await rs.send(token)), OUTAGE, mode);
+  }
+  t.is(rs.as.hits.metadata, 3);
+  rs.as.metadata = 'up';
+  t.is((await rs.send(token)).status, 200);
+  t.is(rs.as.hits.metadata, 4);
+});
+
+test('a JWKS that does not answer in time (jose JWKSTimeout) gets 503, not 401', async (t) => {
+  const rs = await start(t, { timeoutDuration: 200 });
+  rs.as.jwks = 'hang';
+  t.deepEqual(await answer(await rs.send(await mint(rs.claims()))), OUTAGE);
+});
+
+test('metadata that does not answer in time gets 503, not 401', async (t) => {
+  const rs = await start(t, { timeoutDuration: 200 });
+  rs.as.metadata = 'hang';
+  t.deepEqual(await answer(await rs.send(await mint(rs.claims()))), OUTAGE);
+});
+
+test('keys fetched once keep serving while the AS is down: a valid token is still accepted, a bad one still gets 401', async (t) => {
+  const rs = await start(t);
+  t.is((await rs.send(await mint(rs.claims()))).status, 200);
+  rs.as.metadata = 'reset';
+  rs.as.jwks = 'reset';
+  t.is((await rs.send(await mint(rs.claims()))).status, 200);
+  t.is((await rs.send(await mint(rs.claims({ iss: 'https://evil.example' })))).status, 401);
+  t.deepEqual(rs.as.hits, { metadata: 1, jwks: 1 });
+});
