@@ -39,9 +39,7 @@ export class CoalescedFile<T> {
       await this.#db.read();
     } catch (err) {
       if (!(err instanceof SyntaxError)) throw err;
-      throw new Error(
-        `${this.file} is not valid JSON (${(err as Error).message}); move it away or run "npm run reset"`,
-      );
+      throw new Error(`${this.file} is not valid JSON (${err.message}); move it away or run "npm run reset"`);
     }
   }
 

@@ -13,7 +13,7 @@ interface Document {
 }
 
 export interface LowdbStoreOptions extends MemoryStoreOptions {
-  /** The JSON file. Its folder is created when missing. */
+  /** The JSON file, written 0600. Its folder is created 0700 when missing, and tightened to 0700 when wider. */
   file: string;
   /** How often expired entries are removed, in milliseconds. Default: 60 000. */
   sweepIntervalMs?: number;
@@ -33,7 +33,8 @@ export class LowdbStore extends MemoryStore {
   /**
    * Opens (or creates) a store on `file`. Entries that expired while it was closed are removed now,
    * and reported to `onExpired` on the next turn of the event loop, so a listener may refer to objects
-   * made right after `await LowdbStore.open(…)` (such as the `SealedStore` that wraps this one).
+   * made right after `await LowdbStore.open(…)`, with no `await` in between (such as the `SealedStore`
+   * that wraps this one).
    */
   static async open(options: LowdbStoreOptions): Promise<LowdbStore> {
     const store = new LowdbStore(options);

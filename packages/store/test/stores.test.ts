@@ -1,7 +1,101 @@
+import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import test from 'ava';
-import { KeyedMutex, LowdbStore, MemoryStore } from '../src/index.js';
+import test, { type ExecutionContext } from 'ava';
+import { KeyedMutex, LowdbStore, MemoryStore, type SealableStore, SealedStore } from '../src/index.js';
 import { tempFile } from './_setup.js';
+
+// The contract every store keeps, run against each implementation.
+interface Subject {
+  name: string;
+  /** Whether a store opened again on the same file sees what the previous one stored. */
+  persistent: boolean;
+  open(t: ExecutionContext, options: { file: string; now: () => number }): Promise<SealableStore>;
+}
+
+const secret = randomBytes(32);
+const sealed = (t: ExecutionContext, inner: SealableStore) =>
+  new SealedStore(inner, { secret, onError: (message) => t.fail(message) });
+
+const subjects: Subject[] = [
+  { name: 'MemoryStore', persistent: false, open: async (_t, { now }) => new MemoryStore({ now }) },
+  { name: 'LowdbStore', persistent: true, open: (_t, options) => LowdbStore.open(options) },
+  {
+    name: 'SealedStore over MemoryStore',
+    persistent: false,
+    open: async (t, { now }) => sealed(t, new MemoryStore({ now })),
+  },
+  {
+    name: 'SealedStore over LowdbStore',
+    persistent: true,
+    open: async (t, options) => sealed(t, await LowdbStore.open(options)),
+  },
+];
+
+for (const subject of subjects) {
+  const open = async (t: ExecutionContext, now: () => number = Date.now, file?: string) => {
+    const store = await subject.open(t, { file: file ?? (await tempFile(t)), now });
+    t.teardown(() => store.close());
+    return store;
+  };
+
+  test(`${subject.name}: get returns a copy of what set stored, and nothing once deleted`, async (t) => {
+    const store = await open(t);
+    const value = { refresh_token: 'rt-1', scopes: ['a'] };
+    await store.set('grant:s1', value);
+    value.scopes.push('b');
+    const got = await store.get<typeof value>('grant:s1');
+    t.deepEqual(got, { refresh_token: 'rt-1', scopes: ['a'] });
+    got?.scopes.push('c');
+    t.deepEqual(await store.get('grant:s1'), { refresh_token: 'rt-1', scopes: ['a'] });
+    t.is(await store.get('grant:other'), undefined);
+    await store.delete('grant:s1');
+    await store.delete('grant:s1');
+    t.is(await store.get('grant:s1'), undefined);
+  });
+
+  test(`${subject.name}: a value set with a ttl expires and is swept; one without stays`, async (t) => {
+    let now = 1000;
+    const store = await open(t, () => now);
+    await store.set('login:a', 'short', 50);
+    await store.set('config:b', 'forever');
+    now += 49;
+    t.is(await store.get('login:a'), 'short');
+    now += 1;
+    t.is(await store.get('login:a'), undefined);
+    t.is(await store.get('config:b'), 'forever');
+    t.is(store.sweep?.(), 1);
+    t.is(store.size, 1);
+  });
+
+  test(`${subject.name}: withLock runs holders of one key one after the other`, async (t) => {
+    const store = await open(t);
+    await store.set('grant:s1', 0);
+    // Read-modify-write sequences that would lose updates if they interleaved.
+    const increment = () =>
+      store.withLock('grant:s1', async () => {
+        const n = (await store.get<number>('grant:s1')) ?? 0;
+        await store.set('grant:s1', n + 1);
+      });
+    await Promise.all(Array.from({ length: 20 }, increment));
+    t.is(await store.get('grant:s1'), 20);
+  });
+
+  if (subject.persistent) {
+    test(`${subject.name}: values survive a reopen; entries that expired meanwhile are dropped on open`, async (t) => {
+      const file = await tempFile(t);
+      let now = 10_000;
+      const first = await subject.open(t, { file, now: () => now });
+      await first.set('session:keep', 'yes', 60_000);
+      await first.set('session:gone', 'no', 10);
+      await first.close();
+      now += 20;
+      const second = await open(t, () => now, file);
+      t.is(await second.get('session:keep'), 'yes');
+      t.is(await second.get('session:gone'), undefined);
+      t.is(second.size, 1);
+    });
+  }
+}
 
 test('KeyedMutex runs holders of one key one at a time, in order, and other keys in parallel', async (t) => {
   const mutex = new KeyedMutex();
@@ -39,23 +133,6 @@ test('KeyedMutex releases the key when a holder throws', async (t) => {
   t.is(await mutex.run('k', async () => 'next'), 'next');
 });
 
-test('MemoryStore: values are copies, expire, and are swept', async (t) => {
-  let now = 1000;
-  const store = new MemoryStore({ now: () => now });
-  const value = { a: [1] };
-  await store.set('k', value, 50);
-  value.a.push(2);
-  t.deepEqual(await store.get('k'), { a: [1] });
-  await store.set('forever', 1);
-  now += 50;
-  t.is(await store.get('k'), undefined);
-  t.is(await store.get('forever'), 1);
-  t.is(store.sweep(), 1);
-  t.is(store.size, 1);
-  await store.delete('forever');
-  t.is(store.size, 0);
-});
-
 test('LowdbStore: 1,000 concurrent sets cost a few file writes, and every set resolves once on disk', async (t) => {
   const file = await tempFile(t);
   const store = await LowdbStore.open({ file });
@@ -65,21 +142,6 @@ test('LowdbStore: 1,000 concurrent sets cost a few file writes, and every set re
   const doc = JSON.parse(await readFile(file, 'utf8'));
   t.is(Object.keys(doc.entries).length, 1000);
   t.deepEqual(doc.entries.k999.value, { i: 999 });
-});
-
-test('LowdbStore: data survives a reopen; expired entries are dropped on open', async (t) => {
-  const file = await tempFile(t);
-  let now = 10_000;
-  const first = await LowdbStore.open({ file, now: () => now });
-  await first.set('keep', 'yes', 60_000);
-  await first.set('gone', 'no', 10);
-  await first.close();
-  now += 20;
-  const second = await LowdbStore.open({ file, now: () => now });
-  t.teardown(() => second.close());
-  t.is(await second.get('keep'), 'yes');
-  t.is(await second.get('gone'), undefined);
-  t.is(second.size, 1);
 });
 
 test('LowdbStore: a corrupt file is refused with a message naming it', async (t) => {
