@@ -15,7 +15,10 @@ export const ERROR_CODES = Object.freeze({
   TEMPORARILY_UNAVAILABLE: 'TMI_BFF_TEMPORARILY_UNAVAILABLE',
   /** The request was malformed, e.g. a repeated scope (extension). */
   INVALID_REQUEST: 'TMI_BFF_INVALID_REQUEST',
-  /** A resource server rejected the token even after a fresh one was fetched. */
+  /**
+   * A resource server rejected the token (401 `invalid_token`) even after a fresh one was fetched.
+   * An API that cannot check tokens (503) is not this: `fetch()` returns its response.
+   */
   TOKEN_REJECTED: 'TMI_BFF_TOKEN_REJECTED',
   /** The network request failed (offline, DNS, CORS, aborted). */
   TRANSPORT_ERROR: 'TMI_BFF_TRANSPORT_ERROR',

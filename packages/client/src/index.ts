@@ -10,7 +10,9 @@
  *   `expires_in` (minus a margin) runs out (TMI-42).
  * - Every call sends the CSRF header of the backend's profile (D4), same-origin with cookies (TMI-41).
  * - After a 401 `invalid_token` from a resource server, one fresh token is asked for (`fresh=1`, D11),
- *   and the request is retried once (TMI-45).
+ *   and the request is retried once (TMI-45). Every other answer is returned as it is, as `fetch`
+ *   does: a 503 (the resource server cannot reach its authorization server) is an outage, not a
+ *   rejected token, so no fresh token is asked for.
  * - Access tokens are opaque here: nothing decodes them (TMI-43).
  *
  * @see https://datatracker.ietf.org/doc/html/draft-bertocci-oauth2-tmi-bff-01
@@ -82,7 +84,15 @@ export interface BffClient {
   getSessionInfo(): Promise<Record<string, unknown>>;
   /**
    * `fetch` with `Authorization: Bearer` for the resource and scope; after a 401 `invalid_token`
-   * it gets a fresh token once and retries once.
+   * it gets a fresh token once and retries once (D11, TMI-45).
+   *
+   * Resolves with the API's response whatever its status, as `fetch` does, except that it throws
+   * `TMI_BFF_TOKEN_REJECTED` when the fresh token is rejected too. An outage is a response, not an
+   * error: a 503 (`temporarily_unavailable` when the API cannot fetch its authorization server's
+   * keys) comes back untouched, with its `Retry-After`, and the token is kept: the token is not at
+   * fault, so none is fetched again. Getting the token may throw any of `ERROR_CODES`.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc6750.html#section-3.1
    */
   fetch(input: string | URL, init?: RequestInit & TokenRequest): Promise<Response>;
   /** Forgets every token held (e.g. after signing out). */

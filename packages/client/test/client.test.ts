@@ -96,6 +96,47 @@ test('the fetch helper retries once and returns the API answer when the fresh to
   t.is(bare.calls.length, 2, 'no retry without invalid_token');
 });
 
+/** What a resource server answers when it cannot reach its authorization server's keys. */
+const outage = () =>
+  json(
+    503,
+    { error: 'temporarily_unavailable', error_description: "the authorization server's keys could not be fetched" },
+    { 'retry-after': '5', 'cache-control': 'no-store' },
+  );
+
+test('a 503 from a resource server (its AS out of reach) is returned as it is: no fresh token, no retry', async (t) => {
+  const net = fakeFetch((url, n) => (url.startsWith('/.well-known/bff-token') ? token(n) : outage()));
+  const bff = createBffClient({ fetch: net.fetch, document: { querySelector: () => null } });
+  const res = await bff.fetch('https://api/stocks/quotes', { resource: 'https://api/stocks' });
+  t.is(res.status, 503);
+  t.is(res.headers.get('retry-after'), '5');
+  t.deepEqual(await res.json(), {
+    error: 'temporarily_unavailable',
+    error_description: "the authorization server's keys could not be fetched",
+  });
+  t.deepEqual(
+    net.calls.map((c) => c.url),
+    ['/.well-known/bff-token?resource=https%3A%2F%2Fapi%2Fstocks', 'https://api/stocks/quotes'],
+  );
+  await bff.fetch('https://api/stocks/quotes', { resource: 'https://api/stocks' });
+  t.is(net.calls.length, 3, 'the token is kept: the next call goes straight to the API');
+});
+
+test('D11: a 503 on the retry after a 401 invalid_token is returned as it is, not reported as a rejected token', async (t) => {
+  let api = 0;
+  const net = fakeFetch((url, n) => {
+    if (url.startsWith('/.well-known')) return token(n);
+    api += 1;
+    return api === 1
+      ? new Response('', { status: 401, headers: { 'www-authenticate': 'Bearer error="invalid_token"' } })
+      : outage();
+  });
+  const bff = createBffClient({ fetch: net.fetch, document: { querySelector: () => null } });
+  const res = await bff.fetch('https://api/x', { resource: 'https://api' });
+  t.is(res.status, 503);
+  t.is(net.calls.length, 4, 'one fresh token, one retry, nothing more');
+});
+
 test('TMI-44: every error has a stable code', async (t) => {
   const cases: Array<[() => Response | Promise<Response>, string, string | undefined]> = [
     [
