@@ -14,7 +14,7 @@ import {
   type StartOptions,
   startMockAs,
 } from '../src/index.js';
-import { type CodeFlowOptions, codeFlow } from '../src/testing/index.js';
+import { type CodeFlowOptions, CookieJar, codeFlow, fetchWithJar } from '../src/testing/index.js';
 
 export const API = DEFAULT_ADDRESSES.API_ORIGIN;
 export const STOCKS = `${API}/stocks`;
@@ -117,4 +117,46 @@ export function pageSecurityProblems(headers: Headers, html: string): string[] {
     }
   }
   return problems;
+}
+
+export const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+
+/** Follows the AS's own redirects to the page they end on. */
+export async function pageAt(jar: CookieJar, url: URL | string, init?: RequestInit) {
+  let res = await fetchWithJar(jar, url, init);
+  let at = new URL(url);
+  for (let location = res.headers.get('location'); location; location = res.headers.get('location')) {
+    at = new URL(location, at);
+    res = await fetchWithJar(jar, at);
+  }
+  return { res, at, html: await res.text() };
+}
+
+/**
+ * Starts an authorization request of the bff client and follows it to the login page. `at` is the
+ * interaction's URL, `uid` its id, `jar` holds its cookie.
+ */
+export async function atLogin(t: ExecutionContext, as?: RunningMockAs) {
+  const server = as ?? (await startAs(t));
+  const config = await clientFor(server);
+  const jar = new CookieJar();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT_URI,
+    scope: 'openid profile',
+    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+    code_challenge_method: 'S256',
+  });
+  const page = await pageAt(jar, url);
+  return { as: server, config, jar, uid: page.at.pathname.split('/').pop() ?? '', ...page };
+}
+
+/** Internals an error page must never show: stack frames, file paths, library and class names. */
+export function leaks(text: string): string[] {
+  const patterns = [
+    /\bat \S+ \(|:\d+:\d+\)?$/m,
+    /\/(work|home|tmp|usr|app|src)\/|node_modules|\.[cm]?[jt]s\b/,
+    /oidc-provider|\bkoa\b|raw-body|co-body|bodyparser|http-errors/i,
+    /\b[A-Z]\w*Error\b/,
+  ];
+  return patterns.flatMap((p) => p.exec(text)?.[0] ?? []);
 }

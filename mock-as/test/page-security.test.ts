@@ -4,35 +4,18 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import * as oidc from 'openid-client';
-import { CookieJar, fetchWithJar } from '../src/testing/index.js';
-import { authorize, clientFor, pageSecurityProblems, parseCsp, REDIRECT_URI, startAs } from './_setup.js';
-
-const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
-
-/** Follows the AS's own redirects to the page they end on. */
-async function pageAt(jar: CookieJar, url: URL | string, init?: RequestInit) {
-  let res = await fetchWithJar(jar, url, init);
-  let at = new URL(url);
-  for (let location = res.headers.get('location'); location; location = res.headers.get('location')) {
-    at = new URL(location, at);
-    res = await fetchWithJar(jar, at);
-  }
-  return { res, at, html: await res.text() };
-}
-
-/** An AS, the bff client, and an authorization request waiting at the login page. */
-async function atLogin(t: ExecutionContext) {
-  const as = await startAs(t);
-  const config = await clientFor(as);
-  const jar = new CookieJar();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT_URI,
-    scope: 'openid profile',
-    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-    code_challenge_method: 'S256',
-  });
-  return { as, config, jar, ...(await pageAt(jar, url)) };
-}
+import { CookieJar } from '../src/testing/index.js';
+import {
+  atLogin,
+  authorize,
+  clientFor,
+  FORM,
+  pageAt,
+  pageSecurityProblems,
+  parseCsp,
+  REDIRECT_URI,
+  startAs,
+} from './_setup.js';
 
 /** alice's ID token and AS session (in `jar`), for the logout pages. */
 async function signedIn(t: ExecutionContext) {

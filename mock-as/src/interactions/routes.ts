@@ -6,12 +6,13 @@
  * The forms stay under `/interaction/<uid>/…` because oidc-provider scopes its interaction cookie
  * to that path.
  */
-import { bodyParser } from '@koa/bodyparser';
+import { METHODS } from 'node:http';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { errors, type InteractionResults, type Provider } from 'oidc-provider';
 import type { Accounts } from '../accounts.js';
 import type { Seed } from '../seed.js';
+import { formBody } from './form-body.js';
 import { consentPage, loginPage } from './views.js';
 
 const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
@@ -30,9 +31,10 @@ function html(ctx: Context, status: number, body: string): void {
 }
 
 export function interactionRoutes({ provider, seed, accounts }: InteractionOptions): Router {
-  const router = new Router();
+  // Every method Node accepts counts as known, so one a route does not take is 405 with Allow
+  // (RFC 9110 §15.5.6), not 501.
+  const router = new Router({ methods: METHODS });
   const resources = new Map(seed.resources.map((r) => [r.identifier, r]));
-  const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
 
   async function details(ctx: Context) {
     const interaction = await provider.interactionDetails(ctx.req, ctx.res);
@@ -94,7 +96,7 @@ export function interactionRoutes({ provider, seed, accounts }: InteractionOptio
     );
   });
 
-  router.post('interaction.login', '/interaction/:uid/login', form, async function submitLogin(ctx) {
+  router.post('interaction.login', '/interaction/:uid/login', ...formBody, async function submitLogin(ctx) {
     const { interaction, clientName } = await details(ctx);
     if (interaction.prompt.name !== 'login')
       throw new errors.InvalidRequest('this interaction does not ask for a login');
@@ -123,7 +125,7 @@ export function interactionRoutes({ provider, seed, accounts }: InteractionOptio
     return finish(ctx, { login: { accountId: user.username } });
   });
 
-  router.post('interaction.consent', '/interaction/:uid/consent', form, async function submitConsent(ctx) {
+  router.post('interaction.consent', '/interaction/:uid/consent', ...formBody, async function submitConsent(ctx) {
     const { interaction } = await details(ctx);
     const { prompt, params, session, grantId } = interaction;
     if (prompt.name !== 'consent' || !session)
@@ -154,7 +156,7 @@ export function interactionRoutes({ provider, seed, accounts }: InteractionOptio
     return finish(ctx, { consent: { grantId: await grant.save() } });
   });
 
-  router.post('interaction.abort', '/interaction/:uid/abort', form, async function abortInteraction(ctx) {
+  router.post('interaction.abort', '/interaction/:uid/abort', ...formBody, async function abortInteraction(ctx) {
     await details(ctx);
     return finish(ctx, { error: 'access_denied', error_description: 'the user cancelled the request' });
   });
