@@ -21,13 +21,17 @@ const why = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.messag
 
 async function discoverJwksUri({ issuer, timeoutDuration }: KeySource): Promise<URL> {
   const where = `${issuer}/.well-known/openid-configuration`;
-  let metadata: { jwks_uri?: unknown } | undefined;
+  let metadata: { issuer?: unknown; jwks_uri?: unknown } | undefined;
   try {
     const res = await fetch(where, { signal: AbortSignal.timeout(timeoutDuration) });
     if (res.status !== 200) throw new Error(`answered ${res.status}`);
     metadata = (await res.json()) as typeof metadata;
   } catch (err) {
     throw new TemporarilyUnavailable(`AS metadata ${where}: ${why(err)}`, err);
+  }
+  // RFC 8414 §3.3: metadata whose issuer is not the one asked for MUST NOT be used.
+  if (metadata?.issuer !== issuer) {
+    throw new TemporarilyUnavailable(`AS metadata ${where} names the issuer ${String(metadata?.issuer)}`);
   }
   // RFC 8414 §2: jwks_uri is the URL of the authorization server's JWK Set document.
   const uri = metadata?.jwks_uri;

@@ -65,9 +65,9 @@ async function listen(t: ExecutionContext, server: Server): Promise<string> {
 /**
  * How an endpoint of the fake AS behaves: `up` answers, `reset` drops the connection (a network
  * failure), `error` answers 500, `invalid` answers 200 with JSON that is neither metadata nor a
- * JWKS, `hang` never answers.
+ * JWKS, `foreign` answers metadata naming another issuer, `hang` never answers.
  */
-export type Mode = 'up' | 'reset' | 'error' | 'invalid' | 'hang';
+export type Mode = 'up' | 'reset' | 'error' | 'invalid' | 'foreign' | 'hang';
 
 /** The AS's metadata (`/.well-known/openid-configuration`) and JWKS (`/jwks`), each switchable. */
 export async function startFakeAs(t: ExecutionContext) {
@@ -80,12 +80,8 @@ export async function startFakeAs(t: ExecutionContext) {
     if (mode === 'hang') return;
     if (mode === 'reset') return void req.socket.destroy();
     if (mode === 'error') return void res.writeHead(500).end('down');
-    const body =
-      mode === 'invalid'
-        ? { keys: 'none' }
-        : which === 'metadata'
-          ? { issuer, jwks_uri: `${issuer}/jwks` }
-          : { keys: [keys.jwk] };
+    const metadata = { issuer: mode === 'foreign' ? 'https://evil.example' : issuer, jwks_uri: `${issuer}/jwks` };
+    const body = mode === 'invalid' ? { keys: 'none' } : which === 'metadata' ? metadata : { keys: [keys.jwk] };
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   });
   const issuer = await listen(t, server);

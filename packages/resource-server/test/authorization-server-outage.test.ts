@@ -26,17 +26,18 @@ for (const mode of ['reset', 'error', 'invalid'] satisfies Mode[]) {
   });
 }
 
-test('RFC 8414 §3: metadata that cannot be fetched gets 503; a failed discovery is not kept, so a later request discovers again and succeeds', async (t) => {
+test('RFC 8414 §3: metadata that cannot be fetched or used gets 503; a failed discovery is not kept, so a later request discovers again and succeeds', async (t) => {
   const rs = await start(t);
   const token = await mint(rs.claims());
-  for (const mode of ['reset', 'error', 'invalid'] satisfies Mode[]) {
+  // RFC 8414 §3.3: 'foreign' names another issuer, so its jwks_uri must not be used.
+  for (const mode of ['reset', 'error', 'invalid', 'foreign'] satisfies Mode[]) {
     rs.as.metadata = mode;
     t.deepEqual(await answer(await rs.send(token)), OUTAGE, mode);
   }
-  t.is(rs.as.hits.metadata, 3);
+  t.deepEqual(rs.as.hits, { metadata: 4, jwks: 0 });
   rs.as.metadata = 'up';
   t.is((await rs.send(token)).status, 200);
-  t.is(rs.as.hits.metadata, 4);
+  t.deepEqual(rs.as.hits, { metadata: 5, jwks: 1 });
 });
 
 test('a JWKS that does not answer in time (jose JWKSTimeout) gets 503, not 401', async (t) => {

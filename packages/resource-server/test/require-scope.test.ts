@@ -26,9 +26,10 @@ test('a route that requires two scopes accepts a token holding both, in any orde
   }
 });
 
-test('RFC 6750 §3.1: a token without a scope claim holds no scope: 403 insufficient_scope', async (t) => {
+test('RFC 6750 §3.1: a token without a scope claim, or with an empty one, holds no scope: 403 insufficient_scope', async (t) => {
   const rs = await start(t);
   const payload = rs.claims();
   delete payload.scope;
-  await assertBearerError(t, await rs.send(await mint(payload), '/orders'), needsBoth);
+  await assertBearerError(t, await rs.send(await mint(payload), '/orders'), needsBoth, 'no scope claim');
+  await assertBearerError(t, await rs.send(await mint(rs.claims({ scope: '' })), '/orders'), needsBoth, 'scope ""');
 });
