@@ -22,6 +22,20 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
 const token = (n: number, expires_in = 300, scope = 'stocks:read') =>
   json(200, { access_token: `t${n}`, expires_in, scope });
 
+/** A resource server's RFC 6750 §3.1 rejection of the token. */
+const invalidToken = () =>
+  new Response('', { status: 401, headers: { 'www-authenticate': 'Bearer error="invalid_token"' } });
+
+/** bff-token hands out tokens; the API rejects the first one (401 invalid_token), then answers `after()`. */
+function rejectsFirstToken(after: () => Response) {
+  let api = 0;
+  return fakeFetch((url, n) => {
+    if (url.startsWith('/.well-known')) return token(n);
+    api += 1;
+    return api === 1 ? invalidToken() : after();
+  });
+}
+
 test('TMI-42: 10 concurrent identical getToken calls make exactly 1 request to bff-token', async (t) => {
   const net = fakeFetch((_u, n) => new Promise((resolve) => setTimeout(() => resolve(token(n)), 10)));
   const bff = createBffClient({ fetch: net.fetch, document: { querySelector: () => null } });
@@ -51,11 +65,7 @@ test('TMI-42: the cache is keyed by resource and scope set, and a token near exp
 });
 
 test('TMI-45, D11: a 401 invalid_token from an API leads to exactly one fresh-token retry, then an error (no loop)', async (t) => {
-  const net = fakeFetch((url, n) =>
-    url.startsWith('/.well-known/bff-token')
-      ? token(n)
-      : new Response('', { status: 401, headers: { 'www-authenticate': 'Bearer error="invalid_token"' } }),
-  );
+  const net = fakeFetch((url, n) => (url.startsWith('/.well-known/bff-token') ? token(n) : invalidToken()));
   const bff = createBffClient({ fetch: net.fetch, document: { querySelector: () => null } });
   const err = await t.throwsAsync(bff.fetch('https://api/stocks/quotes', { resource: 'https://api/stocks' }));
   t.true(isBffError(err, ERROR_CODES.TOKEN_REJECTED));
@@ -72,14 +82,7 @@ test('TMI-45, D11: a 401 invalid_token from an API leads to exactly one fresh-to
 });
 
 test('the fetch helper retries once and returns the API answer when the fresh token works; other 401s are returned as they are', async (t) => {
-  let api = 0;
-  const net = fakeFetch((url, n) => {
-    if (url.startsWith('/.well-known')) return token(n);
-    api += 1;
-    return api === 1
-      ? new Response('', { status: 401, headers: { 'www-authenticate': 'Bearer error="invalid_token"' } })
-      : json(200, { ok: true });
-  });
+  const net = rejectsFirstToken(() => json(200, { ok: true }));
   const bff = createBffClient({ fetch: net.fetch, document: { querySelector: () => null } });
   const res = await bff.fetch('https://api/x', { resource: 'https://api', method: 'POST', body: '{}' });
   t.is(res.status, 200);
@@ -123,14 +126,7 @@ test('a 503 from a resource server (its AS out of reach) is returned as it is: n
 });
 
 test('D11: a 503 on the retry after a 401 invalid_token is returned as it is, not reported as a rejected token', async (t) => {
-  let api = 0;
-  const net = fakeFetch((url, n) => {
-    if (url.startsWith('/.well-known')) return token(n);
-    api += 1;
-    return api === 1
-      ? new Response('', { status: 401, headers: { 'www-authenticate': 'Bearer error="invalid_token"' } })
-      : outage();
-  });
+  const net = rejectsFirstToken(outage);
   const bff = createBffClient({ fetch: net.fetch, document: { querySelector: () => null } });
   const res = await bff.fetch('https://api/x', { resource: 'https://api' });
   t.is(res.status, 503);
