@@ -3,15 +3,18 @@
  * token service, and the routes. No listen: `server.ts` (or a test) does that.
  */
 import { join } from 'node:path';
-import { createTmiBff, OpenIdClient, SPEC, TokenService } from '@tmi-bff/koa';
+import { createTmiBff, OpenIdClient, SPEC, type StoredGrant, TokenService } from '@tmi-bff/koa';
 import { type KeyValueStore, LowdbStore, MemoryStore } from '@tmi-bff/store';
 import Koa from 'koa';
 import type { BackendConfig } from './config.js';
 import { loginRoutes } from './oauth/login.js';
 import { logoutRoute } from './oauth/logout.js';
+import { pageSecurity } from './page-security.js';
 import { routes } from './routes.js';
+import { grantLifecycle } from './session/grant-lifecycle.js';
 import { currentSession, randomId, sessionMiddleware } from './session/session.js';
 import { contentSecurityPolicy, spaRoutes } from './spa.js';
+import { requireConfiguredTransport, transportWarning } from './transport.js';
 
 export interface Backend {
   app: Koa;
@@ -33,9 +36,13 @@ async function cookieKeys(config: BackendConfig, store: KeyValueStore): Promise<
 export async function createBackend(config: BackendConfig): Promise<Backend> {
   const log = config.log ?? console.log;
   const clock = config.now ? { now: config.now } : {};
+  // The session's end is the grant's end: the store tells when it drops an expired grant record.
+  const onExpired = (key: string, value: unknown) => {
+    if (key.startsWith('grant:')) void grants.expired(value as StoredGrant).catch(() => {});
+  };
   const store: KeyValueStore = config.dataDir
-    ? await LowdbStore.open({ file: join(config.dataDir, 'bff.json'), ...clock })
-    : new MemoryStore(clock);
+    ? await LowdbStore.open({ file: join(config.dataDir, 'bff.json'), onExpired, ...clock })
+    : new MemoryStore({ onExpired, ...clock });
 
   const client = new OpenIdClient({
     issuer: config.issuer,
@@ -50,8 +57,10 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
     expiryMarginSeconds: config.tokens.expiryMarginSeconds,
     asTimeoutMs: config.tokens.asTimeoutMs,
     defaultResource: config.tokens.defaultResource,
+    log: (event, data) => log(`${event} ${JSON.stringify(data)}`),
     ...clock,
   });
+  const grants = grantLifecycle({ tokens, store, authorizationServer: client, log });
   const bff = createTmiBff({
     ack: SPEC.draft,
     origin: config.origin,
@@ -64,11 +73,16 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
   });
 
   const app = new Koa({ keys: await cookieKeys(config, store), proxy: config.trustProxy ?? false });
+  const warning = transportWarning(config);
+  if (warning) log(warning);
+  app.use(pageSecurity);
+  app.use(requireConfiguredTransport(config, Object.values(bff.options.paths)));
   app.use(sessionMiddleware(app, store, config.origin, config.sessionMaxAgeMs));
   const router = routes({
     bff,
-    login: loginRoutes({ config, client, store, tokens }),
-    logout: logoutRoute({ config, client, tokens }),
+    log,
+    login: loginRoutes({ config, client, store, tokens, grants }),
+    logout: logoutRoute({ config, client, grants }),
     spa:
       config.spa &&
       spaRoutes(

@@ -1,7 +1,63 @@
-/** The few HTML pages the backend renders itself: errors, and home when the sample SPA is not served. */
+/**
+ * The few HTML pages the backend renders itself: errors, and home when the sample SPA is not served.
+ * Each is sent by `sendPage`, under `PAGE_POLICY`: no script at all, its one inline style allowed by
+ * hash, and never in a frame.
+ */
+import { createHash } from 'node:crypto';
+import type { Context } from 'koa';
 
 export function escapeHtml(value: unknown): string {
   return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+const STYLE =
+  ':root{color-scheme:light dark;font-family:system-ui,sans-serif;line-height:1.5}main{max-width:40rem;margin:2rem auto;padding:0 1rem}code{font-size:.9em}';
+
+/** The Content-Security-Policy of the backend's own pages: forms to this origin only, no frames. */
+export const PAGE_POLICY = [
+  "default-src 'none'",
+  `style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`,
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
+/**
+ * A failure of a route that answers with a page (sign-in, consent, sign-out): thrown by the route,
+ * written by `renderPageErrors`. `title` and `detail` are shown; `log` only goes to the log.
+ */
+export class PageError extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail: string,
+    readonly log?: string,
+  ) {
+    super(`${title}: ${detail}`);
+    this.name = 'PageError';
+  }
+}
+
+/** First on every page route: a `PageError` becomes its page; anything else a generic one, logged. */
+export function renderPageErrors(event: string, log: (line: string) => void) {
+  return async function renderPageError(ctx: Context, next: () => Promise<unknown>): Promise<void> {
+    try {
+      await next();
+    } catch (err) {
+      const known = err instanceof PageError;
+      log(`${event} ${known ? (err.log ?? err.message) : ((err as Error).stack ?? String(err))}`);
+      const shown = known ? err : new PageError(500, 'Something went wrong', 'The request failed; try again.');
+      sendPage(ctx, shown.status, errorPage(shown.title, shown.detail));
+    }
+  };
+}
+
+/** Writes one of these pages: HTML, never cached. The security headers come from `pageSecurity`. */
+export function sendPage(ctx: Context, status: number, html: string): void {
+  ctx.status = status;
+  ctx.type = 'html';
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = html;
 }
 
 function page(title: string, head: string, body: string): string {
@@ -12,7 +68,7 @@ function page(title: string, head: string, body: string): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 ${head}
 <title>${escapeHtml(title)} · tmi-bff</title>
-<style>:root{color-scheme:light dark;font-family:system-ui,sans-serif;line-height:1.5}main{max-width:40rem;margin:2rem auto;padding:0 1rem}code{font-size:.9em}</style>
+<style>${STYLE}</style>
 </head>
 <body><main>
 <h1>${escapeHtml(title)}</h1>

@@ -17,7 +17,7 @@ import Router from '@koa/router';
 import type { TmiBff } from '@tmi-bff/koa';
 import type { loginRoutes } from './oauth/login.js';
 import type { logoutRoute } from './oauth/logout.js';
-import { homePage } from './pages.js';
+import { homePage, renderPageErrors } from './pages.js';
 import { currentSession } from './session/session.js';
 import type { SpaRoutes } from './spa.js';
 
@@ -26,18 +26,21 @@ export interface RouteHandlers {
   login: ReturnType<typeof loginRoutes>;
   logout: ReturnType<typeof logoutRoute>;
   spa: SpaRoutes | undefined;
+  log: (line: string) => void;
 }
 
-export function routes({ bff, login, logout, spa }: RouteHandlers): Router {
+export function routes({ bff, login, logout, spa, log }: RouteHandlers): Router {
   const router = new Router();
-  router.get('auth.login', '/auth/login', login.login);
-  router.get('auth.callback', '/auth/callback', login.callback);
-  router.get('auth.consent', '/auth/consent', login.consent);
-  router.post('auth.logout', '/auth/logout', logout);
+  router.get('auth.login', '/auth/login', renderPageErrors('auth.login.error', log), ...login.login);
+  router.get('auth.callback', '/auth/callback', renderPageErrors('auth.callback.error', log), ...login.callback);
+  router.get('auth.consent', '/auth/consent', renderPageErrors('auth.consent.error', log), ...login.consent);
+  router.post('auth.logout', '/auth/logout', renderPageErrors('auth.logout.error', log), ...logout);
   router.get('home', '/', async function showHome(ctx) {
     if (await spa?.index(ctx)) return;
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
+    // Not no-referrer: the page's sign-out form would then carry `Origin: null`, which is refused.
+    ctx.set('Referrer-Policy', 'same-origin');
     const claims = currentSession(ctx)?.claims;
     ctx.body = homePage(bff.metaTags(), claims ? String(claims.name ?? claims.sub) : undefined, spa !== undefined);
   });

@@ -20,7 +20,7 @@ test('D6 (TMI-29): AS stopped → temporarily_unavailable at once; AS back → t
   t.is(down.status, 400);
   t.deepEqual(down.body, {
     error: 'temporarily_unavailable',
-    error_description: 'the authorization server did not answer in time; try again shortly',
+    error_description: 'the authorization server could not be reached; try again shortly',
   });
   t.is((await alice.sessionInfo()).status, 200, 'the session is kept');
 

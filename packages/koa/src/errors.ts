@@ -68,6 +68,20 @@ export class AuthorizationServerError extends TmiBffError {
   }
 }
 
+/**
+ * TMI-BFF-01 §8.3 (TMI-24): the AS answered a narrowing request with a broader token (it ignores
+ * `scope` on refresh, or widens it). That token is not handed out as if it were narrowed:
+ * `invalid_scope` (RFC 6749 §5.2), naming what the AS added. See docs/deviations.md.
+ */
+export class ScopeNotNarrowed extends TmiBffError {
+  constructor(requested: string[], added: string[]) {
+    super(
+      'invalid_scope',
+      `the authorization server did not narrow the token to "${requested.join(' ')}" (it added "${added.join(' ')}"); a broader token is not handed out`,
+    );
+  }
+}
+
 /** RFC 6749 §5.2 `invalid_request` (an extension code for TMI-BFF, D3): e.g. a repeated `scope`. */
 export class InvalidRequest extends TmiBffError {
   constructor(description: string) {

@@ -15,12 +15,14 @@ export { bffToken, TOKEN_SOURCE_HEADER, toTokenRequest } from './endpoints/bff-t
 export * from './errors.js';
 export { defaultSessionInfo, type Logger, type TmiBffOptions, type TokenSource } from './options.js';
 export { CSRF_HEADER, FRESH_PARAMETER, META_NAMES, ROUTES, SPEC, WELL_KNOWN } from './spec.js';
+export { type AsFailure, type AsFailureReason, describeAsFailure } from './tokens/as-failure.js';
 export {
   ACCESS_TOKEN_TYPE,
   type AuthorizationServer,
   type GrantResult,
   OpenIdClient,
   type OpenIdClientOptions,
+  type Revocation,
   TOKEN_EXCHANGE_GRANT,
   toEndpointError,
 } from './tokens/authorization-server.js';

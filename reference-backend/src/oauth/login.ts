@@ -9,13 +9,15 @@
  *
  * Walkthrough: docs/walkthrough/01-login.md.
  */
-import type { OpenIdClient, TokenService } from '@tmi-bff/koa';
+import { describeAsFailure, type OpenIdClient, type StoredGrant, type TokenService } from '@tmi-bff/koa';
 import type { KeyValueStore } from '@tmi-bff/store';
-import type { Context } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import * as oidc from 'openid-client';
 import type { BackendConfig } from '../config.js';
-import { errorPage } from '../pages.js';
+import { PageError } from '../pages.js';
+import type { GrantLifecycle } from '../session/grant-lifecycle.js';
 import { cookieNames, currentSession, randomId, type SessionData } from '../session/session.js';
+import { safeReturnTo } from './return-to.js';
 
 const TRANSACTION_TTL_MS = 10 * 60 * 1000;
 const ID_TOKEN_PROTOCOL_CLAIMS = new Set([
@@ -39,8 +41,10 @@ interface LoginTransaction {
   return_to: string;
   scope: string;
   resources: string[];
-  /** Set for a consent remediation: the session whose grant grows. */
+  /** Set for a consent remediation: the session whose grant grows, and who its user is. */
   sid?: string | undefined;
+  iss?: string | undefined;
+  sub?: string | undefined;
 }
 
 export interface LoginDeps {
@@ -48,20 +52,36 @@ export interface LoginDeps {
   client: OpenIdClient;
   store: KeyValueStore;
   tokens: TokenService;
+  grants: GrantLifecycle;
 }
 
-/** Same-origin paths only: anything else becomes "/" (no open redirect). */
-export function safeReturnTo(value: unknown, origin: string): string {
-  if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//') || value.includes('\\')) return '/';
-  if (!URL.canParse(value, origin)) return '/';
-  const url = new URL(value, origin);
-  return url.origin === origin ? `${url.pathname}${url.search}${url.hash}` : '/';
+/** What the callback works with, step by step. */
+interface CallbackState {
+  tx: LoginTransaction;
+  configuration: oidc.Configuration;
+  result: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
+  claims: Record<string, unknown>;
+  grant: StoredGrant;
+}
+
+/**
+ * Which AS session a sign-in happened in: the ID token's `sid` where the AS sends one (OpenID
+ * Connect Back-Channel Logout §2.4); otherwise the user and the time of authentication, which sign-ins
+ * riding one AS session share. See session/grant-lifecycle.ts for why it matters.
+ */
+function asSessionOf(idClaims: Record<string, unknown>): { as_session?: string } {
+  if (typeof idClaims.sid === 'string') return { as_session: `sid ${idClaims.iss} ${idClaims.sid}` };
+  if (typeof idClaims.auth_time === 'number') {
+    return { as_session: `auth_time ${idClaims.iss} ${idClaims.sub} ${idClaims.auth_time}` };
+  }
+  return {};
 }
 
 const union = (a: string[], b: string[]) => [...new Set([...a, ...b])];
 const split = (s: string | undefined) => (s ?? '').split(' ').filter(Boolean);
+const callbackState = (ctx: Context) => ctx.state as CallbackState;
 
-export function loginRoutes({ config, client, store, tokens }: LoginDeps) {
+export function loginRoutes({ config, client, store, tokens, grants }: LoginDeps) {
   const names = cookieNames(config.origin);
   const cookie = {
     httpOnly: true,
@@ -72,23 +92,35 @@ export function loginRoutes({ config, client, store, tokens }: LoginDeps) {
   };
   const redirectUri = `${config.origin}/auth/callback`;
 
+  /** The AS's metadata; a failure says what is wrong with it (D6), not just "unreachable". */
+  async function configuration(): Promise<oidc.Configuration> {
+    try {
+      return await client.configuration();
+    } catch (err) {
+      const failure = describeAsFailure(err, config.issuer);
+      const title =
+        failure.reason === 'unreachable' || failure.reason === 'timeout'
+          ? 'The sign-in server is not reachable'
+          : 'The sign-in server answered, but not as expected';
+      const hint =
+        failure.reason === 'unreachable' || failure.reason === 'timeout'
+          ? 'Is it running? Try again in a moment.'
+          : 'Check the issuer setting (BFF_ISSUER).';
+      throw new PageError(
+        503,
+        title,
+        `${failure.description}. ${hint}`,
+        `discovery ${failure.reason}: ${failure.detail}`,
+      );
+    }
+  }
+
   async function startAuthorization(
     ctx: Context,
     tx: Omit<LoginTransaction, 'state' | 'nonce' | 'code_verifier'>,
     prompt?: string,
   ) {
-    let configuration: oidc.Configuration;
-    try {
-      configuration = await client.configuration();
-    } catch {
-      ctx.status = 503;
-      ctx.type = 'html';
-      ctx.body = errorPage(
-        'The sign-in server is not reachable',
-        `Could not reach ${config.issuer}. Is it running? Try again in a moment.`,
-      );
-      return;
-    }
+    const metadata = await configuration();
     const code_verifier = oidc.randomPKCECodeVerifier();
     const transaction: LoginTransaction = {
       ...tx,
@@ -111,143 +143,192 @@ export function loginRoutes({ config, client, store, tokens }: LoginDeps) {
       ...(prompt ? { prompt } : {}),
     });
     for (const resource of transaction.resources) params.append('resource', resource);
+    // OIDC Core §5.5: ask for the ID token's `sid` where the AS takes the claims parameter; it tells
+    // which AS session (and, at many ASes, which grant) a sign-in rode on (session/grant-lifecycle.ts).
+    if (metadata.serverMetadata().claims_parameter_supported) {
+      params.set('claims', JSON.stringify({ id_token: { sid: null } }));
+    }
     ctx.status = 303;
-    ctx.redirect(oidc.buildAuthorizationUrl(configuration, params).href);
+    ctx.redirect(oidc.buildAuthorizationUrl(metadata, params).href);
+  }
+
+  /**
+   * The end of a callback that changes nothing: the new grant is not kept, and so it is revoked
+   * (unless it is the grant the browser's session already holds: then it stays, for that session).
+   */
+  async function refuse(ctx: Context, grant: StoredGrant, why: string, title: string, detail: string): Promise<never> {
+    const session = currentSession(ctx);
+    await grants.retire(grant, why, session ? await tokens.getGrant(session.id) : undefined);
+    throw new PageError(400, title, detail, `auth.callback refused: ${why}`);
   }
 
   return {
     /** GET /auth/login?returnTo=/path */
-    async login(ctx: Context) {
-      await startAuthorization(ctx, {
-        return_to: safeReturnTo(ctx.query.returnTo, config.origin),
-        scope: config.login.scope,
-        resources: config.login.resources,
-      });
-    },
+    login: [
+      async function startSignIn(ctx: Context) {
+        await startAuthorization(ctx, {
+          return_to: safeReturnTo(ctx.query.returnTo, config.origin),
+          scope: config.login.scope,
+          resources: config.login.resources,
+        });
+      },
+    ] as Middleware[],
 
     /** GET /auth/consent?resource=…&scope=…&returnTo=… — D13 remediation of backend_not_ready. */
-    async consent(ctx: Context) {
-      const session = currentSession(ctx);
-      const returnTo = safeReturnTo(ctx.query.returnTo, config.origin);
-      const grant = session ? await tokens.getGrant(session.id) : undefined;
-      if (!session || !grant) {
-        ctx.status = 303;
-        ctx.redirect(`/auth/login?returnTo=${encodeURIComponent(returnTo)}`);
-        return;
-      }
-      const asked = (name: string) => [ctx.query[name] ?? []].flat().filter((v): v is string => typeof v === 'string');
-      await startAuthorization(
-        ctx,
-        {
-          return_to: returnTo,
-          scope: union(split(grant.scope), asked('scope').flatMap(split)).join(' '),
-          resources: union(
-            grant.resources,
-            asked('resource').filter((r) => URL.canParse(r)),
-          ),
-          sid: session.id,
-        },
-        'consent',
-      );
-    },
+    consent: [
+      async function startConsent(ctx: Context) {
+        const session = currentSession(ctx);
+        const returnTo = safeReturnTo(ctx.query.returnTo, config.origin);
+        const grant = session ? await tokens.getGrant(session.id) : undefined;
+        if (!session || !grant) {
+          ctx.status = 303;
+          ctx.redirect(`/auth/login?returnTo=${encodeURIComponent(returnTo)}`);
+          return;
+        }
+        const asked = (name: string) =>
+          [ctx.query[name] ?? []].flat().filter((v): v is string => typeof v === 'string');
+        await startAuthorization(
+          ctx,
+          {
+            return_to: returnTo,
+            scope: union(split(grant.scope), asked('scope').flatMap(split)).join(' '),
+            resources: union(
+              grant.resources,
+              asked('resource').filter((r) => URL.canParse(r)),
+            ),
+            sid: session.id,
+            iss: typeof session.claims.iss === 'string' ? session.claims.iss : undefined,
+            sub: typeof session.claims.sub === 'string' ? session.claims.sub : undefined,
+          },
+          'consent',
+        );
+      },
+    ] as Middleware[],
 
     /** GET /auth/callback: the AS sends the browser back here. */
-    async callback(ctx: Context) {
-      const id = ctx.cookies.get(names.login, { signed: true });
-      ctx.cookies.set(names.login, null, { ...cookie });
-      const tx = id ? await store.get<LoginTransaction>(`login:${id}`) : undefined;
-      if (id) await store.delete(`login:${id}`);
-      if (!tx) {
-        ctx.status = 400;
-        ctx.type = 'html';
-        ctx.body = errorPage(
-          'This sign-in link has expired',
-          'Start again: it is valid for ten minutes, in the browser that started it.',
-        );
-        return;
-      }
-      let result: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
-      let configuration: oidc.Configuration;
-      try {
-        configuration = await client.configuration();
-        result = await oidc.authorizationCodeGrant(configuration, new URL(ctx.originalUrl, config.origin), {
-          pkceCodeVerifier: tx.code_verifier,
-          expectedState: tx.state,
-          expectedNonce: tx.nonce,
-        });
-      } catch (err) {
-        const e = err as { error?: string; error_description?: string; message?: string };
-        ctx.status = 400;
-        ctx.type = 'html';
-        ctx.body = errorPage(
-          'Sign-in did not complete',
-          e.error ? `${e.error}: ${e.error_description ?? ''}` : (e.message ?? 'unknown error'),
-        );
-        config.log?.(`auth.callback error: ${e.error ?? e.message}`);
-        return;
-      }
-      // D12: claims about the user and the sign-in; the ID token's protocol claims (aud, nonce,
-      // at_hash, iat, exp, …) say nothing about the user and stay out of the session.
-      const claims: Record<string, unknown> = Object.fromEntries(
-        Object.entries(result.claims() ?? {}).filter(([name]) => !ID_TOKEN_PROTOCOL_CLAIMS.has(name)),
-      );
-      // OIDC Core §5.4: profile and email claims may live at the userinfo endpoint, not in the ID token.
-      if (typeof claims.sub === 'string') {
-        const userinfo = await oidc
-          .fetchUserInfo(configuration, result.access_token, claims.sub)
-          .catch(() => undefined);
-        Object.assign(claims, userinfo, { iss: claims.iss, sub: claims.sub });
-      }
-      // What was asked: the code grant's own `scope` only describes its userinfo token.
-      const scope = tx.scope;
+    callback: [
+      async function takeLoginTransaction(ctx: Context, next: Next) {
+        const id = ctx.cookies.get(names.login, { signed: true });
+        ctx.cookies.set(names.login, null, { ...cookie });
+        const tx = id ? await store.get<LoginTransaction>(`login:${id}`) : undefined;
+        // Used once: a replayed callback finds nothing (and never spends the code twice).
+        if (id) await store.delete(`login:${id}`);
+        if (!tx) {
+          throw new PageError(
+            400,
+            'This sign-in link has expired',
+            'Start again: it is valid for ten minutes, in the browser that started it.',
+          );
+        }
+        callbackState(ctx).tx = tx;
+        await next();
+      },
 
-      if (tx.sid && currentSession(ctx)?.id === tx.sid) {
-        // D13: the grant now covers more; the session stays.
-        const previous = await tokens.getGrant(tx.sid);
-        await tokens.saveGrant(
-          tx.sid,
-          {
-            ...(result.refresh_token
-              ? { refresh_token: result.refresh_token }
-              : previous?.refresh_token
-                ? { refresh_token: previous.refresh_token }
-                : {}),
-            resources: tx.resources,
-            scope,
-            tokens: {},
-          },
-          Math.max(1, (ctx.session?.expires_at ?? 0) - Date.now()),
+      async function redeemAuthorizationCode(ctx: Context, next: Next) {
+        const state = callbackState(ctx);
+        const { tx } = state;
+        state.configuration = await configuration();
+        try {
+          state.result = await oidc.authorizationCodeGrant(
+            state.configuration,
+            new URL(ctx.originalUrl, config.origin),
+            { pkceCodeVerifier: tx.code_verifier, expectedState: tx.state, expectedNonce: tx.nonce },
+          );
+        } catch (err) {
+          const e = err as { error?: string; error_description?: string; message?: string };
+          const detail = e.error
+            ? `${e.error}: ${e.error_description ?? ''}`
+            : describeAsFailure(err, config.issuer).description;
+          throw new PageError(400, 'Sign-in did not complete', detail, `auth.callback error: ${e.error ?? e.message}`);
+        }
+        await next();
+      },
+
+      async function collectClaims(ctx: Context, next: Next) {
+        const state = callbackState(ctx);
+        const { result, configuration: metadata, tx } = state;
+        const idClaims: Record<string, unknown> = result.claims() ?? {};
+        // D12: claims about the user and the sign-in; the ID token's protocol claims (aud, nonce,
+        // at_hash, iat, exp, …) say nothing about the user and stay out of the session.
+        const claims: Record<string, unknown> = Object.fromEntries(
+          Object.entries(idClaims).filter(([name]) => !ID_TOKEN_PROTOCOL_CLAIMS.has(name)),
         );
-      } else {
-        // #region walkthrough:new-session
+        // OIDC Core §5.4: profile and email claims may live at the userinfo endpoint, not in the ID token.
+        if (typeof claims.sub === 'string') {
+          const userinfo = await oidc.fetchUserInfo(metadata, result.access_token, claims.sub).catch(() => undefined);
+          Object.assign(claims, userinfo, { iss: claims.iss, sub: claims.sub });
+        }
+        state.claims = claims;
+        state.grant = {
+          ...(result.refresh_token ? { refresh_token: result.refresh_token } : {}),
+          resources: tx.resources,
+          // What was asked: the code grant's own `scope` only describes its userinfo token.
+          scope: tx.scope,
+          tokens: {},
+          ...asSessionOf(idClaims),
+        };
+        await next();
+      },
+
+      async function growGrant(ctx: Context, next: Next) {
+        const { tx, claims, grant } = callbackState(ctx);
+        if (!tx.sid) return next();
+        // D13: the grant of the session that asked grows, and nothing else: not another session's.
+        const session = currentSession(ctx);
+        if (session?.id !== tx.sid) {
+          await refuse(
+            ctx,
+            grant,
+            'the session changed during consent',
+            'Your session changed',
+            'You signed out or in again while the sign-in server was asking for consent, so nothing was changed. Try again from the application.',
+          );
+        }
+        // D13: one session, one identity. Consent as someone else never mixes two users' tokens.
+        if (claims.iss !== tx.iss || claims.sub !== tx.sub) {
+          await refuse(
+            ctx,
+            grant,
+            `consent signed in as ${String(claims.sub)}, the session belongs to ${String(tx.sub)}`,
+            'You signed in as someone else',
+            `This session belongs to ${String(tx.sub)}, but the sign-in server answered for ${String(claims.sub)}. Nothing was changed. To use the other account, sign out first.`,
+          );
+        }
+        const previous = await tokens.getGrant(tx.sid);
+        const grown: StoredGrant = {
+          ...grant,
+          // An AS may not issue a new refresh token with consent: the old one still serves.
+          ...(grant.refresh_token ? {} : previous?.refresh_token ? { refresh_token: previous.refresh_token } : {}),
+          ...(grant.as_session || !previous?.as_session ? {} : { as_session: previous.as_session }),
+        };
+        await grants.save(tx.sid, grown, Math.max(1, (ctx.session?.expires_at ?? 0) - Date.now()));
+        await grants.retire(previous, 'replaced by consent', grown);
+        ctx.status = 303;
+        ctx.redirect(tx.return_to);
+      },
+
+      // #region walkthrough:new-session
+      async function startSession(ctx: Context) {
+        const { tx, claims, result, grant } = callbackState(ctx);
         // A new sign-in: a new session under a new id (no fixation), and a new grant record.
-        const expiresAt = Date.now() + config.sessionMaxAgeMs;
         const data: SessionData = {
           sid: randomId(),
           claims: { ...claims },
           id_token: result.id_token,
-          expires_at: expiresAt,
+          expires_at: Date.now() + config.sessionMaxAgeMs,
         };
-        await tokens.saveGrant(
-          data.sid,
-          {
-            ...(result.refresh_token ? { refresh_token: result.refresh_token } : {}),
-            resources: tx.resources,
-            scope,
-            tokens: {},
-          },
-          config.sessionMaxAgeMs,
-        );
+        await grants.save(data.sid, grant, config.sessionMaxAgeMs);
+        // The session this browser had is over: its grant is forgotten, and revoked at the AS.
         const previous = currentSession(ctx);
-        if (previous) await tokens.deleteGrant(previous.id);
+        if (previous) await grants.end(previous.id, 'replaced by a new sign-in', grant);
         if (ctx.session) {
           Object.assign(ctx.session, data);
           await ctx.session.regenerate();
         }
-        // #endregion
-      }
-      ctx.status = 303;
-      ctx.redirect(tx.return_to);
-    },
+        ctx.status = 303;
+        ctx.redirect(tx.return_to);
+      },
+      // #endregion
+    ] as Middleware[],
   };
 }

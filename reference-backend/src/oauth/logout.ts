@@ -5,58 +5,67 @@
  *
  * Walkthrough: docs/walkthrough/04-logout.md.
  */
-import type { OpenIdClient, TokenService } from '@tmi-bff/koa';
-import type { Context } from 'koa';
+import { describeAsFailure, type OpenIdClient } from '@tmi-bff/koa';
+import type { Context, Middleware, Next } from 'koa';
 import * as oidc from 'openid-client';
 import type { BackendConfig } from '../config.js';
-import { errorPage } from '../pages.js';
+import { PageError } from '../pages.js';
+import type { GrantLifecycle } from '../session/grant-lifecycle.js';
 import { currentSession } from '../session/session.js';
 
 export interface LogoutDeps {
   config: BackendConfig;
   client: OpenIdClient;
-  tokens: TokenService;
+  grants: GrantLifecycle;
 }
 
-export function logoutRoute({ config, client, tokens }: LogoutDeps) {
-  return async function logout(ctx: Context): Promise<void> {
-    const origin = ctx.get('origin');
-    const site = ctx.get('sec-fetch-site');
-    if (
-      (origin && origin !== config.origin) ||
-      (site && site !== 'same-origin' && site !== 'none') ||
-      (!origin && !site)
-    ) {
-      ctx.status = 403;
-      ctx.type = 'html';
-      ctx.body = errorPage('Sign-out refused', 'Sign out from the application page itself.');
-      return;
-    }
-    // #region walkthrough:logout
-    const session = currentSession(ctx);
-    const idToken = ctx.session?.id_token;
-    if (session) {
-      const grant = await tokens.getGrant(session.id);
-      if (grant?.refresh_token) {
-        const revoked = await client.revokeRefreshToken(grant.refresh_token);
-        config.log?.(`auth.logout: refresh token ${revoked ? 'revoked' : 'NOT revoked (AS unreachable)'}`);
+export function logoutRoute({ config, client, grants }: LogoutDeps): Middleware[] {
+  return [
+    // D4: a form cannot send the custom header; Origin (exact match) and Sec-Fetch-Site stand in for it.
+    async function requireSameOriginForm(ctx: Context, next: Next) {
+      const origin = ctx.get('origin');
+      const site = ctx.get('sec-fetch-site');
+      if (
+        (origin && origin !== config.origin) ||
+        (site && site !== 'same-origin' && site !== 'none') ||
+        (!origin && !site)
+      ) {
+        throw new PageError(
+          403,
+          'Sign-out refused',
+          'Sign out from the application page itself.',
+          `auth.logout refused: origin=${origin || '-'} sec-fetch-site=${site || '-'}`,
+        );
       }
-      await tokens.deleteGrant(session.id);
-    }
-    ctx.session = null;
+      await next();
+    },
+    // #region walkthrough:logout
+    async function endSession(ctx: Context, next: Next) {
+      const session = currentSession(ctx);
+      ctx.state.idToken = ctx.session?.id_token;
+      if (session) await grants.end(session.id, 'signed out');
+      ctx.session = null;
+      await next();
+    },
     // #endregion
-    ctx.status = 303;
-    try {
-      const configuration = await client.configuration();
-      ctx.redirect(
-        oidc.buildEndSessionUrl(configuration, {
+    async function redirectToEndSession(ctx: Context) {
+      ctx.status = 303;
+      let endSession: URL;
+      try {
+        const configuration = await client.configuration();
+        const idToken = ctx.state.idToken as string | undefined;
+        endSession = oidc.buildEndSessionUrl(configuration, {
           post_logout_redirect_uri: `${config.origin}/`,
           ...(idToken ? { id_token_hint: idToken } : { client_id: config.client.id }),
-        }).href,
-      );
-    } catch {
-      // The AS is unreachable: the local session is gone all the same.
-      ctx.redirect('/');
-    }
-  };
+        });
+      } catch (err) {
+        // The local session is gone all the same; say why the AS's own sign-out was skipped.
+        const failure = describeAsFailure(err, config.issuer);
+        config.log?.(`auth.logout: no RP-initiated logout (${failure.reason}): ${failure.description}`);
+        ctx.redirect('/');
+        return;
+      }
+      ctx.redirect(endSession.href);
+    },
+  ];
 }

@@ -7,6 +7,7 @@
  */
 import * as oidc from 'openid-client';
 import { AuthorizationServerError, TemporarilyUnavailable } from '../errors.js';
+import { type AsFailure, describeAsFailure } from './as-failure.js';
 
 /** RFC 8693 §3 token type URI. */
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
@@ -27,9 +28,17 @@ export interface AuthorizationServer {
   refresh(refreshToken: string, request: { resources: string[]; scope?: string | undefined }): Promise<GrantResult>;
   /** RFC 8693 token exchange of an access token for one resource and scope. */
   exchange(subjectToken: string, request: { resource: string; scope: string }): Promise<GrantResult>;
-  /** RFC 7009 revocation of a refresh token. Never throws: false when the AS could not be told. */
-  revokeRefreshToken(refreshToken: string): Promise<boolean>;
+  /** RFC 7009 revocation of a refresh token. Never throws: the outcome says why it did not happen. */
+  revokeRefreshToken(refreshToken: string): Promise<Revocation>;
 }
+
+/**
+ * What became of a revocation (RFC 7009 §2.2: the AS answers 200 for any token). `refused`: the
+ * AS answered with an OAuth error; otherwise `reason` is why no answer came (D6).
+ */
+export type Revocation =
+  | { revoked: true }
+  | { revoked: false; reason: AsFailure['reason'] | 'refused'; description: string; detail?: string };
 
 export interface OpenIdClientOptions {
   /** The issuer identifier; discovery happens on first use and is retried after a failure. */
@@ -42,7 +51,7 @@ export interface OpenIdClientOptions {
   allowInsecureRequests?: boolean;
 }
 
-/** Maps whatever openid-client threw to the endpoints' errors. */
+/** Maps whatever openid-client threw to the endpoints' errors; each kind of fault keeps its own words. */
 export async function toEndpointError(err: unknown): Promise<AuthorizationServerError | TemporarilyUnavailable> {
   if (err instanceof AuthorizationServerError || err instanceof TemporarilyUnavailable) return err;
   if (err instanceof oidc.ResponseBodyError) {
@@ -59,8 +68,11 @@ export async function toEndpointError(err: unknown): Promise<AuthorizationServer
       return new AuthorizationServerError(error, description, { cause: err });
     }
   }
-  const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return new TemporarilyUnavailable(undefined, { detail, cause: err });
+  const failure = describeAsFailure(err);
+  return new TemporarilyUnavailable(failure.description, {
+    detail: `${failure.reason}: ${failure.detail}`,
+    cause: err,
+  });
 }
 
 /** A lazily discovered openid-client configuration, shared by the login routes and the token logic. */
@@ -120,12 +132,16 @@ export class OpenIdClient implements AuthorizationServer {
     );
   }
 
-  revokeRefreshToken(refreshToken: string): Promise<boolean> {
-    return this.#call((config) =>
-      oidc.tokenRevocation(config, refreshToken, { token_type_hint: 'refresh_token' }),
-    ).then(
-      () => true,
-      () => false,
-    );
+  async revokeRefreshToken(refreshToken: string): Promise<Revocation> {
+    try {
+      await this.#call((config) => oidc.tokenRevocation(config, refreshToken, { token_type_hint: 'refresh_token' }));
+      return { revoked: true };
+    } catch (err) {
+      if (err instanceof AuthorizationServerError) {
+        return { revoked: false, reason: 'refused', description: `${err.error}: ${err.error_description ?? ''}` };
+      }
+      const failure = describeAsFailure((err as { cause?: unknown }).cause ?? err);
+      return { revoked: false, reason: failure.reason, description: failure.description, detail: failure.detail };
+    }
   }
 }

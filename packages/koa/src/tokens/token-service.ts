@@ -13,7 +13,7 @@
  * Walkthrough: docs/walkthrough/03-bff-token.md.
  */
 import type { KeyValueStore } from '@tmi-bff/store';
-import { AuthorizationServerError, BackendNotReady, TemporarilyUnavailable } from '../errors.js';
+import { AuthorizationServerError, BackendNotReady, ScopeNotNarrowed, TemporarilyUnavailable } from '../errors.js';
 import type { AuthorizationServer, GrantResult } from './authorization-server.js';
 import { cacheKey, scopeSet } from './cache-key.js';
 import type { BffSession, HeldToken, StoredGrant, TokenOutcome, TokenRequest } from './types.js';
@@ -37,6 +37,8 @@ export interface TokenServiceOptions {
   now?: () => number;
   /** Told of every token obtained or served, for logs and the flow inspector. */
   onToken?: (event: { sessionId: string; request: TokenRequest; source: TokenOutcome['source'] }) => void;
+  /** Told when the AS misbehaves in a way the backend works around or refuses (e.g. a broader token). */
+  log?: (event: string, data: Record<string, unknown>) => void;
 }
 
 export const grantKey = (sessionId: string) => `grant:${sessionId}`;
@@ -51,6 +53,7 @@ export class TokenService {
   readonly #assumedLifetimeMs: number;
   readonly #now: () => number;
   readonly #onToken: TokenServiceOptions['onToken'];
+  readonly #log: NonNullable<TokenServiceOptions['log']>;
   readonly #inflight = new Map<string, Promise<TokenOutcome>>();
 
   constructor(options: TokenServiceOptions) {
@@ -63,6 +66,7 @@ export class TokenService {
     this.#assumedLifetimeMs = (options.assumedLifetimeSeconds ?? 60) * 1000;
     this.#now = options.now ?? Date.now;
     this.#onToken = options.onToken;
+    this.#log = options.log ?? (() => {});
   }
 
   get strategy(): DownscopingStrategy {
@@ -165,8 +169,19 @@ export class TokenService {
         this.#strategy === 'exchange' && request.scopes.length > 0 && request.resources.length === 1
           ? await this.#exchange(storeKey, grant, request)
           : await this.#refresh(storeKey, grant, request);
-      this.#remember(grant, outcome.token);
+      const broader = this.#beyondRequest(outcome.token, request);
+      this.#remember(grant, outcome.token, broader.length > 0 ? undefined : key);
       await this.#put(storeKey, grant);
+      if (broader.length > 0) {
+        // TMI-BFF-01 §8.3 (TMI-24): never a token with more scope than asked for, even from the AS.
+        this.#log('tokens.scope_not_narrowed', {
+          resources: request.resources,
+          requested: request.scopes.join(' '),
+          issued: outcome.token.scope,
+          strategy: outcome.source,
+        });
+        throw new ScopeNotNarrowed(request.scopes, broader);
+      }
       return outcome;
     });
   }
@@ -183,9 +198,21 @@ export class TokenService {
     };
   }
 
-  #remember(grant: StoredGrant, token: HeldToken): void {
+  /** Scopes of `token` the request did not ask for (none when it asked for no scope in particular). */
+  #beyondRequest(token: HeldToken, request: TokenRequest): string[] {
+    if (request.scopes.length === 0) return [];
+    const asked = new Set(request.scopes);
+    return scopeSet(token.scope).filter((s) => !asked.has(s));
+  }
+
+  /**
+   * D8: a token answers the request it was obtained for (`requestKey`: the same `cacheKey` the
+   * lookup uses) and, when its actual scope differs, a request for exactly that scope too.
+   */
+  #remember(grant: StoredGrant, token: HeldToken, requestKey: string | undefined): void {
     const now = this.#now();
     for (const [k, t] of Object.entries(grant.tokens)) if (t.expires_at <= now) delete grant.tokens[k];
+    if (requestKey) grant.tokens[requestKey] = token;
     grant.tokens[cacheKey(token.resources, scopeSet(token.scope))] = token;
   }
 
@@ -229,7 +256,7 @@ export class TokenService {
     if (!broad) {
       const full = await this.#refresh(storeKey, grant, { ...request, scopes: [] });
       broad = full.token;
-      this.#remember(grant, broad);
+      this.#remember(grant, broad, cacheKey(request.resources, []));
     }
     if (scopeSet(broad.scope).join(' ') === request.scopes.join(' ')) return { token: broad, source: 'refresh' };
     const result = await this.#as.exchange(broad.access_token, {

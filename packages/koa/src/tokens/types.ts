@@ -38,6 +38,11 @@ export interface StoredGrant {
   scope: string;
   /** Cached access tokens by cache key (D8). */
   tokens: Record<string, HeldToken>;
+  /**
+   * Which authorization-server session the grant came from (from the ID token's `sid`, or its user
+   * and `auth_time`). Sign-ins in one AS session share one grant at many ASes.
+   */
+  as_session?: string;
   /** Epoch ms at which the record expires with its session; set by `saveGrant`. */
   ends_at?: number;
 }
