@@ -98,6 +98,9 @@ export function buildConfiguration(input: ConfigurationInput): Configuration {
     },
     features: {
       devInteractions: { enabled: false }, // defaults to on: we ship our own login and consent pages
+      // OIDC Core §5.5: clients may ask for claims, e.g. the ID token's `sid` (which AS session a
+      // sign-in rode on). Defaults to off.
+      claimsParameter: { enabled: true },
       introspection: {
         enabled: true, // defaults to off
         // Any confidential client may introspect (a resource server checking a token it was sent).
