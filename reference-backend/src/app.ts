@@ -2,9 +2,11 @@
  * Builds the reference backend from a config object: the store, the session, the AS client, the
  * token service, and the routes. No listen: `server.ts` (or a test) does that.
  */
+
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createTmiBff, OpenIdClient, SPEC, type StoredGrant, TokenService } from '@tmi-bff/koa';
-import { type KeyValueStore, LowdbStore, MemoryStore } from '@tmi-bff/store';
+import { type KeyValueStore, LowdbStore, loadOrCreateSecret, MemoryStore, SealedStore } from '@tmi-bff/store';
 import Koa from 'koa';
 import type { BackendConfig } from './config.js';
 import { loginRoutes } from './oauth/login.js';
@@ -18,6 +20,8 @@ import { requireConfiguredTransport, transportWarning } from './transport.js';
 
 export interface Backend {
   app: Koa;
+  /** The configuration it was built from. */
+  config: BackendConfig;
   tokens: TokenService;
   store: KeyValueStore;
   client: OpenIdClient;
@@ -33,16 +37,32 @@ async function cookieKeys(config: BackendConfig, store: KeyValueStore): Promise<
   return keys;
 }
 
+/** The key that seals the store: configured, or kept in `<dataDir>/bff.key`, or (in memory) made now. */
+async function dataKey(config: BackendConfig): Promise<Uint8Array> {
+  if (config.dataKey) return config.dataKey;
+  if (config.dataDir) return loadOrCreateSecret(join(config.dataDir, 'bff.key'));
+  return new Uint8Array(randomBytes(32));
+}
+
 export async function createBackend(config: BackendConfig): Promise<Backend> {
   const log = config.log ?? console.log;
   const clock = config.now ? { now: config.now } : {};
   // The session's end is the grant's end: the store tells when it drops an expired grant record.
-  const onExpired = (key: string, value: unknown) => {
-    if (key.startsWith('grant:')) void grants.expired(value as StoredGrant).catch(() => {});
+  const onExpired = (key: string, raw: unknown) => {
+    if (!key.startsWith('grant:')) return;
+    const grant = store.unseal(key, raw) as StoredGrant | undefined;
+    if (grant) void grants.expired(grant).catch((err: Error) => log(`grant.expiry failed: ${err.message}`));
   };
-  const store: KeyValueStore = config.dataDir
+  // Known before the store opens: entries found expired at open are reported right after it.
+  const secret = await dataKey(config);
+  const inner = config.dataDir
     ? await LowdbStore.open({ file: join(config.dataDir, 'bff.json'), onExpired, ...clock })
     : new MemoryStore({ onExpired, ...clock });
+  // Data at rest: values sealed with AES-256-GCM, keys (such as the session cookie's id) hashed.
+  const store = new SealedStore(inner, {
+    secret,
+    onError: (message) => log(`store: ${message}`),
+  });
 
   const client = new OpenIdClient({
     issuer: config.issuer,
@@ -101,5 +121,5 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
   app.use(router.allowedMethods());
   app.on('error', (err: Error) => log(`server error: ${err.stack ?? err.message}`));
 
-  return { app, tokens, store, client, close: () => store.close() };
+  return { app, config, tokens, store, client, close: () => store.close() };
 }

@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import type { DownscopingStrategy } from '@tmi-bff/koa';
+import { parseSecret } from '@tmi-bff/store';
 import type { SpaConfig } from './spa.js';
 
 export interface BackendConfig {
@@ -32,6 +33,11 @@ export interface BackendConfig {
   sessionMaxAgeMs: number;
   /** Folder for the lowdb store and the cookie keys. Default: none (in memory). */
   dataDir?: string | undefined;
+  /**
+   * 32 random bytes that seal the store at rest (AES-256-GCM values, HMAC-hashed keys).
+   * Default: generated at first start into `<dataDir>/bff.key` (mode 0600); in memory, per process.
+   */
+  dataKey?: Uint8Array | undefined;
   /** Cookie signing keys, newest first. Default: generated at first start and kept in `dataDir`. */
   cookieKeys?: string[] | undefined;
   /** Allow an http:// issuer (loopback development). Default: true when the issuer is http://. */
@@ -89,6 +95,7 @@ const positive = (name: string, value: string | undefined, fallback: number): nu
  * | `BFF_EXPIRY_MARGIN_SECONDS` | `30` |
  * | `BFF_AS_TIMEOUT_MS` | `5000` |
  * | `BFF_DATA_DIR` | `<reference-backend>/.data`; `memory` keeps everything in memory |
+ * | `BFF_DATA_KEY` | unset: a key generated into `<BFF_DATA_DIR>/bff.key`; else 32 bytes, base64url or hex |
  * | `BFF_HOST` | `127.0.0.1` |
  * | `BFF_TRUST_PROXY` | unset; `1` behind a TLS-terminating proxy |
  * | `BFF_SPA_DIR` | `<repo>/sample-spa/dist`; `none` serves a plain home page instead |
@@ -129,6 +136,7 @@ export function configFromEnv(
       },
       sessionMaxAgeMs: DEFAULTS.sessionMaxAgeMs,
       dataDir: env.BFF_DATA_DIR === 'memory' ? undefined : env.BFF_DATA_DIR || join(root, '.data'),
+      dataKey: env.BFF_DATA_KEY ? parseSecret(env.BFF_DATA_KEY, 'BFF_DATA_KEY') : undefined,
       trustProxy: env.BFF_TRUST_PROXY === '1',
       spa:
         env.BFF_SPA_DIR === 'none'

@@ -1,0 +1,95 @@
+/**
+ * What a leaked data folder gives away: nothing usable. The backend's lowdb file is private (0600 in
+ * a 0700 folder), its values are sealed (AES-256-GCM) and its keys hashed, so neither the refresh
+ * token, the ID token nor the session cookie's id can be read from it.
+ */
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { configFromEnv, createBackend } from '../src/index.js';
+import { STOCKS, startStack } from './_setup.js';
+
+const mode = async (path: string) => (await stat(path)).mode & 0o777;
+
+test('data at rest: the data file is 0600 in a 0700 folder, with a 0600 key file beside it', async (t) => {
+  const dataDir = join(await mkdtemp(join(tmpdir(), 'bff-data-')), 'data');
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const stack = await startStack(t, { backend: { dataDir } });
+  await stack.browser().signIn({ persona: 'alice' });
+  await stack.backend.close();
+  t.is(await mode(dataDir), 0o700);
+  t.is(await mode(join(dataDir, 'bff.json')), 0o600);
+  t.is(await mode(join(dataDir, 'bff.key')), 0o600);
+});
+
+test('data at rest: refresh, ID and access tokens and the session cookie id cannot be read from the data file', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'bff-data-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const stack = await startStack(t, { backend: { dataDir } });
+  const alice = stack.browser();
+  await alice.signIn({ persona: 'alice' });
+  const token = await alice.token({ resource: STOCKS, scope: 'stocks:read' });
+  t.is(token.status, 200);
+  const sid = await stack.sessionId(alice);
+  const grant = await stack.backend.tokens.getGrant(sid);
+  const session = await stack.backend.store.get<{ id_token: string }>(`session:${alice.sessionCookie().key}`);
+  await stack.backend.close(); // flushes the file
+
+  const file = await readFile(join(dataDir, 'bff.json'), 'utf8');
+  const secrets = {
+    'refresh token': String(grant?.refresh_token),
+    'ID token': String(session?.id_token),
+    'access token': String(token.body.access_token),
+    'session cookie id': alice.sessionCookie().key,
+    'grant id': sid,
+    'user name': 'Alice',
+  };
+  for (const [what, value] of Object.entries(secrets)) {
+    t.true(value.length > 4, what);
+    t.false(file.includes(value), `${what} is not in the file`);
+  }
+  // What the file does show: namespaces and expiry times, nothing else.
+  t.regex(file, /"session:[\w-]{43}"/);
+  t.regex(file, /"grant:[\w-]{43}"/);
+});
+
+test('data at rest: a restart on the same folder and key keeps the session and its grant', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'bff-data-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const stack = await startStack(t, { backend: { dataDir } });
+  const alice = stack.browser();
+  await alice.signIn({ persona: 'alice' });
+  const sid = await stack.sessionId(alice);
+  const { refresh_token } = (await stack.backend.tokens.getGrant(sid)) ?? {};
+  await stack.backend.close();
+
+  const again = await createBackend({ ...stack.backend.config, dataDir });
+  t.teardown(() => again.close());
+  t.is((await again.tokens.getGrant(sid))?.refresh_token, refresh_token);
+  t.like(await again.store.get(`session:${alice.sessionCookie().key}`), { sid });
+});
+
+test('data at rest: with another key, nothing of the file can be found, not even by the cookie id', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'bff-data-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const stack = await startStack(t, { backend: { dataDir } });
+  const alice = stack.browser();
+  await alice.signIn({ persona: 'alice' });
+  const sid = await stack.sessionId(alice);
+  await stack.backend.close();
+
+  const other = await createBackend({ ...stack.backend.config, dataDir, dataKey: new Uint8Array(32).fill(7) });
+  t.teardown(() => other.close());
+  t.is(await other.tokens.getGrant(sid), undefined);
+  t.is(await other.store.get(`session:${alice.sessionCookie().key}`), undefined);
+});
+
+test('BFF_DATA_KEY: a malformed key is refused at start-up, naming the setting and how to make one', (t) => {
+  const seed = { client: { id: 'bff', secret: 's' }, login: { scope: 'openid', resources: [STOCKS] } };
+  const error = t.throws(() => configFromEnv({ BFF_DATA_KEY: 'too-short' }, '/tmp/x', seed));
+  t.regex(error?.message ?? '', /^BFF_DATA_KEY must be 32 random bytes as base64url \(43 chars\) or hex \(64 chars\)/);
+  t.regex(error?.message ?? '', /randomBytes\(32\)/);
+  const key = Buffer.alloc(32, 1).toString('base64url');
+  t.deepEqual(configFromEnv({ BFF_DATA_KEY: key }, '/tmp/x', seed).config.dataKey, new Uint8Array(32).fill(1));
+});
