@@ -64,3 +64,36 @@ test('D4 (TMI-37): a foreign-origin preflight gets no Access-Control-Allow-* hea
     for (const [name] of real.headers) t.false(name.startsWith('access-control-'), `${path}: ${name}`);
   }
 });
+
+test('D4 (TMI-37): an Origin that only starts with the app origin is foreign (exact comparison), on both endpoints and sign-out', async (t) => {
+  const stack = await startStack(t);
+  const alice = stack.browser();
+  await alice.signIn({ persona: 'alice' });
+  for (const origin of [`${stack.origin}.evil.example`, `${stack.origin}0`, `${stack.origin}/`, 'null']) {
+    for (const path of ENDPOINTS) {
+      const res = await alice.bff(path, { headers: { origin } });
+      t.is(res.status, 400, `${path} ${origin}`);
+      t.deepEqual(res.body, {
+        error: 'invalid_session',
+        error_description: `requests from origin ${origin} are refused (CSRF defence)`,
+      });
+    }
+    const logout = await alice.fetch('/auth/logout', { method: 'POST', headers: { origin } });
+    t.is(logout.status, 403, `logout ${origin}`);
+  }
+  t.is((await alice.sessionInfo()).status, 200, 'still signed in');
+});
+
+test('D4: sign-out with a cross-site or same-site Sec-Fetch-Site and no Origin is refused', async (t) => {
+  const stack = await startStack(t);
+  const alice = stack.browser();
+  await alice.signIn({ persona: 'alice' });
+  for (const site of ['cross-site', 'same-site']) {
+    const res = await alice.fetch('/auth/logout', { method: 'POST', headers: { 'sec-fetch-site': site } });
+    t.is(res.status, 403, site);
+    t.regex(await res.text(), /Sign-out refused/);
+  }
+  t.is((await alice.sessionInfo()).status, 200, 'still signed in');
+  const own = await alice.fetch('/auth/logout', { method: 'POST', headers: { 'sec-fetch-site': 'same-origin' } });
+  t.is(own.status, 303);
+});

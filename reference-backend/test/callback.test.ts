@@ -1,0 +1,48 @@
+/**
+ * The callback's checks (RFC 9700 §2.1, §4.7): a response whose `state` is not the transaction's is
+ * refused, and a login transaction is used once.
+ */
+import { signIn } from '@tmi-bff/mock-as/testing';
+import test from 'ava';
+import { STOCKS, startStack } from './_setup.js';
+
+test("RFC 9700 §4.7: a callback whose state is not the login transaction's is refused, and no session is made", async (t) => {
+  const stack = await startStack(t);
+  const user = stack.browser();
+  const start = await user.fetch('/auth/login');
+  const callback = await signIn(start.headers.get('location') ?? '', { persona: 'alice', jar: user.jar });
+  callback.searchParams.set('state', 'forged');
+  const res = await user.fetch(callback.pathname + callback.search);
+  t.is(res.status, 400);
+  t.regex(await res.text(), /Sign-in did not complete/);
+  t.like((await user.sessionInfo()).body, { error: 'invalid_session' });
+  t.deepEqual(
+    stack.grants.map((g) => g.grant_type),
+    [],
+    'the code was never sent to the AS',
+  );
+});
+
+test('a login transaction is used once: the same callback replayed with its cookie finds nothing, and the session it made keeps working', async (t) => {
+  const stack = await startStack(t);
+  const user = stack.browser();
+  const start = await user.fetch('/auth/login');
+  const loginCookie = user.jar.get('127.0.0.1', 'bff-login') ?? '';
+  const loginSig = user.jar.get('127.0.0.1', 'bff-login.sig') ?? '';
+  const callback = await signIn(start.headers.get('location') ?? '', { persona: 'alice', jar: user.jar });
+  const first = await user.fetch(callback.pathname + callback.search);
+  t.is(first.status, 303);
+
+  // The browser (or an attacker with its cookie) sends the same callback again.
+  user.jar.set('127.0.0.1', 'bff-login', loginCookie);
+  user.jar.set('127.0.0.1', 'bff-login.sig', loginSig);
+  const replay = await user.fetch(callback.pathname + callback.search);
+  t.is(replay.status, 400);
+  t.regex(await replay.text(), /This sign-in link has expired/);
+  t.deepEqual(
+    stack.grants.map((g) => g.grant_type),
+    ['authorization_code'],
+    'the code was redeemed once: a second redemption would make the AS revoke the grant',
+  );
+  t.is((await user.token({ resource: STOCKS, scope: 'stocks:read' })).status, 200);
+});
