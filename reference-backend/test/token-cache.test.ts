@@ -3,7 +3,7 @@
  * AS, and how many times.
  */
 import test from 'ava';
-import { claimsOf, STOCKS, type Stack, startStack, type UserAgent } from './_setup.js';
+import { claimsOf, STOCKS, type Stack, startStack } from './_setup.js';
 
 const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
