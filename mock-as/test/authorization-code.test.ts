@@ -2,7 +2,7 @@ import test from 'ava';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { CookieJar, fetchWithJar, signIn } from '../src/testing/index.js';
-import { authorize, clientFor, REDIRECT_URI, STOCKS, startAs } from './_setup.js';
+import { atLogin, authorize, clientFor, REDIRECT_URI, STOCKS, startAs } from './_setup.js';
 
 test('RFC 9068: alice signs in with code + PKCE and gets an ID token, a refresh token and a JWT access token', async (t) => {
   const as = await startAs(t);
@@ -51,22 +51,9 @@ test('carol is never issued a refresh token (account policy), so a backend has n
 });
 
 test('a wrong password re-renders the login form with 401 and a message, and the right one then works', async (t) => {
-  const as = await startAs(t);
-  const config = await clientFor(as);
-  const jar = new CookieJar();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT_URI,
-    scope: 'openid',
-    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-    code_challenge_method: 'S256',
-  });
-  const toLogin = await fetchWithJar(jar, url);
-  t.is(toLogin.status, 303);
-  const loginUrl = new URL(toLogin.headers.get('location') ?? '', url);
-  const page = await fetchWithJar(jar, loginUrl);
+  const { jar, at: loginUrl, res: page, html } = await atLogin(t);
   t.is(page.status, 200);
   t.regex(page.headers.get('content-type') ?? '', /text\/html/);
-  const html = await page.text();
   t.regex(html, /<label for="username">Username<\/label>/);
   t.regex(html, /name="persona" value="alice"/);
 
