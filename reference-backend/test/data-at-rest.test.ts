@@ -5,18 +5,25 @@
  */
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import test from 'ava';
+import { dirname, join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
 import { configFromEnv, createBackend } from '../src/index.js';
 import { STOCKS, startStack } from './_setup.js';
 
 const mode = async (path: string) => (await stat(path)).mode & 0o777;
 
-test('data at rest: the data file is 0600 in a 0700 folder, with a 0600 key file beside it', async (t) => {
+/** A stack whose backend keeps its data in a fresh folder, with alice signed in. */
+async function aliceOnDisk(t: ExecutionContext) {
   const dataDir = join(await mkdtemp(join(tmpdir(), 'bff-data-')), 'data');
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  t.teardown(() => rm(dirname(dataDir), { recursive: true, force: true }));
   const stack = await startStack(t, { backend: { dataDir } });
-  await stack.browser().signIn({ persona: 'alice' });
+  const alice = stack.browser();
+  await alice.signIn({ persona: 'alice' });
+  return { dataDir, stack, alice, sid: await stack.sessionId(alice) };
+}
+
+test('data at rest: the data file is 0600 in a 0700 folder, with a 0600 key file beside it', async (t) => {
+  const { dataDir, stack } = await aliceOnDisk(t);
   await stack.backend.close();
   t.is(await mode(dataDir), 0o700);
   t.is(await mode(join(dataDir, 'bff.json')), 0o600);
@@ -24,14 +31,9 @@ test('data at rest: the data file is 0600 in a 0700 folder, with a 0600 key file
 });
 
 test('data at rest: refresh, ID and access tokens and the session cookie id cannot be read from the data file', async (t) => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'bff-data-'));
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-  const stack = await startStack(t, { backend: { dataDir } });
-  const alice = stack.browser();
-  await alice.signIn({ persona: 'alice' });
+  const { dataDir, stack, alice, sid } = await aliceOnDisk(t);
   const token = await alice.token({ resource: STOCKS, scope: 'stocks:read' });
   t.is(token.status, 200);
-  const sid = await stack.sessionId(alice);
   const grant = await stack.backend.tokens.getGrant(sid);
   const session = await stack.backend.store.get<{ id_token: string }>(`session:${alice.sessionCookie().key}`);
   await stack.backend.close(); // flushes the file
@@ -55,12 +57,7 @@ test('data at rest: refresh, ID and access tokens and the session cookie id cann
 });
 
 test('data at rest: a restart on the same folder and key keeps the session and its grant', async (t) => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'bff-data-'));
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-  const stack = await startStack(t, { backend: { dataDir } });
-  const alice = stack.browser();
-  await alice.signIn({ persona: 'alice' });
-  const sid = await stack.sessionId(alice);
+  const { dataDir, stack, alice, sid } = await aliceOnDisk(t);
   const { refresh_token } = (await stack.backend.tokens.getGrant(sid)) ?? {};
   await stack.backend.close();
 
@@ -71,12 +68,7 @@ test('data at rest: a restart on the same folder and key keeps the session and i
 });
 
 test('data at rest: with another key, nothing of the file can be found, not even by the cookie id', async (t) => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'bff-data-'));
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-  const stack = await startStack(t, { backend: { dataDir } });
-  const alice = stack.browser();
-  await alice.signIn({ persona: 'alice' });
-  const sid = await stack.sessionId(alice);
+  const { dataDir, stack, alice, sid } = await aliceOnDisk(t);
   await stack.backend.close();
 
   const other = await createBackend({ ...stack.backend.config, dataDir, dataKey: new Uint8Array(32).fill(7) });
