@@ -2,6 +2,7 @@
  * Every HTML answer of the backend forbids framing and sniffing, and leaks no referrer; a
  * misconfigured https origin is explained, not a bare 500.
  */
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,6 +29,10 @@ test('every HTML page of the backend forbids framing, with nosniff and no-referr
   t.is(expired.status, 400);
   t.regex(expired.headers.get('content-type') ?? '', /^text\/html/);
   assertFramingForbidden(t, expired, 'the expired-callback page');
+  // The page's one inline style is allowed by its hash, and nothing else inline is.
+  const style = /<style>([^<]*)<\/style>/.exec(await expired.text())?.[1] ?? '';
+  const hash = createHash('sha256').update(style).digest('base64');
+  t.true(expired.headers.get('content-security-policy')?.includes(`style-src 'sha256-${hash}'`));
 
   const refused = await user.fetch('/auth/logout', { method: 'POST', headers: { origin: 'https://evil.example' } });
   t.is(refused.status, 403);
