@@ -15,19 +15,14 @@ interface Document {
 export interface LowdbStoreOptions extends MemoryStoreOptions {
   /** The JSON file, written 0600. Its folder is created 0700 when missing, and tightened to 0700 when wider. */
   file: string;
-  /** How often expired entries are removed, in milliseconds. Default: 60 000. */
-  sweepIntervalMs?: number;
 }
 
 export class LowdbStore extends MemoryStore {
   readonly #file: CoalescedFile<Document>;
-  readonly #sweepIntervalMs: number;
-  #timer: NodeJS.Timeout | undefined;
 
   constructor(options: LowdbStoreOptions) {
     super(options);
     this.#file = new CoalescedFile<Document>(options.file, { version: 1, entries: {} });
-    this.#sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
   }
 
   /**
@@ -42,8 +37,6 @@ export class LowdbStore extends MemoryStore {
     store.entries = store.#file.data.entries;
     const expired = store.removeExpired();
     if (expired.length > 0) setImmediate(() => store.reportExpired(expired));
-    store.#timer = setInterval(() => store.sweep(), store.#sweepIntervalMs);
-    store.#timer.unref();
     return store;
   }
 
@@ -56,11 +49,6 @@ export class LowdbStore extends MemoryStore {
   /** How many times the file was replaced. */
   get fileWrites(): number {
     return this.#file.writes;
-  }
-
-  override async close(): Promise<void> {
-    clearInterval(this.#timer);
-    await super.close();
   }
 
   protected override persist(): Promise<void> {

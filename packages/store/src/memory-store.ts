@@ -12,6 +12,12 @@ export interface MemoryStoreOptions {
    * Default: none.
    */
   onExpired?: (storedKey: string, value: unknown) => void | Promise<void>;
+  /**
+   * How often expired entries are swept (and reported to `onExpired`), in milliseconds; 0 sweeps only
+   * when `sweep()` is called. The timer does not keep the process alive; `close()` stops it.
+   * Default: 60 000.
+   */
+  sweepIntervalMs?: number;
 }
 
 /** Key and stored value of each entry a sweep removed. */
@@ -22,11 +28,17 @@ export class MemoryStore implements KeyValueStore {
   readonly #mutex = new KeyedMutex();
   protected readonly now: () => number;
   readonly #onExpired: MemoryStoreOptions['onExpired'];
+  readonly #timer: NodeJS.Timeout | undefined;
 
   constructor(options: MemoryStoreOptions = {}, entries: Record<string, Entry> = {}) {
     this.now = options.now ?? Date.now;
     this.#onExpired = options.onExpired;
     this.entries = entries;
+    const interval = options.sweepIntervalMs ?? 60_000;
+    if (interval > 0) {
+      this.#timer = setInterval(() => this.sweep(), interval);
+      this.#timer.unref();
+    }
   }
 
   async get<T>(key: string): Promise<T | undefined> {
@@ -91,6 +103,7 @@ export class MemoryStore implements KeyValueStore {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#timer);
     await this.persist();
   }
 

@@ -237,3 +237,33 @@ test('LowdbStore: entries that expired while closed are removed by open and repo
   await second.close();
   t.deepEqual(Object.keys(JSON.parse(await readFile(file, 'utf8')).entries), ['grant:live']);
 });
+
+for (const kind of ['MemoryStore', 'LowdbStore'] as const) {
+  test(`${kind}: expired entries are swept on the store's own timer, with no call to sweep(); close() stops it`, async (t) => {
+    let now = 1_000;
+    const reported: string[] = [];
+    let onSwept!: () => void;
+    const swept = new Promise<void>((resolve) => {
+      onSwept = resolve;
+    });
+    const options = {
+      now: () => now,
+      sweepIntervalMs: 20,
+      onExpired: (key: string) => {
+        reported.push(key);
+        onSwept();
+      },
+    };
+    const store =
+      kind === 'MemoryStore'
+        ? new MemoryStore(options)
+        : await LowdbStore.open({ ...options, file: await tempFile(t) });
+    await store.set('grant:a', { refresh_token: 'x' }, 1_000);
+    await store.set('kept', 1);
+    now += 1_001;
+    await swept;
+    t.deepEqual(reported, ['grant:a']);
+    t.is(store.size, 1);
+    await store.close();
+  });
+}
