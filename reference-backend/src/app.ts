@@ -46,7 +46,10 @@ async function dataKey(config: BackendConfig): Promise<Uint8Array> {
 
 export async function createBackend(config: BackendConfig): Promise<Backend> {
   const log = config.log ?? console.log;
-  const clock = config.now ? { now: config.now } : {};
+  const storeOptions = {
+    ...(config.now ? { now: config.now } : {}),
+    ...(config.sweepIntervalMs !== undefined ? { sweepIntervalMs: config.sweepIntervalMs } : {}),
+  };
   // The session's end is the grant's end: the store tells when it drops an expired grant record.
   const onExpired = (key: string, raw: unknown) => {
     if (!key.startsWith('grant:')) return;
@@ -56,8 +59,8 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
   // Known before the store opens: entries found expired at open are reported right after it.
   const secret = await dataKey(config);
   const inner = config.dataDir
-    ? await LowdbStore.open({ file: join(config.dataDir, 'bff.json'), onExpired, ...clock })
-    : new MemoryStore({ onExpired, ...clock });
+    ? await LowdbStore.open({ file: join(config.dataDir, 'bff.json'), onExpired, ...storeOptions })
+    : new MemoryStore({ onExpired, ...storeOptions });
   // Data at rest: values sealed with AES-256-GCM, keys (such as the session cookie's id) hashed.
   const store = new SealedStore(inner, {
     secret,
@@ -78,7 +81,7 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
     asTimeoutMs: config.tokens.asTimeoutMs,
     defaultResource: config.tokens.defaultResource,
     log: (event, data) => log(`${event} ${JSON.stringify(data)}`),
-    ...clock,
+    ...(config.now ? { now: config.now } : {}),
   });
   const grants = grantLifecycle({ tokens, store, authorizationServer: client, log });
   const bff = createTmiBff({
@@ -101,6 +104,7 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
   const router = routes({
     bff,
     log,
+    asOrigin: new URL(config.issuer).origin,
     login: loginRoutes({ config, client, store, tokens, grants }),
     logout: logoutRoute({ config, client, grants }),
     spa:

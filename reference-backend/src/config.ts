@@ -31,6 +31,11 @@ export interface BackendConfig {
   };
   /** D5: how long a session lasts from sign-in, in ms. Default: 8 hours. */
   sessionMaxAgeMs: number;
+  /**
+   * How often expired sessions are swept from the store, and their refresh tokens revoked at the AS,
+   * in ms. Default: 60 000.
+   */
+  sweepIntervalMs?: number | undefined;
   /** Folder for the lowdb store and the cookie keys. Default: none (in memory). */
   dataDir?: string | undefined;
   /**
