@@ -13,14 +13,23 @@ export function escapeHtml(value: unknown): string {
 const STYLE =
   ':root{color-scheme:light dark;font-family:system-ui,sans-serif;line-height:1.5}main{max-width:40rem;margin:2rem auto;padding:0 1rem}code{font-size:.9em}';
 
-/** The Content-Security-Policy of the backend's own pages: forms to this origin only, no frames. */
-export const PAGE_POLICY = [
-  "default-src 'none'",
-  `style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`,
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join('; ');
+/**
+ * The Content-Security-Policy of the backend's own pages: no script, the one inline style by hash, no
+ * frames, forms to this origin and `formTargets` only. Chromium applies `form-action` to the
+ * redirects after a form POST too: a page with the sign-out form must allow the AS, where it ends.
+ */
+export function pagePolicy(formTargets: string[] = []): string {
+  return [
+    "default-src 'none'",
+    `style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`,
+    `form-action 'self' ${formTargets.join(' ')}`.trim(),
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; ');
+}
+
+/** The policy of the pages without a form (errors). */
+export const PAGE_POLICY = pagePolicy();
 
 /**
  * A failure of a route that answers with a page (sign-in, consent, sign-out): thrown by the route,

@@ -17,7 +17,7 @@ import Router from '@koa/router';
 import type { TmiBff } from '@tmi-bff/koa';
 import type { loginRoutes } from './oauth/login.js';
 import type { logoutRoute } from './oauth/logout.js';
-import { homePage, renderPageErrors } from './pages.js';
+import { homePage, pagePolicy, renderPageErrors } from './pages.js';
 import { currentSession } from './session/session.js';
 import type { SpaRoutes } from './spa.js';
 
@@ -27,10 +27,13 @@ export interface RouteHandlers {
   logout: ReturnType<typeof logoutRoute>;
   spa: SpaRoutes | undefined;
   log: (line: string) => void;
+  /** The AS's origin: the home page's sign-out form ends there. */
+  asOrigin: string;
 }
 
-export function routes({ bff, login, logout, spa, log }: RouteHandlers): Router {
+export function routes({ bff, login, logout, spa, log, asOrigin }: RouteHandlers): Router {
   const router = new Router();
+  const homePolicy = pagePolicy([asOrigin]);
   router.get('auth.login', '/auth/login', renderPageErrors('auth.login.error', log), ...login.login);
   router.get('auth.callback', '/auth/callback', renderPageErrors('auth.callback.error', log), ...login.callback);
   router.get('auth.consent', '/auth/consent', renderPageErrors('auth.consent.error', log), ...login.consent);
@@ -41,6 +44,7 @@ export function routes({ bff, login, logout, spa, log }: RouteHandlers): Router 
     ctx.set('Cache-Control', 'no-store');
     // Not no-referrer: the page's sign-out form would then carry `Origin: null`, which is refused.
     ctx.set('Referrer-Policy', 'same-origin');
+    ctx.set('Content-Security-Policy', homePolicy);
     const claims = currentSession(ctx)?.claims;
     ctx.body = homePage(bff.metaTags(), claims ? String(claims.name ?? claims.sub) : undefined, spa !== undefined);
   });

@@ -46,6 +46,10 @@ test('every HTML page of the backend forbids framing, with nosniff and no-referr
   t.is(home.status, 200);
   // The home page has a sign-out form: same-origin keeps its Origin header (no-referrer would send "null").
   assertFramingForbidden(t, home, 'the home page', 'same-origin');
+  // Its sign-out form ends at the AS: Chromium checks form-action on the form's redirects too.
+  t.true(
+    home.headers.get('content-security-policy')?.includes(`form-action 'self' ${new URL(stack.as.issuer).origin}`),
+  );
 
   // JSON answers are not pages, but are not sniffed either.
   const json = await user.token({ resource: STOCKS });

@@ -45,7 +45,8 @@ export interface Demo {
   issuer: string;
 }
 
-export async function startDemo(t: ExecutionContext): Promise<Demo> {
+/** `spa: false` serves the backend's plain home page instead of the sample SPA. */
+export async function startDemo(t: ExecutionContext, options: { spa?: boolean } = {}): Promise<Demo> {
   const bff = await listen();
   const api = await listen();
   const seed = await loadSeed(SEED_FILE, { ...DEFAULT_ADDRESSES, BFF_ORIGIN: bff.origin, API_ORIGIN: api.origin });
@@ -65,7 +66,10 @@ export async function startDemo(t: ExecutionContext): Promise<Demo> {
   const backend = await createBackend({
     ...demoConfig(seed, bff.origin, as.issuer),
     log: () => {},
-    spa: { dir: await spaBuild(), docsDir: DOCS, settings: seedDefaults(seed).spaSettings },
+    spa:
+      options.spa === false
+        ? undefined
+        : { dir: await spaBuild(), docsDir: DOCS, settings: seedDefaults(seed).spaSettings },
   });
   bff.server.on('request', backend.app.callback());
   t.teardown(async () => {
