@@ -33,8 +33,9 @@ test('D6 (TMI-29): AS stopped → temporarily_unavailable at once; AS back → t
 });
 
 test('D6: a slow AS → temporarily_unavailable after the timeout; the late answer is kept and its rotated refresh token used next', async (t) => {
+  const logs: string[] = [];
   const stack = await startStack(t, {
-    backend: { tokens: { asTimeoutMs: 300 } },
+    backend: { tokens: { asTimeoutMs: 300 }, log: (line) => logs.push(line) },
   });
   const alice = stack.browser();
   await alice.signIn({ persona: 'alice' });
@@ -60,7 +61,13 @@ test('D6: a slow AS → temporarily_unavailable after the timeout; the late answ
   const slow = await alice.token({ resource: STOCKS, scope: 'stocks:read' });
   const waited = Date.now() - started;
   t.is(slow.status, 400);
-  t.like(slow.body, { error: 'temporarily_unavailable' });
+  t.deepEqual(slow.body, {
+    error: 'temporarily_unavailable',
+    error_description: 'the authorization server did not answer in time; try again shortly',
+  });
+  t.true(
+    logs.some((l) => l.startsWith('bff.token.error') && l.includes('timeout: no answer from the AS within 300 ms')),
+  );
   t.true(waited >= 300 && waited < 1500, `answered after ${waited} ms`);
   await reached;
 

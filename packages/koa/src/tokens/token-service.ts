@@ -138,7 +138,8 @@ export class TokenService {
   #withinTimeout(flight: Promise<TokenOutcome>): Promise<TokenOutcome> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TemporarilyUnavailable()), this.#timeoutMs);
+      const detail = `timeout: no answer from the AS within ${this.#timeoutMs} ms (asTimeoutMs); it goes on and is kept`;
+      timer = setTimeout(() => reject(new TemporarilyUnavailable(undefined, { detail })), this.#timeoutMs);
       timer.unref();
     });
     flight.catch(() => {}); // settled later, possibly after the caller gave up
