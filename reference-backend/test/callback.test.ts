@@ -46,3 +46,25 @@ test('a login transaction is used once: the same callback replayed with its cook
   );
   t.is((await user.token({ resource: STOCKS, scope: 'stocks:read' })).status, 200);
 });
+
+test('two callbacks racing with the same login transaction: one signs in, the other finds nothing; the code is redeemed once', async (t) => {
+  const stack = await startStack(t);
+  const user = stack.browser();
+  const start = await user.fetch('/auth/login');
+  const callback = await signIn(start.headers.get('location') ?? '', { persona: 'alice', jar: user.jar });
+  const cookie = user.jar.header(new URL(callback.pathname, stack.origin));
+  const url = new URL(callback.pathname + callback.search, stack.origin);
+  const both = await Promise.all([1, 2].map(() => fetch(url, { headers: { cookie }, redirect: 'manual' })));
+  t.deepEqual(both.map((r) => r.status).sort(), [303, 400]);
+  t.deepEqual(
+    stack.grants.map((g) => g.grant_type),
+    ['authorization_code'],
+  );
+  const winner = both.find((r) => r.status === 303);
+  const session = winner?.headers.getSetCookie().find((c) => c.startsWith('bff-session=')) ?? '';
+  const sig = winner?.headers.getSetCookie().find((c) => c.startsWith('bff-session.sig=')) ?? '';
+  const info = await fetch(new URL('/.well-known/bff-token', stack.origin), {
+    headers: { 'TMI-BFF-CSRF': '1', cookie: `${session.split(';')[0]}; ${sig.split(';')[0]}` },
+  });
+  t.is(info.status, 200, 'the session that won keeps a working grant');
+});

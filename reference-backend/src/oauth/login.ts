@@ -210,9 +210,15 @@ export function loginRoutes({ config, client, store, tokens, grants }: LoginDeps
       async function takeLoginTransaction(ctx: Context, next: Next) {
         const id = ctx.cookies.get(names.login, { signed: true });
         ctx.cookies.set(names.login, null, { ...cookie });
-        const tx = id ? await store.get<LoginTransaction>(`login:${id}`) : undefined;
-        // Used once: a replayed callback finds nothing (and never spends the code twice).
-        if (id) await store.delete(`login:${id}`);
+        // Used once, even by two callbacks at the same moment: taken under the lock, so a replayed
+        // callback finds nothing and never spends the code twice (a reused code revokes the grant).
+        const tx = id
+          ? await store.withLock(`login:${id}`, async () => {
+              const found = await store.get<LoginTransaction>(`login:${id}`);
+              if (found) await store.delete(`login:${id}`);
+              return found;
+            })
+          : undefined;
         if (!tx) {
           throw new PageError(
             400,
