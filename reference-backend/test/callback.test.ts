@@ -56,6 +56,8 @@ test('two callbacks racing with the same login transaction: one signs in, the ot
   const url = new URL(callback.pathname + callback.search, stack.origin);
   const both = await Promise.all([1, 2].map(() => fetch(url, { headers: { cookie }, redirect: 'manual' })));
   t.deepEqual(both.map((r) => r.status).sort(), [303, 400]);
+  const loser = both.find((r) => r.status === 400);
+  t.regex((await loser?.text()) ?? '', /This sign-in link has expired/, 'the loser never reached the AS');
   t.deepEqual(
     stack.grants.map((g) => g.grant_type),
     ['authorization_code'],
