@@ -3,7 +3,7 @@
  * each on an ephemeral loopback port, and a user agent that signs in through the AS's real forms.
  */
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CSRF_HEADER } from '@tmi-bff/koa';
 import {
@@ -55,6 +55,8 @@ export interface Stack {
    * request before the AS sees it. For outage and slowness tests.
    */
   interceptAs(fn: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>): void;
+  /** The backend's HTTP server (its 'request' events tell when a request arrived). */
+  server: Server;
 }
 
 export interface StackOptions {
@@ -105,6 +107,7 @@ export async function startStack(t: ExecutionContext, options: StackOptions = {}
   });
   return {
     as,
+    server,
     seed,
     backend,
     origin,

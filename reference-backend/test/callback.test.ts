@@ -54,6 +54,28 @@ test('two callbacks racing with the same login transaction: one signs in, the ot
   const callback = await signIn(start.headers.get('location') ?? '', { persona: 'alice', jar: user.jar });
   const cookie = user.jar.header(new URL(callback.pathname, stack.origin));
   const url = new URL(callback.pathname + callback.search, stack.origin);
+  // Make the race certain: the first read of the transaction waits until the second callback has
+  // arrived at the server. Taken under a lock, the second then finds nothing; read and deleted in two
+  // unguarded steps, both would find it.
+  let arrivals = 0;
+  let secondArrived!: () => void;
+  const second = new Promise<void>((resolve) => {
+    secondArrived = resolve;
+  });
+  stack.server.on('request', () => {
+    arrivals += 1;
+    if (arrivals === 2) secondArrived();
+  });
+  const store = stack.backend.store;
+  const get = store.get.bind(store);
+  let reads = 0;
+  store.get = async <T>(key: string): Promise<T | undefined> => {
+    if (key.startsWith('login:')) {
+      reads += 1;
+      if (reads === 1) await second;
+    }
+    return get<T>(key);
+  };
   const both = await Promise.all([1, 2].map(() => fetch(url, { headers: { cookie }, redirect: 'manual' })));
   t.deepEqual(both.map((r) => r.status).sort(), [303, 400]);
   const loser = both.find((r) => r.status === 400);
