@@ -14,6 +14,11 @@ export { bffSessionInfo } from './endpoints/bff-sessioninfo.js';
 export { bffToken, TOKEN_SOURCE_HEADER, toTokenRequest } from './endpoints/bff-token.js';
 export * from './errors.js';
 export { defaultSessionInfo, type Logger, type TmiBffOptions, type TokenSource } from './options.js';
+export { allowMethods } from './shared/allow-methods.js';
+export { type CsrfOptions, requireSameOrigin } from './shared/csrf.js';
+export { errorHandler } from './shared/error-handler.js';
+export { noStore, sendJson, setNoStore } from './shared/no-store.js';
+export { requireSession, sessionOf, type TmiBffState } from './shared/require-session.js';
 export { CSRF_HEADER, FRESH_PARAMETER, META_NAMES, ROUTES, SPEC, WELL_KNOWN } from './spec.js';
 export { type AsFailure, type AsFailureReason, describeAsFailure } from './tokens/as-failure.js';
 export {

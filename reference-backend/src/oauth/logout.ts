@@ -5,7 +5,7 @@
  *
  * Walkthrough: docs/walkthrough/04-logout.md.
  */
-import { describeAsFailure, type OpenIdClient } from '@tmi-bff/koa';
+import { CSRF_HEADER, describeAsFailure, type OpenIdClient, requireSameOrigin } from '@tmi-bff/koa';
 import type { Context, Middleware, Next } from 'koa';
 import * as oidc from 'openid-client';
 import type { BackendConfig } from '../config.js';
@@ -22,23 +22,18 @@ export interface LogoutDeps {
 export function logoutRoute({ config, client, grants }: LogoutDeps): Middleware[] {
   return [
     // D4: a form cannot send the custom header; Origin (exact match) and Sec-Fetch-Site stand in for it.
-    async function requireSameOriginForm(ctx: Context, next: Next) {
-      const origin = ctx.get('origin');
-      const site = ctx.get('sec-fetch-site');
-      if (
-        (origin && origin !== config.origin) ||
-        (site && site !== 'same-origin' && site !== 'none') ||
-        (!origin && !site)
-      ) {
-        throw new PageError(
+    requireSameOrigin({
+      header: CSRF_HEADER,
+      origin: config.origin,
+      form: true,
+      refuse: (why) =>
+        new PageError(
           403,
           'Sign-out refused',
           'Sign out from the application page itself.',
-          `auth.logout refused: origin=${origin || '-'} sec-fetch-site=${site || '-'}`,
-        );
-      }
-      await next();
-    },
+          `auth.logout refused: ${why}`,
+        ),
+    }),
     // #region walkthrough:logout
     async function endSession(ctx: Context, next: Next) {
       const session = currentSession(ctx);

@@ -6,32 +6,52 @@
  * - `Origin`, when present, must be the app's own origin.
  * A refused request is not in a verified session context: 400 `invalid_session`, with a
  * description naming the cause.
+ *
+ * Form mode, for form POSTs (sign-out) that cannot send a custom header: `Origin` (exact match) and
+ * `Sec-Fetch-Site` stand in for it, and at least one of them must be present.
  */
 import type { Context, Next } from 'koa';
 import { InvalidSession } from '../errors.js';
 
 export interface CsrfOptions {
-  /** The header's name. */
+  /** The header's name, e.g. `TMI-BFF-CSRF`. Not required in form mode. */
   header: string;
   /** The app's origin, e.g. `http://localhost:3000`. */
   origin: string;
+  /**
+   * Form mode: no custom header; `Origin` or `Sec-Fetch-Site` must be present and same-origin.
+   * Default: false.
+   */
+  form?: boolean | undefined;
+  /**
+   * The error thrown for a refused request, given why. Default: `InvalidSession` (400
+   * `invalid_session`); an HTML route may throw its own page error instead.
+   */
+  refuse?: ((description: string) => Error) | undefined;
 }
 
 // #region walkthrough:csrf
+const SAME_SITE = new Set(['same-origin', 'none']);
+
+/** Why a request fails the defence, or undefined when it passes. */
+function refusal(ctx: Context, opts: CsrfOptions): string | undefined {
+  const origin = ctx.get('origin');
+  const site = ctx.get('sec-fetch-site');
+  if (opts.form) {
+    if (!origin && !site) return 'a form post without Origin or Sec-Fetch-Site is refused (CSRF defence)';
+  } else if (!ctx.get(opts.header)) {
+    return `the ${opts.header} request header is required (CSRF defence)`;
+  }
+  if (site && !SAME_SITE.has(site)) return `a ${site} request is refused (CSRF defence)`;
+  if (origin && origin !== opts.origin) return `requests from origin ${origin} are refused (CSRF defence)`;
+  return undefined;
+}
+
 export function requireSameOrigin(opts: CsrfOptions) {
-  const header = opts.header.toLowerCase();
+  const refuse = opts.refuse ?? ((description: string) => new InvalidSession(description));
   return async function requireCsrfDefence(ctx: Context, next: Next): Promise<void> {
-    if (!ctx.get(header)) {
-      throw new InvalidSession(`the ${opts.header} request header is required (CSRF defence)`);
-    }
-    const site = ctx.get('sec-fetch-site');
-    if (site && site !== 'same-origin' && site !== 'none') {
-      throw new InvalidSession(`a ${site} request is refused (CSRF defence)`);
-    }
-    const origin = ctx.get('origin');
-    if (origin && origin !== opts.origin) {
-      throw new InvalidSession(`requests from origin ${origin} are refused (CSRF defence)`);
-    }
+    const why = refusal(ctx, opts);
+    if (why) throw refuse(why);
     await next();
   };
 }
