@@ -181,3 +181,123 @@ export async function codeFlow(config: oidc.Configuration, options: CodeFlowOpti
     options.tokenResource ? { resource: options.tokenResource } : undefined,
   );
 }
+
+/** A cookie as a browser holds it, in the shape of Playwright's `BrowserContext.addCookies`. */
+export interface BrowserCookie {
+  name: string;
+  value: string;
+  /** The host that set it (a host-only cookie). */
+  domain: string;
+  path: string;
+  httpOnly: boolean;
+  secure: boolean;
+  sameSite: 'Strict' | 'Lax' | 'None';
+  /** Unix time in seconds; -1 for a session cookie. */
+  expires: number;
+}
+
+/** Reads one `Set-Cookie` header (RFC 6265 §5.2) as the browser at `url` would store it. */
+export function parseSetCookie(url: URL | string, header: string): BrowserCookie {
+  const [pair = '', ...attributes] = header.split(';').map((s) => s.trim());
+  const eq = pair.indexOf('=');
+  const cookie: BrowserCookie = {
+    name: pair.slice(0, eq),
+    value: pair.slice(eq + 1),
+    domain: new URL(url).hostname,
+    path: '/',
+    httpOnly: false,
+    secure: false,
+    // RFC 6265bis §5.6.7: no SameSite attribute means Lax in current browsers.
+    sameSite: 'Lax',
+    expires: -1,
+  };
+  let maxAge: number | undefined;
+  for (const attribute of attributes) {
+    const eqAt = attribute.indexOf('=');
+    const key = (eqAt < 0 ? attribute : attribute.slice(0, eqAt)).toLowerCase();
+    const value = eqAt < 0 ? '' : attribute.slice(eqAt + 1);
+    if (key === 'path' && value.startsWith('/')) cookie.path = value;
+    if (key === 'httponly') cookie.httpOnly = true;
+    if (key === 'secure') cookie.secure = true;
+    if (key === 'samesite') {
+      const mode = value.toLowerCase();
+      cookie.sameSite = mode === 'strict' ? 'Strict' : mode === 'none' ? 'None' : 'Lax';
+    }
+    if (key === 'max-age') maxAge = Number(value);
+    if (key === 'expires' && Number.isFinite(Date.parse(value))) cookie.expires = Math.floor(Date.parse(value) / 1000);
+  }
+  // RFC 6265 §5.3 step 3: Max-Age wins over Expires.
+  if (maxAge !== undefined) cookie.expires = Math.floor(Date.now() / 1000) + maxAge;
+  return cookie;
+}
+
+/** The alert text of an HTML page (the AS's login error, a backend error page), for error messages. */
+function pageMessage(body: string): string {
+  const found = /role="alert"[^>]*>([\s\S]*?)<\/p>/.exec(body) ?? /<h1>([\s\S]*?)<\/h1>/.exec(body);
+  const text = found?.[1]?.replace(/<[^>]*>/g, '').trim() ?? '';
+  const named: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+  return text.replace(/&(#\d+|[a-z]+);/g, (entity, name: string) =>
+    name.startsWith('#') ? String.fromCharCode(Number(name.slice(1))) : (named[name] ?? entity),
+  );
+}
+
+export interface SignInThroughOptions extends SignInOptions {
+  /** The app path to come back to after sign-in (the backend's `returnTo`). Default: '/'. */
+  returnTo?: string;
+}
+
+/**
+ * Signs in to a TMI-BFF backend at `bffOrigin` the way a browser does: GET `/auth/login`, the AS's
+ * real login and consent pages, then the backend's `/auth/callback`. Returns the jar, and the
+ * backend's cookies that are still set, in the shape a browser context takes them.
+ */
+export async function signInThrough(
+  bffOrigin: string,
+  options: SignInThroughOptions,
+): Promise<{ jar: CookieJar; cookies: BrowserCookie[] }> {
+  const { returnTo = '/', ...rest } = options;
+  const jar = rest.jar ?? new CookieJar();
+  const origin = new URL(bffOrigin).origin;
+  const kept = new Map<string, BrowserCookie>();
+  const atBff = async (url: URL | string): Promise<{ res: Response; next: URL }> => {
+    const res = await fetchWithJar(jar, url);
+    for (const header of res.headers.getSetCookie()) {
+      const cookie = parseSetCookie(url, header);
+      const key = `${cookie.name};${cookie.path}`;
+      if (cookie.expires !== -1 && cookie.expires * 1000 <= Date.now()) kept.delete(key);
+      else kept.set(key, cookie);
+    }
+    const location = res.headers.get('location');
+    if (res.status >= 300 && res.status < 400 && location) return { res, next: new URL(location, url) };
+    const body = await res.text();
+    const message = pageMessage(body);
+    throw new SignInError(
+      `${new URL(url).pathname} answered ${res.status}${message ? `: ${message}` : ''}`,
+      res.status,
+      body,
+    );
+  };
+
+  const start = await atBff(`${origin}/auth/login?returnTo=${encodeURIComponent(returnTo)}`);
+  let callback: URL;
+  try {
+    callback = await signIn(start.next, { ...rest, jar });
+  } catch (err) {
+    if (!(err instanceof SignInError)) throw err;
+    const message = pageMessage(err.body);
+    throw new SignInError(
+      `sign-in at the AS failed: ${err.message}${message ? `: ${message}` : ''}`,
+      err.status,
+      err.body,
+    );
+  }
+  if (callback.origin !== origin) {
+    throw new SignInError(`the AS redirected to ${callback.origin}, not to ${origin}`, 0, '');
+  }
+  // An `error` in the callback is the backend's to report: its error page says what happened.
+  const end = await atBff(callback);
+  if (end.next.origin !== origin) {
+    throw new SignInError(`the callback redirected to ${end.next.origin}, not back to ${origin}`, end.res.status, '');
+  }
+  return { jar, cookies: [...kept.values()] };
+}
