@@ -4,14 +4,17 @@
  */
 
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { createTmiBff, OpenIdClient, SPEC, type StoredGrant, TokenService } from '@tmi-bff/koa';
 import { type KeyValueStore, LowdbStore, loadOrCreateSecret, MemoryStore, SealedStore } from '@tmi-bff/store';
 import Koa from 'koa';
 import type { BackendConfig } from './config.js';
 import { loginRoutes } from './oauth/login.js';
-import { logoutRoute } from './oauth/logout.js';
+import { logoutRoute, signedOutRoute } from './oauth/logout.js';
 import { pageSecurity } from './page-security.js';
+import { frontendRoutes } from './proxy.js';
 import { routes } from './routes.js';
 import { grantLifecycle } from './session/grant-lifecycle.js';
 import { currentSession, randomId, sessionMiddleware } from './session/session.js';
@@ -25,6 +28,11 @@ export interface Backend {
   tokens: TokenService;
   store: KeyValueStore;
   client: OpenIdClient;
+  /**
+   * The server's `upgrade` listener: in proxy mode, WebSocket upgrades (hot module reload) go to the
+   * dev server; otherwise they are refused. `server.on('upgrade', backend.upgrade)`.
+   */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   close(): Promise<void>;
 }
 
@@ -101,16 +109,22 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
   app.use(pageSecurity);
   app.use(requireConfiguredTransport(config, Object.values(bff.options.paths)));
   app.use(sessionMiddleware(app, store, config.origin, config.sessionMaxAgeMs));
+  // The user's app (config.frontend) answers every path that is not the backend's own.
+  const frontend = frontendRoutes(config, Object.values(bff.options.paths), bff.metaTags(), log);
+  if (frontend) app.use(frontend.serve);
+  // With the user's app in front, the sample SPA is not served.
+  const spa = config.frontend ? undefined : config.spa;
   const router = routes({
     bff,
     log,
     asOrigin: new URL(config.issuer).origin,
     login: loginRoutes({ config, client, store, tokens, grants }),
     logout: logoutRoute({ config, client, grants }),
+    signedOut: signedOutRoute(config),
     spa:
-      config.spa &&
+      spa &&
       spaRoutes(
-        config.spa,
+        spa,
         bff.metaTags(),
         // The APIs the app calls with its tokens; the AS, where sign-out's form ends.
         contentSecurityPolicy(
@@ -125,5 +139,16 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
   app.use(router.allowedMethods());
   app.on('error', (err: Error) => log(`server error: ${err.stack ?? err.message}`));
 
-  return { app, config, tokens, store, client, close: () => store.close() };
+  return {
+    app,
+    config,
+    tokens,
+    store,
+    client,
+    upgrade: (req, socket, head) => (frontend ? frontend.upgrade(req, socket, head) : socket.destroy()),
+    close: async () => {
+      frontend?.close();
+      await store.close();
+    },
+  };
 }

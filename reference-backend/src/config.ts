@@ -2,7 +2,7 @@
  * The reference backend's configuration: one typed object, every default declared here. Only
  * `server.ts` reads the environment, through `configFromEnv()`; tests build the object directly.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { DownscopingStrategy } from '@tmi-bff/koa';
 import { parseSecret } from '@tmi-bff/store';
 import type { SpaConfig } from './spa.js';
@@ -53,9 +53,18 @@ export interface BackendConfig {
   trustProxy?: boolean | undefined;
   /** The sample SPA served at `/`. Default for `npm run dev`: `sample-spa/dist`; none: a plain home page. */
   spa?: SpaConfig | undefined;
+  /**
+   * The user's own app, in place of the sample SPA: `{ proxy: url }` forwards every request that is
+   * not one of the backend's routes to a dev server (WebSocket upgrades included); `{ static: dir }`
+   * serves a built app with a history fallback. Default: none (the sample SPA, `spa`).
+   */
+  frontend?: FrontendConfig | undefined;
   /** Clock of the token cache, for tests. Default: Date.now. */
   now?: (() => number) | undefined;
 }
+
+/** Where the app's own pages come from: a dev server behind a proxy, or a built folder. */
+export type FrontendConfig = { proxy: string } | { static: string };
 
 export const DEFAULTS = {
   origin: 'http://localhost:3000',
@@ -101,9 +110,11 @@ const positive = (name: string, value: string | undefined, fallback: number): nu
  * | `BFF_AS_TIMEOUT_MS` | `5000` |
  * | `BFF_DATA_DIR` | `<reference-backend>/.data`; `memory` keeps everything in memory |
  * | `BFF_DATA_KEY` | unset: a key generated into `<BFF_DATA_DIR>/bff.key`; else 32 bytes, base64url or hex |
- * | `BFF_HOST` | `127.0.0.1` |
+ * | `BFF_HOST` | `127.0.0.1` (the listen address, apart from the public `BFF_ORIGIN`) |
+ * | `BFF_PORT` | the port of `BFF_ORIGIN` |
  * | `BFF_TRUST_PROXY` | unset; `1` behind a TLS-terminating proxy |
- * | `BFF_SPA_DIR` | `<repo>/sample-spa/dist`; `none` serves a plain home page instead |
+ * | `BFF_SPA_DIR` | unset: the sample SPA (`<repo>/sample-spa/dist`); a folder: a built app served with a history fallback; `none`: a plain home page |
+ * | `BFF_FRONTEND` | unset; the URL of a dev server to proxy every other request to (e.g. http://localhost:5173) |
  */
 export function configFromEnv(
   env: Record<string, string | undefined>,
@@ -120,10 +131,11 @@ export function configFromEnv(
   if (strategy !== 'refresh' && strategy !== 'exchange') {
     throw new TypeError(`BFF_DOWNSCOPING must be "refresh" or "exchange", got "${strategy}"`);
   }
+  const frontend = frontendFromEnv(env);
   const resources = env.BFF_RESOURCES ? env.BFF_RESOURCES.split(' ').filter(Boolean) : seed.login.resources;
   return {
     host: env.BFF_HOST || '127.0.0.1',
-    port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
+    port: env.BFF_PORT ? listenPort(env.BFF_PORT) : Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
     config: {
       origin,
       issuer,
@@ -143,8 +155,9 @@ export function configFromEnv(
       dataDir: env.BFF_DATA_DIR === 'memory' ? undefined : env.BFF_DATA_DIR || join(root, '.data'),
       dataKey: env.BFF_DATA_KEY ? parseSecret(env.BFF_DATA_KEY, 'BFF_DATA_KEY') : undefined,
       trustProxy: env.BFF_TRUST_PROXY === '1',
+      frontend,
       spa:
-        env.BFF_SPA_DIR === 'none'
+        env.BFF_SPA_DIR === 'none' || frontend
           ? undefined
           : {
               dir: env.BFF_SPA_DIR || join(root, '..', 'sample-spa', 'dist'),
@@ -153,4 +166,25 @@ export function configFromEnv(
             },
     },
   };
+}
+
+function listenPort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new TypeError(`BFF_PORT must be a port number, got "${value}"`);
+  return n;
+}
+
+/** `BFF_FRONTEND` (a dev server's URL) or `BFF_SPA_DIR` (a built app's folder), not both. */
+function frontendFromEnv(env: Record<string, string | undefined>): FrontendConfig | undefined {
+  const url = env.BFF_FRONTEND;
+  const dir = env.BFF_SPA_DIR && env.BFF_SPA_DIR !== 'none' ? env.BFF_SPA_DIR : undefined;
+  if (url && dir)
+    throw new TypeError('BFF_FRONTEND and BFF_SPA_DIR are exclusive: proxy a dev server or serve a folder');
+  if (url) {
+    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+      throw new TypeError(`BFF_FRONTEND must be an http(s) URL such as http://localhost:5173, got "${url}"`);
+    }
+    return { proxy: url };
+  }
+  return dir ? { static: resolve(dir) } : undefined;
 }

@@ -8,15 +8,17 @@
  * | auth.login        | GET    | /auth/login?returnTo=              | start sign-in (code + PKCE)           |
  * | auth.callback     | GET    | /auth/callback                     | the AS redirects back here            |
  * | auth.consent      | GET    | /auth/consent?resource=&scope=     | D13 remediation of backend_not_ready  |
- * | auth.logout       | POST   | /auth/logout                       | revoke, forget, RP-initiated logout   |
+ * | auth.logout       | POST   | /auth/logout?returnTo=             | revoke, forget, RP-initiated logout   |
+ * | auth.signed-out   | GET    | /auth/signed-out?state=            | after the AS's sign-out, back to the page |
  * | home              | GET    | /                                  | the sample SPA, with the D1 meta tags |
  * | spa.assets        | GET    | /assets/:file                      | the SPA's bundle                      |
  * | spa.docs          | GET    | /docs/*path (.md)                  | the walkthrough, linked from the SPA  |
  */
 import Router from '@koa/router';
 import type { TmiBff } from '@tmi-bff/koa';
+import type { Middleware } from 'koa';
 import type { loginRoutes } from './oauth/login.js';
-import type { logoutRoute } from './oauth/logout.js';
+import { type logoutRoute, SIGNED_OUT_PATH } from './oauth/logout.js';
 import { homePage, pagePolicy, renderPageErrors } from './pages.js';
 import { currentSession } from './session/session.js';
 import type { SpaRoutes } from './spa.js';
@@ -25,19 +27,22 @@ export interface RouteHandlers {
   bff: TmiBff;
   login: ReturnType<typeof loginRoutes>;
   logout: ReturnType<typeof logoutRoute>;
+  /** After RP-initiated logout: on to the page the user signed out from (oauth/logout.ts). */
+  signedOut: Middleware[];
   spa: SpaRoutes | undefined;
   log: (line: string) => void;
   /** The AS's origin: the home page's sign-out form ends there. */
   asOrigin: string;
 }
 
-export function routes({ bff, login, logout, spa, log, asOrigin }: RouteHandlers): Router {
+export function routes({ bff, login, logout, signedOut, spa, log, asOrigin }: RouteHandlers): Router {
   const router = new Router();
   const homePolicy = pagePolicy([asOrigin]);
   router.get('auth.login', '/auth/login', renderPageErrors('auth.login.error', log), ...login.login);
   router.get('auth.callback', '/auth/callback', renderPageErrors('auth.callback.error', log), ...login.callback);
   router.get('auth.consent', '/auth/consent', renderPageErrors('auth.consent.error', log), ...login.consent);
   router.post('auth.logout', '/auth/logout', renderPageErrors('auth.logout.error', log), ...logout);
+  router.get('auth.signed-out', SIGNED_OUT_PATH, ...signedOut);
   router.get('home', '/', async function showHome(ctx) {
     if (await spa?.index(ctx)) return;
     ctx.type = 'html';

@@ -29,12 +29,19 @@ async function main(): Promise<void> {
   const started = performance.now();
   const backend = await createBackend({ ...config, log: (line) => console.log(line) });
   const server = createServer(backend.app.callback());
+  server.on('upgrade', backend.upgrade);
   server.listen(port, host);
   await once(server, 'listening');
+  const front = config.frontend
+    ? 'proxy' in config.frontend
+      ? `; the app proxied from ${config.frontend.proxy}`
+      : `; the app served from ${config.frontend.static}`
+    : '';
+  const listening = new URL(config.origin).port === String(port) ? '' : ` (listening on ${host}:${port})`;
   const where = config.dataDir ? `data in ${config.dataDir} (npm run reset clears it)` : 'data in memory';
   console.log(
-    `reference-backend ready at ${config.origin} in ${Math.round(performance.now() - started)} ms; ` +
-      `AS ${config.issuer}; downscoping by ${config.tokens.strategy}; ${where}`,
+    `reference-backend ready at ${config.origin}${listening} in ${Math.round(performance.now() - started)} ms; ` +
+      `AS ${config.issuer}; downscoping by ${config.tokens.strategy}; ${where}${front}`,
   );
   const stop = async (signal: string) => {
     console.log(`reference-backend: ${signal}, closing`);
@@ -48,6 +55,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: NodeJS.ErrnoException) => {
-  if (err.code === 'EADDRINUSE') fail(`${err.message}: another process holds the port. Stop it, or set BFF_ORIGIN.`);
+  if (err.code === 'EADDRINUSE')
+    fail(`${err.message}: another process holds the port. Stop it, or set BFF_ORIGIN (or BFF_PORT).`);
   fail(err.message);
 });

@@ -17,7 +17,7 @@ import type { BackendConfig } from '../config.js';
 import { PageError } from '../pages.js';
 import type { GrantLifecycle } from '../session/grant-lifecycle.js';
 import { cookieNames, currentSession, randomId, type SessionData } from '../session/session.js';
-import { safeReturnTo } from './return-to.js';
+import { refererPath, safeReturnTo } from './return-to.js';
 
 const TRANSACTION_TTL_MS = 10 * 60 * 1000;
 const ID_TOKEN_PROTOCOL_CLAIMS = new Set([
@@ -163,11 +163,12 @@ export function loginRoutes({ config, client, store, tokens, grants }: LoginDeps
   }
 
   return {
-    /** GET /auth/login?returnTo=/path */
+    /** GET /auth/login?returnTo=/path; without returnTo, back to the page the user came from. */
     login: [
       async function startSignIn(ctx: Context) {
+        const asked = ctx.query.returnTo ?? refererPath(ctx.get('referer'), config.origin);
         await startAuthorization(ctx, {
-          return_to: safeReturnTo(ctx.query.returnTo, config.origin),
+          return_to: safeReturnTo(asked, config.origin),
           scope: config.login.scope,
           resources: config.login.resources,
         });

@@ -12,12 +12,16 @@ import type { BackendConfig } from '../config.js';
 import { PageError } from '../pages.js';
 import type { GrantLifecycle } from '../session/grant-lifecycle.js';
 import { currentSession } from '../session/session.js';
+import { refererPath, safeReturnTo } from './return-to.js';
 
 export interface LogoutDeps {
   config: BackendConfig;
   client: OpenIdClient;
   grants: GrantLifecycle;
 }
+
+/** Where the AS sends the browser after sign-out when it should land elsewhere than `/`. */
+export const SIGNED_OUT_PATH = '/auth/signed-out';
 
 export function logoutRoute({ config, client, grants }: LogoutDeps): Middleware[] {
   return [
@@ -45,22 +49,46 @@ export function logoutRoute({ config, client, grants }: LogoutDeps): Middleware[
     // #endregion
     async function redirectToEndSession(ctx: Context) {
       ctx.status = 303;
+      // Back to the page the user signed out from (`?returnTo=` on the form's action, else Referer).
+      const returnTo = safeReturnTo(
+        ctx.query.returnTo ?? refererPath(ctx.get('referer'), config.origin),
+        config.origin,
+      );
+      // OIDC RP-Initiated Logout §3: the AS returns to a registered URI only, with `state` as given;
+      // `/` is registered as such, any other path goes through /auth/signed-out.
+      const back =
+        returnTo === '/'
+          ? { post_logout_redirect_uri: `${config.origin}/` }
+          : { post_logout_redirect_uri: `${config.origin}${SIGNED_OUT_PATH}`, state: returnTo };
       let endSession: URL;
       try {
         const configuration = await client.configuration();
         const idToken = ctx.state.idToken as string | undefined;
         endSession = oidc.buildEndSessionUrl(configuration, {
-          post_logout_redirect_uri: `${config.origin}/`,
+          ...back,
           ...(idToken ? { id_token_hint: idToken } : { client_id: config.client.id }),
         });
       } catch (err) {
         // The local session is gone all the same; say why the AS's own sign-out was skipped.
         const failure = describeAsFailure(err, config.issuer);
         config.log?.(`auth.logout: no RP-initiated logout (${failure.reason}): ${failure.description}`);
-        ctx.redirect('/');
+        ctx.redirect(returnTo);
         return;
       }
       ctx.redirect(endSession.href);
+    },
+  ];
+}
+
+/**
+ * GET /auth/signed-out?state=/path: the end of RP-initiated logout, on to the page the user signed
+ * out from. `state` comes back through the browser, so it is validated again (RFC 9700 §4.11).
+ */
+export function signedOutRoute(config: Pick<BackendConfig, 'origin'>): Middleware[] {
+  return [
+    async function returnToPage(ctx: Context) {
+      ctx.status = 303;
+      ctx.redirect(safeReturnTo(ctx.query.state, config.origin));
     },
   ];
 }

@@ -36,3 +36,15 @@ export function safeReturnTo(value: unknown, origin: string): string {
   // RFC 9700 §4.11: validate what is used. `/..//evil.example` normalises to `//evil.example`.
   return isSameOriginPath(path, origin) ? path : '/';
 }
+
+/**
+ * The page a request came from, as a candidate return path: the `Referer` when it is a page of this
+ * origin outside `/auth/` (the sign-in pages themselves are no place to return to); else `/`.
+ * The caller still passes it through `safeReturnTo`.
+ */
+export function refererPath(referer: string | undefined, origin: string): string {
+  if (!referer || !URL.canParse(referer)) return '/';
+  const url = new URL(referer);
+  if (url.origin !== origin || url.pathname.startsWith('/auth/')) return '/';
+  return `${url.pathname}${url.search}${url.hash}`;
+}
