@@ -6,11 +6,12 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import { createDemoApis } from '@tmi-bff/demo-apis';
 import { createMockAs, loadSeed, SEED_FILE, type Seed } from '@tmi-bff/mock-as';
 import { type BackendConfig, createBackend, demoConfig } from '@tmi-bff/reference-backend';
 import { type AdminClient, adminClient } from './admin-client.js';
-import { type MockBffOptions, resolveOptions } from './options.js';
+import { type MockBffOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type SignedIn, signInTo, type Who } from './sign-in.js';
 
 export interface MockBff {
@@ -43,10 +44,14 @@ async function close(server: Server): Promise<void> {
   await closed;
 }
 
-/** The backend's settings for the app: where its frontend comes from, and mock mode on. */
-function frontendConfig(options: ReturnType<typeof resolveOptions>): Partial<BackendConfig> {
-  void options;
-  return {};
+/** Where the app comes from: a dev server to proxy to, or a built folder. */
+function mockModeConfig(options: ResolvedOptions): Pick<BackendConfig, 'frontend'> {
+  const frontend = options.frontend
+    ? { proxy: options.frontend }
+    : options.static
+      ? { static: resolve(options.static) }
+      : undefined;
+  return frontend ? { frontend } : {};
 }
 
 /**
@@ -99,9 +104,11 @@ export async function startMockBff(options: MockBffOptions = {}): Promise<MockBf
     });
     api.server.on('request', apis.callback());
 
-    const backend = await createBackend({ ...demoConfig(seed, url, issuer), log, ...frontendConfig(resolved) });
+    const backend = await createBackend({ ...demoConfig(seed, url, issuer), log, ...mockModeConfig(resolved) });
     closers.push(() => backend.close());
     bff.server.on('request', backend.app.callback());
+    // Proxy mode: the dev server's WebSocket (hot module reload) through the BFF.
+    bff.server.on('upgrade', backend.upgrade);
 
     log(`mock BFF: app ${url}, AS ${issuer}, APIs ${apiUrl}`);
     return {

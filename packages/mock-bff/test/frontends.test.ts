@@ -1,0 +1,337 @@
+/**
+ * Your own frontend behind the mock BFF, in both modes:
+ * - proxy mode: a Vite dev server (the fixture `vite-app`), its hot module reload over the proxied
+ *   WebSocket, and the proxy's own rules, against a small stand-in dev server;
+ * - static mode: a built app with client-side routes and nested, hashed assets (`static-app`).
+ * The browser tests run Debian's Chromium through playwright-core (never a downloaded browser);
+ * without it they skip with the reason printed, and under CI=true they run and fail.
+ */
+import { once } from 'node:events';
+import { accessSync, constants } from 'node:fs';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CSRF_HEADER, type MockBff, startMockBff } from '@tmi-bff/mock-bff';
+import test, { type ExecutionContext, type Implementation } from 'ava';
+import { chromium, type Page } from 'playwright-core';
+import { createServer as createViteServer } from 'vite';
+
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
+function missingBrowser(): string | undefined {
+  try {
+    accessSync(CHROMIUM, constants.X_OK);
+    return undefined;
+  } catch {
+    return `no Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium) or set CHROMIUM_PATH`;
+  }
+}
+const missing = missingBrowser();
+
+function browserTest(title: string, fn: Implementation<[]>): void {
+  if (missing && process.env.CI !== 'true') {
+    console.log(`skipped "${title}": ${missing}`);
+    test.skip(title, fn);
+    return;
+  }
+  test(title, fn);
+}
+
+async function openPage(t: ExecutionContext): Promise<Page> {
+  if (missing) throw new Error(missing);
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking'],
+  });
+  t.teardown(() => browser.close());
+  const page = await browser.newPage();
+  page.on('pageerror', (err) => t.log(`page error: ${err.message}`));
+  return page;
+}
+
+/** A copy of a fixture in a temporary folder (edited by the test, removed after it), with the app's settings file. */
+async function copyFixture(t: ExecutionContext, name: string, settingsDir: string, stocks: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `tmi-bff-${name}-`));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await cp(join(FIXTURES, name), dir, { recursive: true });
+  await mkdir(join(dir, settingsDir), { recursive: true });
+  await writeFile(join(dir, settingsDir, 'config.json'), JSON.stringify({ stocks }));
+  return dir;
+}
+
+async function mockBff(t: ExecutionContext, options: Parameters<typeof startMockBff>[0]): Promise<MockBff> {
+  const bff = await startMockBff(options);
+  t.teardown(() => bff.stop());
+  return bff;
+}
+
+/** The stack's APIs are on ephemeral ports: start it once to learn them, with the app's folder to come. */
+const STOCKS_PLACEHOLDER = 'http://127.0.0.1:1/stocks';
+
+const text = (page: Page, selector: string, hasText: string | RegExp) =>
+  page.locator(selector, { hasText }).waitFor({ timeout: 15_000 });
+
+/** The app's Sign in link, the AS's own login and consent pages as alice, back to the app. */
+async function signInAsAlice(page: Page, bff: MockBff): Promise<void> {
+  await page.click('#sign-in');
+  await page.waitForURL(`${bff.issuer}/**`);
+  await page.fill('#username', 'alice');
+  await page.fill('#password', 'alice');
+  await page.click('form[action$="/login"] button[type=submit]:not([name])');
+  await page.getByRole('button', { name: 'Allow' }).click();
+  await page.waitForURL(`${bff.url}/**`);
+}
+
+/** The app's sign-out form, the AS's confirmation, back to the app. */
+async function signOut(page: Page, bff: MockBff): Promise<void> {
+  await page.click('#sign-out');
+  await page.waitForURL(`${bff.issuer}/**`);
+  await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+  await page.waitForURL(`${bff.url}/**`);
+}
+
+/** A small stand-in for a dev server: answers with what it received, or streams, or upgrades nothing. */
+async function echoServer(t: ExecutionContext) {
+  const seen: Array<{ url: string; headers: IncomingHttpHeaders }> = [];
+  let release: () => void = () => {};
+  const server = createServer((req, res) => {
+    seen.push({ url: req.url ?? '', headers: req.headers });
+    if (req.url === '/stream') {
+      // The first chunk now, the rest only when the test says: the proxy must not buffer.
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'x-dev-server': 'yes' });
+      res.write('data: first\n\n');
+      release = () => res.end('data: last\n\n');
+      return;
+    }
+    res.writeHead(200, {
+      'content-type': 'text/html',
+      'content-security-policy': "script-src 'self' 'unsafe-eval'",
+      'x-dev-server': 'yes',
+    });
+    res.end(`<!doctype html><title>dev</title><p>${req.url}</p>`);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => {
+    release();
+    server.closeAllConnections();
+    server.close();
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, release: () => release() };
+}
+
+test('proxy mode: the app is forwarded with its own headers; the dev server sees its own Host and Origin, never the BFF cookies', async (t) => {
+  const dev = await echoServer(t);
+  const bff = await mockBff(t, { frontend: dev.url });
+  const { cookieHeader } = await bff.signIn('alice');
+
+  const res = await fetch(`${bff.url}/some/client/route?x=1`, {
+    headers: { cookie: `${cookieHeader}; app-pref=dark`, origin: bff.url },
+  });
+  t.is(res.status, 200);
+  t.is(res.headers.get('x-dev-server'), 'yes');
+  // The app decides its own policy; only framing is refused on top, as on every page of the origin.
+  t.is(res.headers.get('content-security-policy'), "script-src 'self' 'unsafe-eval'");
+  t.is(res.headers.get('x-frame-options'), 'DENY');
+  t.regex(await res.text(), /<p>\/some\/client\/route\?x=1<\/p>/);
+
+  const forwarded = dev.seen.at(-1);
+  t.is(forwarded?.headers.host, new URL(dev.url).host);
+  t.is(forwarded?.headers.origin, dev.url);
+  t.is(forwarded?.headers['x-forwarded-host'], new URL(bff.url).host);
+  t.is(forwarded?.headers.cookie, 'app-pref=dark', 'the session cookie and its signature stay with the BFF');
+});
+
+test("proxy mode: the BFF's own routes are never forwarded, and a streamed answer arrives before it ends", async (t) => {
+  const dev = await echoServer(t);
+  const bff = await mockBff(t, { frontend: dev.url });
+
+  const token = await fetch(`${bff.url}/.well-known/bff-token`, { headers: { [CSRF_HEADER]: '1' } });
+  t.is(token.status, 401);
+  t.is(((await token.json()) as { error: string }).error, 'invalid_session');
+  for (const path of ['/auth/no-such-page', '/_mock/no-such-knob']) {
+    const own = await fetch(`${bff.url}${path}`);
+    t.is(own.status, 404, path);
+    t.is(own.headers.get('x-dev-server'), null, path);
+  }
+  t.deepEqual(
+    dev.seen.map((r) => r.url),
+    [],
+  );
+
+  const stream = await fetch(`${bff.url}/stream`);
+  t.is(stream.headers.get('content-type'), 'text/event-stream');
+  const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+  const first = await reader.read();
+  t.is(new TextDecoder().decode(first.value), 'data: first\n\n');
+  dev.release();
+  let rest = '';
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    rest += new TextDecoder().decode(chunk.value);
+  }
+  t.is(rest, 'data: last\n\n');
+});
+
+test('proxy mode: with the dev server down, a 502 page names the address and the setting, with no stack trace', async (t) => {
+  const dev = await echoServer(t);
+  const bff = await mockBff(t, { frontend: dev.url });
+  const stopped = createServer();
+  stopped.listen(0, '127.0.0.1');
+  await once(stopped, 'listening');
+  const down = `http://127.0.0.1:${(stopped.address() as AddressInfo).port}`;
+  stopped.close();
+  await once(stopped, 'close');
+  const bffDown = await mockBff(t, { frontend: down });
+
+  const res = await fetch(`${bffDown.url}/dashboard`, { headers: { accept: 'text/html' } });
+  t.is(res.status, 502);
+  t.regex(res.headers.get('content-type') ?? '', /^text\/html/);
+  t.is(res.headers.get('cache-control'), 'no-store');
+  t.is(res.headers.get('x-frame-options'), 'DENY');
+  t.regex(res.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+  const body = await res.text();
+  t.true(body.includes(down), 'names the address');
+  t.regex(body, /--frontend/);
+  t.regex(body, /BFF_FRONTEND/);
+  t.regex(body, /ECONNREFUSED/);
+  t.notRegex(body, /at .*\.(ts|js):\d+/, 'no stack trace');
+  // The other stack, whose dev server answers, is unaffected.
+  t.is((await fetch(`${bff.url}/`)).status, 200);
+});
+
+test('static mode: hashed assets are immutable, index.html is never stored, client routes fall back to it, missing assets and escapes are 404', async (t) => {
+  const dir = await copyFixture(t, 'static-app', '.', STOCKS_PLACEHOLDER);
+  const bff = await mockBff(t, { static: dir });
+  const html = { accept: 'text/html,application/xhtml+xml' };
+
+  const index = await fetch(`${bff.url}/`);
+  t.is(index.status, 200);
+  t.is(index.headers.get('cache-control'), 'no-store');
+  t.is(index.headers.get('content-security-policy'), "frame-ancestors 'none'");
+  t.is(index.headers.get('x-frame-options'), 'DENY');
+  t.is(index.headers.get('referrer-policy'), 'same-origin');
+  const page = await index.text();
+
+  const deep = await fetch(`${bff.url}/account/portfolio`, { headers: html });
+  t.is(deep.status, 200);
+  t.is(deep.headers.get('cache-control'), 'no-store');
+  t.is(await deep.text(), page, 'a client-side route is the app');
+
+  const js = await fetch(`${bff.url}/assets/js/app-7c1e9b42.js`);
+  t.is(js.status, 200);
+  t.regex(js.headers.get('content-type') ?? '', /javascript/);
+  t.is(js.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+  const settings = await fetch(`${bff.url}/config.json`);
+  t.is(settings.headers.get('cache-control'), 'no-cache', 'a file without a hash is revalidated');
+  t.deepEqual(await settings.json(), { stocks: STOCKS_PLACEHOLDER });
+  const head = await fetch(`${bff.url}/account/portfolio`, { method: 'HEAD', headers: html });
+  t.is(head.status, 200);
+
+  for (const [path, headers] of [
+    ['/assets/js/app-00000000.js', html],
+    ['/assets/js/missing.js', {}],
+    ['/no/such/route', {}],
+    ['/..%2f..%2fpackage.json', html],
+    ['/assets/..%2f..%2f..%2fpackage.json', html],
+    ['/.hidden', html],
+  ] as const) {
+    const res = await fetch(`${bff.url}${path}`, { headers });
+    t.is(res.status, 404, path);
+    t.not(await res.text(), page, path);
+  }
+  const post = await fetch(`${bff.url}/account/portfolio`, { method: 'POST' });
+  t.is(post.status, 404, 'only GET and HEAD reach the app');
+});
+
+browserTest(
+  'a Vite dev server behind the mock BFF: sign-in, token, API call and sign-out in Chromium, and HMR over the proxied WebSocket',
+  async (t) => {
+    // The APIs' address is known once the stack runs; the app reads it from public/config.json.
+    const dir = await copyFixture(t, 'vite-app', 'public', STOCKS_PLACEHOLDER);
+    const vite = await createViteServer({
+      root: dir,
+      configFile: false,
+      logLevel: 'silent',
+      server: { host: '127.0.0.1', port: 0, strictPort: true },
+    });
+    await vite.listen();
+    t.teardown(() => vite.close());
+    const devUrl = `http://127.0.0.1:${(vite.httpServer?.address() as AddressInfo).port}`;
+    const bff = await mockBff(t, { frontend: devUrl });
+    await writeFile(join(dir, 'public', 'config.json'), JSON.stringify({ stocks: `${bff.apiUrl}/stocks` }));
+
+    const page = await openPage(t);
+    const sockets: string[] = [];
+    page.on('websocket', (ws) => sockets.push(ws.url()));
+    const first = await page.goto(`${bff.url}/`);
+    t.is(first?.headers()['x-frame-options'], 'DENY');
+    await text(page, '#who', 'Not signed in (invalid_session)');
+    await text(page, '#message', 'Hello from Vite');
+
+    await signInAsAlice(page, bff);
+    t.is(new URL(page.url()).pathname, '/', 'back on the page the sign-in started from');
+    await text(page, '#who', 'Signed in as alice');
+    await page.click('#quotes');
+    await text(page, '#result', '200: ACME GLOBX INIT');
+
+    // HMR: the module changes on disk, the page shows it, and no navigation happened.
+    let navigations = 0;
+    page.on('framenavigated', () => navigations++);
+    await page.evaluate(() => {
+      (globalThis as { bootMark?: string }).bootMark = 'before the edit';
+    });
+    await writeFile(join(dir, 'src', 'message.js'), "export const message = 'Hello again, hot';\n");
+    await text(page, '#message', 'Hello again, hot');
+    t.is(navigations, 0, 'no reload');
+    t.is(await page.evaluate(() => (globalThis as { bootMark?: string }).bootMark), 'before the edit');
+    t.true(
+      sockets.some((url) => url.startsWith(bff.url.replace('http:', 'ws:'))),
+      `the HMR WebSocket went through the BFF: ${sockets.join(', ')}`,
+    );
+    await text(page, '#who', 'Signed in as alice');
+
+    await signOut(page, bff);
+    t.is(new URL(page.url()).pathname, '/');
+    await text(page, '#who', 'Not signed in (invalid_session)');
+  },
+);
+
+browserTest(
+  'a built app with client-side routes in static mode: a deep link reloads, nested assets load, sign-in and sign-out return to the page',
+  async (t) => {
+    const dir = await copyFixture(t, 'static-app', '.', STOCKS_PLACEHOLDER);
+    const bff = await mockBff(t, { static: dir });
+    await writeFile(join(dir, 'config.json'), JSON.stringify({ stocks: `${bff.apiUrl}/stocks` }));
+    const page = await openPage(t);
+
+    // A deep link, loaded cold: the history fallback answers with the app, which routes by itself.
+    await page.goto(`${bff.url}/account/portfolio`);
+    await text(page, '#route', 'Portfolio');
+    await text(page, '#who', 'Not signed in (invalid_session)');
+    // The nested, hashed stylesheet applied.
+    t.is(await page.locator('#route').evaluate('(el) => getComputedStyle(el).color'), 'rgb(0, 96, 160)');
+
+    await signInAsAlice(page, bff);
+    t.is(new URL(page.url()).pathname, '/account/portfolio', 'sign-in returns to the page it started from');
+    await text(page, '#who', 'Signed in as alice');
+    await page.click('#quotes');
+    await text(page, '#result', '200: ACME GLOBX INIT');
+
+    await page.click('a[href="/"]');
+    await text(page, '#route', 'Home');
+    await page.goBack();
+    await text(page, '#route', 'Portfolio');
+    await page.reload();
+    await text(page, '#route', 'Portfolio');
+    await text(page, '#who', 'Signed in as alice');
+
+    await signOut(page, bff);
+    t.is(new URL(page.url()).pathname, '/account/portfolio', 'sign-out returns to the page it started from');
+    await text(page, '#who', 'Not signed in (invalid_session)');
+  },
+);
