@@ -73,6 +73,9 @@ async function mockBff(t: ExecutionContext, options: Parameters<typeof startMock
 /** The stack's APIs are on ephemeral ports: start it once to learn them, with the app's folder to come. */
 const STOCKS_PLACEHOLDER = 'http://127.0.0.1:1/stocks';
 
+/** The browser's getComputedStyle, without the DOM types this Node project does not load. */
+type Css = { getComputedStyle(el: unknown): { color: string } };
+
 const text = (page: Page, selector: string, hasText: string | RegExp) =>
   page.locator(selector, { hasText }).waitFor({ timeout: 15_000 });
 
@@ -152,7 +155,7 @@ test("proxy mode: the BFF's own routes are never forwarded, and a streamed answe
   const bff = await mockBff(t, { frontend: dev.url });
 
   const token = await fetch(`${bff.url}/.well-known/bff-token`, { headers: { [CSRF_HEADER]: '1' } });
-  t.is(token.status, 401);
+  t.is(token.status, 400);
   t.is(((await token.json()) as { error: string }).error, 'invalid_session');
   for (const path of ['/auth/no-such-page', '/_mock/no-such-knob']) {
     const own = await fetch(`${bff.url}${path}`);
@@ -261,7 +264,7 @@ browserTest(
     });
     await vite.listen();
     t.teardown(() => vite.close());
-    const devUrl = `http://127.0.0.1:${(vite.httpServer?.address() as AddressInfo).port}`;
+    const devUrl = new URL(vite.resolvedUrls?.local[0] ?? 'http://vite.did.not.listen').origin;
     const bff = await mockBff(t, { frontend: devUrl });
     await writeFile(join(dir, 'public', 'config.json'), JSON.stringify({ stocks: `${bff.apiUrl}/stocks` }));
 
@@ -314,7 +317,10 @@ browserTest(
     await text(page, '#route', 'Portfolio');
     await text(page, '#who', 'Not signed in (invalid_session)');
     // The nested, hashed stylesheet applied.
-    t.is(await page.locator('#route').evaluate('(el) => getComputedStyle(el).color'), 'rgb(0, 96, 160)');
+    t.is(
+      await page.locator('#route').evaluate((el) => (globalThis as unknown as Css).getComputedStyle(el).color),
+      'rgb(0, 96, 160)',
+    );
 
     await signInAsAlice(page, bff);
     t.is(new URL(page.url()).pathname, '/account/portfolio', 'sign-in returns to the page it started from');
