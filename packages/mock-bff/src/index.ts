@@ -8,7 +8,7 @@
  *   await bff.stop();
  */
 
-export { CSRF_HEADER, WELL_KNOWN } from '@tmi-bff/koa';
+export { CSRF_HEADER, TOKEN_SOURCE_HEADER, WELL_KNOWN } from '@tmi-bff/koa';
 export { type BrowserCookie, SignInError } from '@tmi-bff/mock-as/testing';
 export { ADMIN_PATHS, type AdminClient, adminClient, MockAdminError, type TokenFault } from './admin-client.js';
 export type { MockBffOptions } from './options.js';

@@ -8,20 +8,9 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CSRF_HEADER, type MockBff, SignInError, startMockBff, WELL_KNOWN } from '@tmi-bff/mock-bff';
-import test, { type ExecutionContext } from 'ava';
-
-async function started(t: ExecutionContext): Promise<MockBff> {
-  const bff = await startMockBff();
-  t.teardown(() => bff.stop());
-  return bff;
-}
-
-/** A same-origin call of the app's page to a BFF endpoint. */
-async function callBff(bff: MockBff, path: string, cookieHeader: string) {
-  const res = await fetch(`${bff.url}${path}`, { headers: { [CSRF_HEADER]: '1', cookie: cookieHeader } });
-  return { res, body: (await res.json()) as Record<string, unknown> };
-}
+import { SignInError, startMockBff, WELL_KNOWN } from '@tmi-bff/mock-bff';
+import test from 'ava';
+import { callBff, started } from './_setup.js';
 
 /** The claims of a JWT, unverified (the demo APIs verify; the test only reads who it is for). */
 const claimsOf = (jwt: string) =>

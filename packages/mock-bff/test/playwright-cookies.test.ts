@@ -5,52 +5,13 @@
  *
  * Without a browser the tests skip with the reason printed; under CI=true they run and fail.
  */
-import { accessSync, constants } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type MockBff, startMockBff } from '@tmi-bff/mock-bff';
-import test, { type ExecutionContext, type Implementation } from 'ava';
-import { type BrowserContext, chromium } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
+import { browserTest, newContext } from './_browser.js';
+import { started } from './_setup.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const APP = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'app');
-
-function missingBrowser(): string | undefined {
-  try {
-    accessSync(CHROMIUM, constants.X_OK);
-    return undefined;
-  } catch {
-    return `no Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium) or set CHROMIUM_PATH`;
-  }
-}
-const missing = missingBrowser();
-
-function browserTest(title: string, fn: Implementation<[]>): void {
-  if (missing && process.env.CI !== 'true') {
-    console.log(`skipped "${title}": ${missing}`);
-    test.skip(title, fn);
-    return;
-  }
-  test(title, fn);
-}
-
-/** A headless Chromium with a fresh context (as @playwright/test gives each test), closed in teardown. */
-async function newContext(t: ExecutionContext): Promise<BrowserContext> {
-  if (missing) throw new Error(missing);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking'],
-  });
-  t.teardown(() => browser.close());
-  return browser.newContext();
-}
-
-async function startedWithApp(t: ExecutionContext): Promise<MockBff> {
-  const bff = await startMockBff({ static: APP });
-  t.teardown(() => bff.stop());
-  return bff;
-}
 
 /** Opens the app and returns what its page learnt from bff-sessioninfo. */
 async function askWho(context: BrowserContext, url: string) {
@@ -67,7 +28,7 @@ async function askWho(context: BrowserContext, url: string) {
 browserTest(
   "context.addCookies(signIn('alice').cookies) signs the browser in: the app's page sees alice",
   async (t) => {
-    const bff = await startedWithApp(t);
+    const bff = await started(t, { static: APP });
     const context = await newContext(t);
     const alice = await bff.signIn('alice');
     await context.addCookies(alice.cookies);
@@ -83,7 +44,7 @@ browserTest(
 );
 
 browserTest('a browser context without the cookies is not signed in: the same page gets invalid_session', async (t) => {
-  const bff = await startedWithApp(t);
+  const bff = await started(t, { static: APP });
   const context = await newContext(t);
   await bff.signIn('alice');
 
