@@ -1,12 +1,23 @@
 #!/usr/bin/env node
 // `npm run dev`: starts every part of the demo with prefixed logs, and prints the URLs once each
 // one answers. Ctrl-C stops them all.
+import { resolve } from 'node:path';
 import concurrently from 'concurrently';
 
 const env = process.env;
+// The backend runs in its own folder: a built app's folder is named from here, where it was typed.
+if (env.BFF_SPA_DIR && env.BFF_SPA_DIR !== 'none') env.BFF_SPA_DIR = resolve(env.BFF_SPA_DIR);
 const ISSUER = env.MOCK_AS_ISSUER || 'http://localhost:4000';
 const BFF = env.BFF_ORIGIN || 'http://localhost:3000';
 const API = env.API_ORIGIN || 'http://localhost:4001';
+// Where the backend listens, when BFF_PORT sets it apart from the public BFF_ORIGIN.
+const BFF_LISTEN = env.BFF_PORT ? `http://${env.BFF_HOST || '127.0.0.1'}:${env.BFF_PORT}` : BFF;
+// Your own app instead of the sample SPA: a dev server behind the backend, or a built folder.
+const OWN_APP = env.BFF_FRONTEND
+  ? `your dev server ${env.BFF_FRONTEND}, proxied`
+  : env.BFF_SPA_DIR && env.BFF_SPA_DIR !== 'none'
+    ? `your built app from ${env.BFF_SPA_DIR}`
+    : undefined;
 
 /** The parts of the stack: how to start each, and the URL that answers once it is ready. */
 const parts = [
@@ -18,20 +29,21 @@ const parts = [
     ready: `${ISSUER}/.well-known/openid-configuration`,
     prefixColor: 'magenta',
   },
-  {
+  !OWN_APP && {
     name: 'spa',
     title: 'Sample SPA build (esbuild, watching)',
     command: 'npm run dev --silent -w @tmi-bff/sample-spa',
     // Served by the backend: ready once the backend serves the first build.
-    ready: `${BFF}/assets/app.js`,
+    ready: `${BFF_LISTEN}/assets/app.js`,
     prefixColor: 'green',
   },
   {
     name: 'bff',
-    title: 'Reference backend (BFF) + sample SPA',
+    title: OWN_APP ? 'Reference backend (BFF) + your app' : 'Reference backend (BFF) + sample SPA',
     command: 'npm run dev --silent -w @tmi-bff/reference-backend',
     url: BFF,
-    ready: `${BFF}/`,
+    // With your app in front, `/` is your app's (a dev server may start later): a route of the backend's own.
+    ...(OWN_APP ? { ready: `${BFF_LISTEN}/auth/signed-out`, readyStatus: 303 } : { ready: `${BFF_LISTEN}/` }),
     prefixColor: 'cyan',
   },
   {
@@ -44,7 +56,7 @@ const parts = [
     readyStatus: 401,
     prefixColor: 'yellow',
   },
-];
+].filter(Boolean);
 
 // A port that already answers belongs to another process (often an earlier `npm run dev`):
 // starting would fail, and the banner below would be a lie.
@@ -82,7 +94,7 @@ exitCode.then(() => {
 async function waitFor(url, status, deadline) {
   while (Date.now() < deadline && !stopped) {
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(2000) });
       if (status ? res.status === status : res.ok) return true;
     } catch {
       // not listening yet
@@ -104,7 +116,9 @@ if (stopped) {
       `tmi-bff is up (${((Date.now() - started) / 1000).toFixed(1)} s):`,
       ...parts.filter((p) => p.url).map((p) => `  ${p.title.padEnd(width)}  ${p.url}`),
       '  Personas: alice/alice, bob/bob, carol/carol (see mock-as/seed.json)',
-      `  Open ${BFF}/ : the sample SPA walks through the flow; its flow inspector shows every request.`,
+      OWN_APP
+        ? `  Open ${BFF}/ : ${OWN_APP}, on the BFF's origin (docs/walkthrough/07-own-frontend.md).`
+        : `  Open ${BFF}/ : the sample SPA walks through the flow; its flow inspector shows every request.`,
       '  Stop with Ctrl-C. Forget every session, grant and key with: npm run reset',
       '',
     ].join('\n'),
