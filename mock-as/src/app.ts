@@ -13,6 +13,7 @@ import { accessTokenVerifier } from './access-tokens.js';
 import { Accounts } from './accounts.js';
 import { DEFAULT_LIFETIMES, type MockAsConfig } from './config.js';
 import { buildConfiguration } from './configuration.js';
+import { createFaults, type Faults } from './faults.js';
 import { TOKEN_EXCHANGE_DUPLICABLE, TOKEN_EXCHANGE_PARAMETERS, tokenExchangeGrant } from './grants/token-exchange.js';
 import { interactionRoutes } from './interactions/routes.js';
 import { loadOrCreateKeys } from './keys.js';
@@ -30,6 +31,8 @@ export interface MockAs {
   /** The AS's public signing keys (what `/jwks` serves). */
   publicKeys: JWK[];
   store: TokenStore;
+  /** The fault injection, when enabled (development only). */
+  faults: Faults | undefined;
   /** Stops the sweeper and waits for the last write to the data file. */
   close(): Promise<void>;
 }
@@ -78,6 +81,9 @@ export async function createMockAs(config: MockAsConfig): Promise<MockAs> {
     }
   }
 
+  // Development only: first of all, so "down" refuses every request and failures precede the grant.
+  const faults = config.faults?.enabled ? createFaults(provider) : undefined;
+  for (const middleware of faults?.middleware ?? []) provider.use(middleware);
   provider.use(logRequests(log));
   provider.use(pageSecurity(seed));
   provider.use(tokenErrors(provider, accounts));
@@ -95,7 +101,11 @@ export async function createMockAs(config: MockAsConfig): Promise<MockAs> {
     provider,
     publicKeys,
     store,
-    close: () => store.close(),
+    faults,
+    close: () => {
+      faults?.close();
+      return store.close();
+    },
   };
 }
 

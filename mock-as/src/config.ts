@@ -3,6 +3,7 @@
  * reads the environment, through `configFromEnv()`; tests build the object directly.
  */
 import { join } from 'node:path';
+import type { FaultsOption } from './faults.js';
 import type { DevKeys } from './keys.js';
 import { DEFAULT_ADDRESSES, type Seed } from './seed.js';
 
@@ -43,6 +44,8 @@ export interface MockAsConfig {
   clockTolerance?: number | undefined;
   /** Where log lines go. Default: console.log. */
   log?: ((line: string) => void) | undefined;
+  /** Development only: the fault-injection control route (faults.ts). Default: `{ enabled: false }`. */
+  faults?: FaultsOption | undefined;
 }
 
 /** What `server.ts` needs from the environment, resolved. */
@@ -54,6 +57,7 @@ export interface ServerSettings {
   dataDir: string | undefined;
   host: string;
   port: number;
+  faults: FaultsOption;
 }
 
 /**
@@ -68,6 +72,7 @@ export interface ServerSettings {
  * | `MOCK_AS_DATA_DIR` | `<mock-as>/.data`; the value `memory` keeps everything in memory |
  * | `MOCK_AS_HOST` | `127.0.0.1` (loopback only) |
  * | `MOCK_AS_PORT` | the issuer's port |
+ * | `MOCK_AS_FAULTS` | unset; `1` mounts the development-only fault control route (faults.ts) |
  */
 export function configFromEnv(env: Record<string, string | undefined>, root: string): ServerSettings {
   const issuer = (env.MOCK_AS_ISSUER || DEFAULT_ADDRESSES.ISSUER).replace(/\/$/, '');
@@ -89,5 +94,6 @@ export function configFromEnv(env: Record<string, string | undefined>, root: str
     dataDir,
     host: env.MOCK_AS_HOST || '127.0.0.1',
     port,
+    faults: { enabled: env.MOCK_AS_FAULTS === '1' },
   };
 }

@@ -6,6 +6,7 @@
 export type { AccessTokenClaims, ActClaim } from './access-tokens.js';
 export { createMockAs, type MockAs, type RunningMockAs, type StartOptions, startMockAs } from './app.js';
 export { configFromEnv, DEFAULT_LIFETIMES, type Lifetimes, type MockAsConfig } from './config.js';
+export { FAULTS_PATH, type FaultState, type Faults, type FaultsOption, type TokenFailure } from './faults.js';
 export { ACCESS_TOKEN_TYPE } from './grants/token-exchange.js';
 export { type DevKeys, generateSigningKey } from './keys.js';
 export { TokenStore } from './persistence/adapter.js';

@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     port: settings.port,
     seed,
     dataDir: settings.dataDir,
+    faults: settings.faults,
     log: (line) => console.log(line),
   });
   const where = settings.dataDir ? `data in ${settings.dataDir} (npm run reset clears it)` : 'data in memory';

@@ -10,7 +10,9 @@ import type { Duplex } from 'node:stream';
 import { createTmiBff, OpenIdClient, SPEC, type StoredGrant, TokenService } from '@tmi-bff/koa';
 import { type KeyValueStore, LowdbStore, loadOrCreateSecret, MemoryStore, SealedStore } from '@tmi-bff/store';
 import Koa from 'koa';
+import { adminRoutes, MOCK_META } from './admin.js';
 import type { BackendConfig } from './config.js';
+import { assertMockModeAllowed } from './mock-mode.js';
 import { loginRoutes } from './oauth/login.js';
 import { logoutRoute, signedOutRoute } from './oauth/logout.js';
 import { pageSecurity } from './page-security.js';
@@ -53,6 +55,7 @@ async function dataKey(config: BackendConfig): Promise<Uint8Array> {
 }
 
 export async function createBackend(config: BackendConfig): Promise<Backend> {
+  assertMockModeAllowed(config);
   const log = config.log ?? console.log;
   const storeOptions = {
     ...(config.now ? { now: config.now } : {}),
@@ -120,12 +123,14 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
     asOrigin: new URL(config.issuer).origin,
     login: loginRoutes({ config, client, store, tokens, grants }),
     logout: logoutRoute({ config, client, grants }),
+    admin: config.mock?.enabled ? adminRoutes({ config, bff, tokens, store, client, grants, log }) : undefined,
     signedOut: signedOutRoute(config),
     spa:
       spa &&
       spaRoutes(
         spa,
-        bff.metaTags(),
+        // In mock mode the app learns where the scenario knobs are, and shows their panel.
+        config.mock?.enabled ? `${bff.metaTags()}\n${MOCK_META}` : bff.metaTags(),
         // The APIs the app calls with its tokens; the AS, where sign-out's form ends.
         contentSecurityPolicy(
           [...new Set(config.login.resources.map((r) => (URL.canParse(r) ? new URL(r).origin : 'null')))].filter(

@@ -5,6 +5,7 @@
 import { join, resolve } from 'node:path';
 import type { DownscopingStrategy } from '@tmi-bff/koa';
 import { parseSecret } from '@tmi-bff/store';
+import type { MockMode } from './mock-mode.js';
 import type { SpaConfig } from './spa.js';
 
 export interface BackendConfig {
@@ -59,6 +60,11 @@ export interface BackendConfig {
    * serves a built app with a history fallback. Default: none (the sample SPA, `spa`).
    */
   frontend?: FrontendConfig | undefined;
+  /**
+   * Development only: mounts the scenario knobs (admin.ts) under `/_mock`. Refused unless the origin
+   * and the issuer are http on a loopback host (mock-mode.ts). Default: none (off).
+   */
+  mock?: MockMode | undefined;
   /** Clock of the token cache, for tests. Default: Date.now. */
   now?: (() => number) | undefined;
 }
@@ -115,6 +121,7 @@ const positive = (name: string, value: string | undefined, fallback: number): nu
  * | `BFF_TRUST_PROXY` | unset; `1` behind a TLS-terminating proxy |
  * | `BFF_SPA_DIR` | unset: the sample SPA (`<repo>/sample-spa/dist`); a folder: a built app served with a history fallback; `none`: a plain home page |
  * | `BFF_FRONTEND` | unset; the URL of a dev server to proxy every other request to (e.g. http://localhost:5173) |
+ * | `BFF_MOCK` | unset; `1` turns mock mode on: the development-only scenario knobs under `/_mock` (loopback http only) |
  */
 export function configFromEnv(
   env: Record<string, string | undefined>,
@@ -156,6 +163,7 @@ export function configFromEnv(
       dataKey: env.BFF_DATA_KEY ? parseSecret(env.BFF_DATA_KEY, 'BFF_DATA_KEY') : undefined,
       trustProxy: env.BFF_TRUST_PROXY === '1',
       frontend,
+      mock: env.BFF_MOCK === '1' ? { enabled: true } : undefined,
       spa:
         env.BFF_SPA_DIR === 'none' || frontend
           ? undefined

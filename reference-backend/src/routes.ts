@@ -13,10 +13,12 @@
  * | home              | GET    | /                                  | the sample SPA, with the D1 meta tags |
  * | spa.assets        | GET    | /assets/:file                      | the SPA's bundle                      |
  * | spa.docs          | GET    | /docs/*path (.md)                  | the walkthrough, linked from the SPA  |
+ * | mock.*            | GET, POST | /_mock/*                        | scenario knobs, mock mode only (admin.ts) |
  */
 import Router from '@koa/router';
 import type { TmiBff } from '@tmi-bff/koa';
 import type { Middleware } from 'koa';
+import type { AdminRoute } from './admin.js';
 import type { loginRoutes } from './oauth/login.js';
 import { type logoutRoute, SIGNED_OUT_PATH } from './oauth/logout.js';
 import { homePage, pagePolicy, renderPageErrors } from './pages.js';
@@ -33,9 +35,11 @@ export interface RouteHandlers {
   log: (line: string) => void;
   /** The AS's origin: the home page's sign-out form ends there. */
   asOrigin: string;
+  /** The development-only scenario knobs: in mock mode only, else none and every /_mock path is 404. */
+  admin?: AdminRoute[] | undefined;
 }
 
-export function routes({ bff, login, logout, signedOut, spa, log, asOrigin }: RouteHandlers): Router {
+export function routes({ bff, login, logout, signedOut, spa, log, asOrigin, admin }: RouteHandlers): Router {
   const router = new Router();
   const homePolicy = pagePolicy([asOrigin]);
   router.get('auth.login', '/auth/login', renderPageErrors('auth.login.error', log), ...login.login);
@@ -57,6 +61,7 @@ export function routes({ bff, login, logout, signedOut, spa, log, asOrigin }: Ro
     router.get('spa.assets', '/assets/:file', spa.assets);
     router.get('spa.docs', '/docs/*path', spa.docs);
   }
+  for (const knob of admin ?? []) router.all(knob.name, knob.path, ...knob.stack);
   router.use(bff.routes());
   return router;
 }

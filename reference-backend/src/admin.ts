@@ -1,0 +1,279 @@
+/**
+ * The scenario knobs: a development-only admin API that makes, at run time, the faults a frontend
+ * must handle (`invalid_session`, `backend_not_ready`, a relayed `invalid_grant`,
+ * `temporarily_unavailable`). Mounted only in mock mode (mock-mode.ts); never by @tmi-bff/koa.
+ *
+ * | route name                 | method | path                         | body                       |
+ * |----------------------------|--------|------------------------------|----------------------------|
+ * | mock.state                 | GET    | /_mock/state                 |                            |
+ * | mock.session.expire-tokens | POST   | /_mock/session/expire-tokens |                            |
+ * | mock.session.lifetime      | POST   | /_mock/session/lifetime      | `{ seconds }`              |
+ * | mock.session.revoke-grant  | POST   | /_mock/session/revoke-grant  |                            |
+ * | mock.session.persona       | POST   | /_mock/session/persona       | `{ persona }`              |
+ * | mock.as.fail               | POST   | /_mock/as/fail               | `{ count, error?, error_description?, status?, delayMs? }` |
+ * | mock.as.down / mock.as.up  | POST   | /_mock/as/down, /_mock/as/up |                            |
+ *
+ * Every route has the endpoints' CSRF defence (D4) and JSON errors; the session knobs act on the
+ * session of the cookie they carry. The AS knobs are faults of the mock AS itself, made over HTTP
+ * at its control route (mock-as/src/faults.ts), so they work whether the AS runs in this process or
+ * in another one.
+ */
+import {
+  allowMethods,
+  BackendNotReady,
+  CSRF_HEADER,
+  describeAsFailure,
+  errorHandler,
+  InvalidRequest,
+  noStore,
+  type OpenIdClient,
+  requireSameOrigin,
+  requireSession,
+  ServerError,
+  sendJson,
+  sessionOf,
+  TemporarilyUnavailable,
+  type TmiBff,
+  type TokenService,
+} from '@tmi-bff/koa';
+import { FAULTS_PATH } from '@tmi-bff/mock-as';
+import { CookieJar, fetchWithJar, SignInError, signIn } from '@tmi-bff/mock-as/testing';
+import type { KeyValueStore } from '@tmi-bff/store';
+import type { Context, Middleware, Next } from 'koa';
+import type { BackendConfig } from './config.js';
+import type { GrantLifecycle } from './session/grant-lifecycle.js';
+import { cookieNames } from './session/session.js';
+
+export const ADMIN_BASE = '/_mock';
+
+/** Put in the sample SPA's head in mock mode: the panel of knobs shows only when it is there. */
+export const MOCK_META = `<meta name="tmi-bff-mock" content="${ADMIN_BASE}">`;
+
+export interface AdminRoute {
+  name: string;
+  method: 'GET' | 'POST';
+  path: string;
+  stack: Middleware[];
+}
+
+export interface AdminDeps {
+  config: BackendConfig;
+  bff: TmiBff;
+  tokens: TokenService;
+  store: KeyValueStore;
+  client: OpenIdClient;
+  grants: GrantLifecycle;
+  log: (line: string) => void;
+}
+
+/** A knob's body: small JSON objects only. */
+const BODY_LIMIT = 1024;
+
+/** Reads the JSON object of a POST; an empty body is `{}`. Anything else is a 400, never a 500. */
+async function readJsonObject(ctx: Context): Promise<Record<string, unknown>> {
+  if (Number(ctx.get('content-length') || 0) > BODY_LIMIT)
+    throw new InvalidRequest(`the body is over ${BODY_LIMIT} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > BODY_LIMIT) throw new InvalidRequest(`the body is over ${BODY_LIMIT} bytes`);
+    chunks.push(chunk);
+  }
+  if (size === 0) return {};
+  if (!ctx.is('application/json')) throw new InvalidRequest('the body must be application/json');
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new InvalidRequest('the body is not valid JSON');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new InvalidRequest('the body must be a JSON object');
+  }
+  return body as Record<string, unknown>;
+}
+
+const bodyOf = (ctx: Context) => ctx.state.mockBody as Record<string, unknown>;
+
+async function parseBody(ctx: Context, next: Next): Promise<void> {
+  ctx.state.mockBody = await readJsonObject(ctx);
+  await next();
+}
+
+/** koa-session's store key of a session (session/session.ts). */
+const sessionStoreKey = (cookieValue: string) => `session:${cookieValue}`;
+
+export function adminRoutes({ config, bff, tokens, store, client, grants, log }: AdminDeps): AdminRoute[] {
+  const now = config.now ?? Date.now;
+  const names = cookieNames(config.origin);
+  // RFC 6749 §2.3.1: the backend's own client authentication at the AS, as at its token endpoint.
+  const basic = `Basic ${Buffer.from(
+    `${encodeURIComponent(config.client.id)}:${encodeURIComponent(config.client.secret)}`,
+  ).toString('base64')}`;
+
+  /** Calls the mock AS's fault control route; its answer is the AS's fault state. */
+  async function atAs(action: string, body?: Record<string, unknown>): Promise<unknown> {
+    let res: Response;
+    try {
+      res = await fetch(`${config.issuer}${FAULTS_PATH}${action}`, {
+        method: body ? 'POST' : 'GET',
+        headers: { authorization: basic, ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(config.tokens.asTimeoutMs),
+      });
+    } catch (err) {
+      const failure = describeAsFailure(err, config.issuer);
+      throw new TemporarilyUnavailable(failure.description, { detail: failure.detail });
+    }
+    const answer = (await res.json().catch(() => undefined)) as { error_description?: string } | undefined;
+    if (res.status === 400) throw new InvalidRequest(answer?.error_description ?? 'the AS refused the fault');
+    if (res.status === 404 && answer === undefined) {
+      throw new InvalidRequest(
+        `the authorization server at ${config.issuer} takes no faults: start the mock AS with MOCK_AS_FAULTS=1`,
+      );
+    }
+    if (!res.ok) throw new ServerError(`${FAULTS_PATH}${action} answered ${res.status}`);
+    return answer;
+  }
+
+  /** The session's grant, with every cached access token expired now. */
+  async function expireCachedTokens(sessionId: string): Promise<number> {
+    const grant = await tokens.getGrant(sessionId);
+    if (!grant) throw new BackendNotReady('this session holds no grant');
+    const held = Object.values(grant.tokens);
+    for (const token of held) token.expires_at = Math.min(token.expires_at, now());
+    await tokens.saveGrant(sessionId, grant);
+    return held.length;
+  }
+
+  /** A new session for `persona`, through the real code flow: its Set-Cookie headers. */
+  async function signInAs(persona: string): Promise<string[]> {
+    const jar = new CookieJar();
+    const start = await fetchWithJar(jar, `${config.origin}/auth/login`);
+    const location = start.headers.get('location');
+    if (start.status !== 303 || !location) throw new ServerError(`auth.login answered ${start.status}`);
+    let callback: URL;
+    try {
+      callback = await signIn(location, { persona, jar, maxSteps: 8 });
+    } catch (err) {
+      if (!(err instanceof SignInError)) throw err;
+      throw new InvalidRequest(`persona "${persona}" could not sign in at the authorization server`);
+    }
+    const done = await fetchWithJar(jar, callback);
+    const set = done.headers
+      .getSetCookie()
+      .filter((h) => h.startsWith(`${names.session}=`) || h.startsWith(`${names.session}.sig=`));
+    if (set.length === 0) throw new ServerError(`the callback answered ${done.status} without a session`);
+    return set;
+  }
+
+  const guards = (name: string, method: 'GET' | 'POST'): Middleware[] => [
+    errorHandler(`${name}.error`, bff.options.logger),
+    noStore,
+    allowMethods([method]),
+    // D4: the same CSRF defence as the BFF endpoints.
+    requireSameOrigin({ header: CSRF_HEADER, origin: config.origin }),
+  ];
+  const route = (name: string, method: 'GET' | 'POST', path: string, ...stack: Middleware[]): AdminRoute => ({
+    name,
+    method,
+    path: `${ADMIN_BASE}${path}`,
+    stack: [...guards(name, method), ...(method === 'POST' ? [parseBody] : []), ...stack],
+  });
+  const session = requireSession(bff.options);
+
+  return [
+    route('mock.state', 'GET', '/state', async function showState(ctx: Context) {
+      const current = await bff.options.getSession(ctx);
+      const exp = current?.expiresAt;
+      sendJson(ctx, {
+        mock: true,
+        session: current
+          ? {
+              sub: current.claims.sub,
+              ...(exp
+                ? { exp: Math.floor(exp / 1000), remaining_seconds: Math.max(0, Math.floor((exp - Date.now()) / 1000)) }
+                : {}),
+            }
+          : null,
+        as: await atAs(''),
+      });
+    }),
+
+    route('mock.session.expire-tokens', 'POST', '/session/expire-tokens', session, async function expireTokens(ctx) {
+      const expired = await expireCachedTokens(sessionOf(ctx).id);
+      log(`mock.session.expire-tokens ${expired} token(s)`);
+      sendJson(ctx, { expired });
+    }),
+
+    route('mock.session.lifetime', 'POST', '/session/lifetime', session, async function setLifetime(ctx) {
+      const { seconds } = bodyOf(ctx);
+      if (typeof seconds !== 'number' || !Number.isFinite(seconds) || Math.abs(seconds) > 366 * 86_400) {
+        throw new InvalidRequest('seconds must be a number of seconds, at most a year');
+      }
+      const ms = Math.max(0, Math.round(seconds * 1000));
+      const endsAt = Date.now() + ms;
+      const data = ctx.session as NonNullable<Context['session']> & { maxAge?: number };
+      // D5: the session ends then, and its cookie and stored record with it.
+      data.expires_at = endsAt;
+      data.maxAge = Math.max(ms, 1000);
+      const { id } = sessionOf(ctx);
+      const grant = await tokens.getGrant(id);
+      // The grant record ends with its session; at 0 it expires now, and the AS is told as at any expiry.
+      if (grant) await tokens.saveGrant(id, grant, Math.max(ms, 1));
+      log(`mock.session.lifetime ${ms / 1000} s`);
+      sendJson(ctx, { exp: Math.floor(endsAt / 1000) });
+    }),
+
+    route('mock.session.revoke-grant', 'POST', '/session/revoke-grant', session, async function revokeGrant(ctx) {
+      const { id } = sessionOf(ctx);
+      const grant = await tokens.getGrant(id);
+      if (!grant?.refresh_token) throw new BackendNotReady('this session holds no refresh token to revoke');
+      // RFC 7009 §2.1: revoked at the AS, kept here: the next refresh meets the AS's invalid_grant.
+      const outcome = await client.revokeRefreshToken(grant.refresh_token);
+      if (!outcome.revoked)
+        throw new TemporarilyUnavailable(outcome.description, { detail: outcome.detail ?? outcome.reason });
+      await expireCachedTokens(id);
+      log('mock.session.revoke-grant');
+      sendJson(ctx, { revoked: true });
+    }),
+
+    route('mock.session.persona', 'POST', '/session/persona', session, async function switchPersona(ctx) {
+      const { persona } = bodyOf(ctx);
+      if (typeof persona !== 'string' || !/^[\w.@-]{1,64}$/.test(persona)) {
+        throw new InvalidRequest('persona must be a persona name such as "alice"');
+      }
+      const cookies = await signInAs(persona);
+      // The old session ends as at sign-out: its grant revoked, its record gone.
+      const old = ctx.cookies.get(names.session, { signed: true });
+      await grants.end(sessionOf(ctx).id, 'persona switched');
+      if (old) await store.delete(sessionStoreKey(old));
+      for (const header of cookies) ctx.append('Set-Cookie', header);
+      log(`mock.session.persona ${persona}`);
+      sendJson(ctx, { persona });
+    }),
+
+    route('mock.as.fail', 'POST', '/as/fail', async function failTokenRequests(ctx) {
+      sendJson(ctx, await atAs('/fail', bodyOf(ctx)));
+    }),
+    route('mock.as.down', 'POST', '/as/down', async function takeAsDown(ctx) {
+      sendJson(ctx, await atAs('/down', {}));
+    }),
+    route('mock.as.up', 'POST', '/as/up', async function bringAsUp(ctx) {
+      sendJson(ctx, await atAs('/up', {}));
+    }),
+  ];
+}
+
+/** For tests and docs: every path of the admin API. */
+export const ADMIN_PATHS = [
+  '/state',
+  '/session/expire-tokens',
+  '/session/lifetime',
+  '/session/revoke-grant',
+  '/session/persona',
+  '/as/fail',
+  '/as/down',
+  '/as/up',
+].map((p) => `${ADMIN_BASE}${p}`);
