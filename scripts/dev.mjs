@@ -5,6 +5,9 @@ import { resolve } from 'node:path';
 import concurrently from 'concurrently';
 
 const env = process.env;
+// Mock mode: the scenario knobs under /_mock (reference-backend/src/admin.ts) and the mock AS faults
+// they drive. Development only (loopback http); BFF_MOCK=0 turns both off.
+if (env.BFF_MOCK !== '0') Object.assign(env, { BFF_MOCK: '1', MOCK_AS_FAULTS: '1' });
 // The backend runs in its own folder: a built app's folder is named from here, where it was typed.
 if (env.BFF_SPA_DIR && env.BFF_SPA_DIR !== 'none') env.BFF_SPA_DIR = resolve(env.BFF_SPA_DIR);
 const ISSUER = env.MOCK_AS_ISSUER || 'http://localhost:4000';
@@ -119,6 +122,7 @@ if (stopped) {
       OWN_APP
         ? `  Open ${BFF}/ : ${OWN_APP}, on the BFF's origin (docs/walkthrough/07-own-frontend.md).`
         : `  Open ${BFF}/ : the sample SPA walks through the flow; its flow inspector shows every request.`,
+      ...(env.BFF_MOCK === '1' ? ['  Mock mode: scenario knobs under /_mock (a panel in the sample SPA)'] : []),
       '  Stop with Ctrl-C. Forget every session, grant and key with: npm run reset',
       '',
     ].join('\n'),
