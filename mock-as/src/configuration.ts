@@ -23,6 +23,15 @@ export interface ConfigurationInput {
 }
 
 const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** fetch without oidc-provider's special-use address dispatcher, for loopback targets only. */
+function loopbackFetch(url: string | URL | Request, options?: RequestInit): Promise<Response> {
+  const { hostname } = new URL(url instanceof Request ? url.url : url);
+  if (!options || !LOOPBACK_HOSTS.has(hostname)) return globalThis.fetch(url, options);
+  const { dispatcher: _protected, ...rest } = options as RequestInit & { dispatcher?: unknown };
+  return globalThis.fetch(url, rest);
+}
 
 export function buildConfiguration(input: ConfigurationInput): Configuration {
   const { seed, accounts, lifetimes } = input;
@@ -114,6 +123,9 @@ export function buildConfiguration(input: ConfigurationInput): Configuration {
           throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
         },
       },
+      // OpenID Connect Back-Channel Logout 1.0: when an AS session ends, each client that registered
+      // a backchannel_logout_uri is sent a logout token. Defaults to off.
+      backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         async logoutSource(ctx, form) {
@@ -151,6 +163,10 @@ export function buildConfiguration(input: ConfigurationInput): Configuration {
         },
       },
     },
+    // Defaults to fetch through a dispatcher that refuses special-use addresses (SSRF protection),
+    // loopback included. This AS is for local development and its clients are the seed's: it may
+    // post logout tokens to a backend on loopback; any other address keeps the protection.
+    fetch: loopbackFetch,
     async renderError(ctx, out) {
       ctx.type = 'html';
       ctx.body = errorPage(out.error, out.error_description);

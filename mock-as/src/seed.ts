@@ -60,6 +60,9 @@ const client = z
     token_endpoint_auth_method: z.string().default('client_secret_basic'),
     redirect_uris: z.array(absoluteUri).default([]),
     post_logout_redirect_uris: z.array(absoluteUri).optional(),
+    /** OIDC Back-Channel Logout 1.0 §2.2: where the AS posts logout tokens, and whether they carry `sid`. */
+    backchannel_logout_uri: absoluteUri.optional(),
+    backchannel_logout_session_required: z.boolean().optional(),
     grant_types: z.array(z.string()),
     response_types: z.array(z.string()),
   })

@@ -13,13 +13,14 @@ import Koa from 'koa';
 import { adminRoutes, MOCK_META } from './admin.js';
 import type { BackendConfig } from './config.js';
 import { assertMockModeAllowed } from './mock-mode.js';
+import { backchannelLogout } from './oauth/backchannel-logout.js';
 import { loginRoutes } from './oauth/login.js';
 import { logoutRoute, signedOutRoute } from './oauth/logout.js';
 import { pageSecurity } from './page-security.js';
 import { frontendRoutes } from './proxy.js';
 import { routes } from './routes.js';
 import { grantLifecycle } from './session/grant-lifecycle.js';
-import { currentSession, randomId, sessionMiddleware } from './session/session.js';
+import { randomId, sessionMiddleware } from './session/session.js';
 import { contentSecurityPolicy, spaRoutes } from './spa.js';
 import { requireConfiguredTransport, transportWarning } from './transport.js';
 
@@ -94,11 +95,12 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
     log: (event, data) => log(`${event} ${JSON.stringify(data)}`),
     ...(config.now ? { now: config.now } : {}),
   });
-  const grants = grantLifecycle({ tokens, store, authorizationServer: client, log });
+  const grants = grantLifecycle({ tokens, store, authorizationServer: client, log, now: config.now });
   const bff = createTmiBff({
     ack: SPEC.draft,
     origin: config.origin,
-    getSession: async (ctx) => currentSession(ctx),
+    // A session is valid while its grant record exists: back-channel logout ends it by ending the grant.
+    getSession: (ctx) => grants.current(ctx),
     tokens,
     logger: {
       debug: (event, data) => log(`${event} ${JSON.stringify(data ?? {})}`),
@@ -123,8 +125,10 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
     asOrigin: new URL(config.issuer).origin,
     login: loginRoutes({ config, client, store, tokens, grants }),
     logout: logoutRoute({ config, client, grants }),
-    admin: config.mock?.enabled ? adminRoutes({ config, bff, tokens, store, client, grants, log }) : undefined,
     signedOut: signedOutRoute(config),
+    backchannelLogout: backchannelLogout({ config, client, store, grants }),
+    session: grants.current,
+    admin: config.mock?.enabled ? adminRoutes({ config, bff, tokens, store, client, grants, log }) : undefined,
     spa:
       spa &&
       spaRoutes(

@@ -10,19 +10,19 @@
  * | auth.consent      | GET    | /auth/consent?resource=&scope=     | D13 remediation of backend_not_ready  |
  * | auth.logout       | POST   | /auth/logout?returnTo=             | revoke, forget, RP-initiated logout   |
  * | auth.signed-out   | GET    | /auth/signed-out?state=            | after the AS's sign-out, back to the page |
+ * | auth.backchannel-logout | POST | /auth/backchannel-logout   | the AS ends sessions (OIDC BCL 1.0)   |
  * | home              | GET    | /                                  | the sample SPA, with the D1 meta tags |
  * | spa.assets        | GET    | /assets/:file                      | the SPA's bundle                      |
  * | spa.docs          | GET    | /docs/*path (.md)                  | the walkthrough, linked from the SPA  |
  * | mock.*            | GET, POST | /_mock/*                        | scenario knobs, mock mode only (admin.ts) |
  */
 import Router from '@koa/router';
-import type { TmiBff } from '@tmi-bff/koa';
-import type { Middleware } from 'koa';
+import type { BffSession, TmiBff } from '@tmi-bff/koa';
+import type { Context, Middleware } from 'koa';
 import type { AdminRoute } from './admin.js';
 import type { loginRoutes } from './oauth/login.js';
 import { type logoutRoute, SIGNED_OUT_PATH } from './oauth/logout.js';
 import { homePage, pagePolicy, renderPageErrors } from './pages.js';
-import { currentSession } from './session/session.js';
 import type { SpaRoutes } from './spa.js';
 
 export interface RouteHandlers {
@@ -31,6 +31,10 @@ export interface RouteHandlers {
   logout: ReturnType<typeof logoutRoute>;
   /** After RP-initiated logout: on to the page the user signed out from (oauth/logout.ts). */
   signedOut: Middleware[];
+  /** Server to server, from the AS: no session cookie, no CSRF defence (oauth/backchannel-logout.ts). */
+  backchannelLogout: Middleware[];
+  /** The request's session, while its grant record exists. */
+  session: (ctx: Context) => Promise<BffSession | undefined>;
   spa: SpaRoutes | undefined;
   log: (line: string) => void;
   /** The AS's origin: the home page's sign-out form ends there. */
@@ -39,7 +43,18 @@ export interface RouteHandlers {
   admin?: AdminRoute[] | undefined;
 }
 
-export function routes({ bff, login, logout, signedOut, spa, log, asOrigin, admin }: RouteHandlers): Router {
+export function routes({
+  bff,
+  login,
+  logout,
+  signedOut,
+  backchannelLogout,
+  session,
+  spa,
+  log,
+  asOrigin,
+  admin,
+}: RouteHandlers): Router {
   const router = new Router();
   const homePolicy = pagePolicy([asOrigin]);
   router.get('auth.login', '/auth/login', renderPageErrors('auth.login.error', log), ...login.login);
@@ -47,6 +62,7 @@ export function routes({ bff, login, logout, signedOut, spa, log, asOrigin, admi
   router.get('auth.consent', '/auth/consent', renderPageErrors('auth.consent.error', log), ...login.consent);
   router.post('auth.logout', '/auth/logout', renderPageErrors('auth.logout.error', log), ...logout);
   router.get('auth.signed-out', SIGNED_OUT_PATH, ...signedOut);
+  router.all('auth.backchannel-logout', '/auth/backchannel-logout', ...backchannelLogout);
   router.get('home', '/', async function showHome(ctx) {
     if (await spa?.index(ctx)) return;
     ctx.type = 'html';
@@ -54,7 +70,7 @@ export function routes({ bff, login, logout, signedOut, spa, log, asOrigin, admi
     // Not no-referrer: the page's sign-out form would then carry `Origin: null`, which is refused.
     ctx.set('Referrer-Policy', 'same-origin');
     ctx.set('Content-Security-Policy', homePolicy);
-    const claims = currentSession(ctx)?.claims;
+    const claims = (await session(ctx))?.claims;
     ctx.body = homePage(bff.metaTags(), claims ? String(claims.name ?? claims.sub) : undefined, spa !== undefined);
   });
   if (spa) {

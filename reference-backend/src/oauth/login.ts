@@ -15,7 +15,7 @@ import type { Context, Middleware, Next } from 'koa';
 import * as oidc from 'openid-client';
 import type { BackendConfig } from '../config.js';
 import { PageError } from '../pages.js';
-import type { GrantLifecycle } from '../session/grant-lifecycle.js';
+import { asSessionId, type GrantLifecycle } from '../session/grant-lifecycle.js';
 import { cookieNames, currentSession, randomId, type SessionData } from '../session/session.js';
 import { refererPath, safeReturnTo } from './return-to.js';
 
@@ -70,7 +70,7 @@ interface CallbackState {
  * riding one AS session share. See session/grant-lifecycle.ts for why it matters.
  */
 function asSessionOf(idClaims: Record<string, unknown>): { as_session?: string } {
-  if (typeof idClaims.sid === 'string') return { as_session: `sid ${idClaims.iss} ${idClaims.sid}` };
+  if (typeof idClaims.sid === 'string') return { as_session: asSessionId(String(idClaims.iss), idClaims.sid) };
   if (typeof idClaims.auth_time === 'number') {
     return { as_session: `auth_time ${idClaims.iss} ${idClaims.sub} ${idClaims.auth_time}` };
   }
@@ -308,7 +308,7 @@ export function loginRoutes({ config, client, store, tokens, grants }: LoginDeps
           ...(grant.refresh_token ? {} : previous?.refresh_token ? { refresh_token: previous.refresh_token } : {}),
           ...(grant.as_session || !previous?.as_session ? {} : { as_session: previous.as_session }),
         };
-        await grants.save(tx.sid, grown, Math.max(1, (ctx.session?.expires_at ?? 0) - Date.now()));
+        await grants.save(tx.sid, grown, Math.max(1, (ctx.session?.expires_at ?? 0) - Date.now()), claims);
         await grants.retire(previous, 'replaced by consent', grown);
         ctx.status = 303;
         ctx.redirect(tx.return_to);
@@ -324,7 +324,7 @@ export function loginRoutes({ config, client, store, tokens, grants }: LoginDeps
           id_token: result.id_token,
           expires_at: Date.now() + config.sessionMaxAgeMs,
         };
-        await grants.save(data.sid, grant, config.sessionMaxAgeMs);
+        await grants.save(data.sid, grant, config.sessionMaxAgeMs, claims);
         // The session this browser had is over: its grant is forgotten, and revoked at the AS.
         const previous = currentSession(ctx);
         if (previous) await grants.end(previous.id, 'replaced by a new sign-in', grant);
