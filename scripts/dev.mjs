@@ -21,6 +21,8 @@ const OWN_APP = env.BFF_FRONTEND
   : env.BFF_SPA_DIR && env.BFF_SPA_DIR !== 'none'
     ? `your built app from ${env.BFF_SPA_DIR}`
     : undefined;
+// The sample SPA is built and served unless another app, or none (BFF_SPA_DIR=none), takes its place.
+const SAMPLE_SPA = !env.BFF_FRONTEND && !env.BFF_SPA_DIR;
 
 /** The parts of the stack: how to start each, and the URL that answers once it is ready. */
 const parts = [
@@ -32,7 +34,7 @@ const parts = [
     ready: `${ISSUER}/.well-known/openid-configuration`,
     prefixColor: 'magenta',
   },
-  !OWN_APP && {
+  SAMPLE_SPA && {
     name: 'spa',
     title: 'Sample SPA build (esbuild, watching)',
     command: 'npm run dev --silent -w @tmi-bff/sample-spa',
@@ -42,11 +44,13 @@ const parts = [
   },
   {
     name: 'bff',
-    title: OWN_APP ? 'Reference backend (BFF) + your app' : 'Reference backend (BFF) + sample SPA',
+    title: `Reference backend (BFF)${OWN_APP ? ' + your app' : SAMPLE_SPA ? ' + sample SPA' : ''}`,
     command: 'npm run dev --silent -w @tmi-bff/reference-backend',
     url: BFF,
+    // Behind another server (e.g. Vite's proxy at BFF_ORIGIN), the backend listens elsewhere.
+    listen: BFF_LISTEN,
     // With your app in front, `/` is your app's (a dev server may start later): a route of the backend's own.
-    ...(OWN_APP ? { ready: `${BFF_LISTEN}/auth/signed-out`, readyStatus: 303 } : { ready: `${BFF_LISTEN}/` }),
+    ...(SAMPLE_SPA ? { ready: `${BFF_LISTEN}/` } : { ready: `${BFF_LISTEN}/auth/signed-out`, readyStatus: 303 }),
     prefixColor: 'cyan',
   },
   {
@@ -66,8 +70,8 @@ const parts = [
 const busy = [];
 for (const p of parts.filter((part) => part.url)) {
   try {
-    await fetch(p.url, { signal: AbortSignal.timeout(1000) });
-    busy.push(`${p.title}: ${p.url} already answers`);
+    await fetch(p.listen ?? p.url, { signal: AbortSignal.timeout(1000) });
+    busy.push(`${p.title}: ${p.listen ?? p.url} already answers`);
   } catch {
     // free, as it should be
   }
@@ -119,9 +123,9 @@ if (stopped) {
       `tmi-bff is up (${((Date.now() - started) / 1000).toFixed(1)} s):`,
       ...parts.filter((p) => p.url).map((p) => `  ${p.title.padEnd(width)}  ${p.url}`),
       '  Personas: alice/alice, bob/bob, carol/carol (see mock-as/seed.json)',
-      OWN_APP
-        ? `  Open ${BFF}/ : ${OWN_APP}, on the BFF's origin (docs/walkthrough/07-own-frontend.md).`
-        : `  Open ${BFF}/ : the sample SPA walks through the flow; its flow inspector shows every request.`,
+      SAMPLE_SPA
+        ? `  Open ${BFF}/ : the sample SPA walks through the flow; its flow inspector shows every request.`
+        : `  Open ${BFF}/ : ${OWN_APP ?? (env.BFF_PORT ? `your app, with the backend behind it at ${BFF_LISTEN}` : "the backend's plain home page")} (docs/walkthrough/07-own-frontend.md).`,
       ...(env.BFF_MOCK === '1' ? ['  Mock mode: scenario knobs under /_mock (a panel in the sample SPA)'] : []),
       '  Stop with Ctrl-C. Forget every session, grant and key with: npm run reset',
       '',

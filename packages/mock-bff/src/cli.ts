@@ -8,6 +8,7 @@
  *
  * Walkthrough: docs/walkthrough/07-own-frontend.md.
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type MockBff, startMockBff } from './start-mock-bff.js';
 
@@ -72,7 +73,8 @@ async function main(): Promise<void> {
   try {
     bff = await startMockBff({
       ...(values.frontend ? { frontend: values.frontend } : {}),
-      ...(values.static ? { static: values.static } : {}),
+      // Named from where the command was typed (npm run changes the working directory to the root).
+      ...(values.static ? { static: resolve(process.env.INIT_CWD ?? process.cwd(), values.static) } : {}),
       port: portOf('port', values.port, 3000),
       asPort: portOf('as-port', values['as-port'], 4000),
       apiPort: portOf('api-port', values['api-port'], 4001),
