@@ -8,8 +8,8 @@ const env = process.env;
 // Mock mode: the scenario knobs under /_mock (reference-backend/src/admin.ts) and the mock AS faults
 // they drive. Development only (loopback http); BFF_MOCK=0 turns both off.
 if (env.BFF_MOCK !== '0') Object.assign(env, { BFF_MOCK: '1', MOCK_AS_FAULTS: '1' });
-// The backend runs in its own folder: a built app's folder is named from here, where it was typed.
-if (env.BFF_SPA_DIR && env.BFF_SPA_DIR !== 'none') env.BFF_SPA_DIR = resolve(env.BFF_SPA_DIR);
+// The backend runs in its own folder: a built app's folder is named from where the command was typed.
+if (env.BFF_SPA_DIR && env.BFF_SPA_DIR !== 'none') env.BFF_SPA_DIR = resolve(env.INIT_CWD ?? '.', env.BFF_SPA_DIR);
 const ISSUER = env.MOCK_AS_ISSUER || 'http://localhost:4000';
 const BFF = env.BFF_ORIGIN || 'http://localhost:3000';
 const API = env.API_ORIGIN || 'http://localhost:4001';

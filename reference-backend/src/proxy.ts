@@ -109,10 +109,12 @@ export function frontendProxy(options: ProxyOptions): FrontendProxy {
   };
 }
 
+// #region walkthrough:own-paths
 /** The backend's own paths, never forwarded: the BFF endpoints, sign-in and sign-out, the dev-only admin API. */
 export function isOwnPath(path: string, endpointPaths: string[]): boolean {
   return endpointPaths.includes(path) || path.startsWith('/auth/') || path.startsWith('/_mock/') || path === '/_mock';
 }
+// #endregion
 
 /**
  * The user's app in front of the backend: `serve` answers every path that is not the backend's own
