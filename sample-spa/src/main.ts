@@ -5,6 +5,7 @@
  * Walkthrough: docs/walkthrough/06-sample-spa.md.
  */
 import { type BffClient, BffResponseError, createBffClient, ERROR_CODES, isBffError } from '@tmi-bff/client';
+import { mountScenarioKnobs } from './admin-panel.js';
 import { shorten, time } from './display.js';
 import { adviceFor, consentHref, type Wanted } from './explain.js';
 import { createInspector } from './inspector.js';
@@ -348,3 +349,13 @@ if (serviceA) {
 {
   byId<HTMLFormElement>('sign-out-form').addEventListener('submit', () => bff.clear());
 }
+
+// Scenario knobs: in mock mode only, the backend's development-only admin API (admin-panel.ts)
+mountScenarioKnobs(document, {
+  fetch: inspector.fetch,
+  personas: settings.personas.map((p) => p.username),
+  onSessionChange: () => {
+    bff.clear();
+    whoAmI().catch(() => {});
+  },
+});

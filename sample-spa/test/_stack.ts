@@ -45,12 +45,15 @@ export interface Demo {
   issuer: string;
 }
 
-/** `spa: false` serves the backend's plain home page instead of the sample SPA. */
-export async function startDemo(t: ExecutionContext, options: { spa?: boolean } = {}): Promise<Demo> {
+/**
+ * `spa: false` serves the backend's plain home page instead of the sample SPA; `mock: true` turns
+ * mock mode on (the scenario knobs, and the mock AS's faults they drive).
+ */
+export async function startDemo(t: ExecutionContext, options: { spa?: boolean; mock?: boolean } = {}): Promise<Demo> {
   const bff = await listen();
   const api = await listen();
   const seed = await loadSeed(SEED_FILE, { ...DEFAULT_ADDRESSES, BFF_ORIGIN: bff.origin, API_ORIGIN: api.origin });
-  const as = await startMockAs({ seed, log: () => {} });
+  const as = await startMockAs({ seed, log: () => {}, faults: { enabled: options.mock === true } });
   const secret = (id: string) => seed.clients.find((c) => c.client_id === id)?.client_secret ?? '';
   const apis = createDemoApis({
     issuer: as.issuer,
@@ -66,6 +69,7 @@ export async function startDemo(t: ExecutionContext, options: { spa?: boolean } 
   const backend = await createBackend({
     ...demoConfig(seed, bff.origin, as.issuer),
     log: () => {},
+    ...(options.mock ? { mock: { enabled: true } } : {}),
     spa:
       options.spa === false
         ? undefined
