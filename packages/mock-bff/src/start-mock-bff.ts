@@ -44,14 +44,14 @@ async function close(server: Server): Promise<void> {
   await closed;
 }
 
-/** Where the app comes from: a dev server to proxy to, or a built folder. */
-function mockModeConfig(options: ResolvedOptions): Pick<BackendConfig, 'frontend'> {
+/** Mock mode on, and where the app comes from: a dev server to proxy to, or a built folder. */
+function mockModeConfig(options: ResolvedOptions): Pick<BackendConfig, 'frontend' | 'mock'> {
   const frontend = options.frontend
     ? { proxy: options.frontend }
     : options.static
       ? { static: resolve(options.static) }
       : undefined;
-  return frontend ? { frontend } : {};
+  return { mock: { enabled: true }, ...(frontend ? { frontend } : {}) };
 }
 
 /**
@@ -87,7 +87,8 @@ export async function startMockBff(options: MockBffOptions = {}): Promise<MockBf
       typeof resolved.seed === 'object'
         ? resolved.seed
         : await loadSeed(resolved.seed ?? SEED_FILE, { ISSUER: issuer, BFF_ORIGIN: url, API_ORIGIN: apiUrl });
-    const mockAs = await createMockAs({ issuer, seed, log });
+    // The AS knobs of the admin API are the AS's own faults, over HTTP.
+    const mockAs = await createMockAs({ issuer, seed, log, faults: { enabled: true } });
     closers.push(() => mockAs.close());
     as.server.on('request', mockAs.provider.callback());
 
