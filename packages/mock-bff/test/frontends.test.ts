@@ -3,11 +3,10 @@
  * - proxy mode: a Vite dev server (the fixture `vite-app`), its hot module reload over the proxied
  *   WebSocket, and the proxy's own rules, against a small stand-in dev server;
  * - static mode: a built app with client-side routes and nested, hashed assets (`static-app`).
- * The browser tests run Debian's Chromium through playwright-core (never a downloaded browser);
- * without it they skip with the reason printed, and under CI=true they run and fail.
+ * The browser tests run Debian's Chromium through playwright-core (never a downloaded browser), see
+ * _browser.ts.
  */
 import { once } from 'node:events';
-import { accessSync, constants } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,41 +14,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CSRF_HEADER, type MockBff, startMockBff } from '@tmi-bff/mock-bff';
-import test, { type ExecutionContext, type Implementation } from 'ava';
-import { chromium, type Page } from 'playwright-core';
+import { configFromEnv } from '@tmi-bff/reference-backend';
+import test, { type ExecutionContext } from 'ava';
+import type { Page } from 'playwright-core';
 import { createServer as createViteServer } from 'vite';
+import { browserTest, newContext } from './_browser.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-
-function missingBrowser(): string | undefined {
-  try {
-    accessSync(CHROMIUM, constants.X_OK);
-    return undefined;
-  } catch {
-    return `no Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium) or set CHROMIUM_PATH`;
-  }
-}
-const missing = missingBrowser();
-
-function browserTest(title: string, fn: Implementation<[]>): void {
-  if (missing && process.env.CI !== 'true') {
-    console.log(`skipped "${title}": ${missing}`);
-    test.skip(title, fn);
-    return;
-  }
-  test(title, fn);
-}
 
 async function openPage(t: ExecutionContext): Promise<Page> {
-  if (missing) throw new Error(missing);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking'],
-  });
-  t.teardown(() => browser.close());
-  const page = await browser.newPage();
+  const page = await (await newContext(t)).newPage();
   page.on('pageerror', (err) => t.log(`page error: ${err.message}`));
   return page;
 }
@@ -70,7 +44,7 @@ async function mockBff(t: ExecutionContext, options: Parameters<typeof startMock
   return bff;
 }
 
-/** The stack's APIs are on ephemeral ports: start it once to learn them, with the app's folder to come. */
+/** The app's settings until the stack runs: its APIs are on ephemeral ports, written in once known. */
 const STOCKS_PLACEHOLDER = 'http://127.0.0.1:1/stocks';
 
 /** The browser's getComputedStyle, without the DOM types this Node project does not load. */
@@ -341,3 +315,65 @@ browserTest(
     await text(page, '#who', 'Not signed in (invalid_session)');
   },
 );
+
+test('RFC 9700 §4.11: sign-out returns to the page named by a same-origin Referer, through /auth/signed-out, and a crafted state lands on /', async (t) => {
+  const bff = await mockBff(t, {});
+  const signOutFrom = async (referer: string) => {
+    const { cookieHeader } = await bff.signIn('alice');
+    const res = await fetch(`${bff.url}/auth/logout`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: cookieHeader, origin: bff.url, referer },
+    });
+    t.is(res.status, 303);
+    return new URL(res.headers.get('location') ?? '');
+  };
+  const fromPage = await signOutFrom(`${bff.url}/account/portfolio?tab=2`);
+  t.is(fromPage.origin, bff.issuer);
+  t.is(fromPage.searchParams.get('post_logout_redirect_uri'), `${bff.url}/auth/signed-out`);
+  t.is(fromPage.searchParams.get('state'), '/account/portfolio?tab=2');
+  const foreign = await signOutFrom('https://evil.example/account');
+  t.is(foreign.searchParams.get('post_logout_redirect_uri'), `${bff.url}/`);
+  t.is(foreign.searchParams.get('state'), null);
+
+  for (const [state, expected] of [
+    ['/account/portfolio?tab=2', '/account/portfolio?tab=2'],
+    ['//evil.example', '/'],
+    ['https://evil.example/', '/'],
+    ['/\\evil.example', '/'],
+    ['', '/'],
+  ]) {
+    const back = await fetch(`${bff.url}/auth/signed-out?state=${encodeURIComponent(state)}`, { redirect: 'manual' });
+    t.is(back.status, 303, state);
+    t.is(back.headers.get('location'), expected, state);
+  }
+});
+
+test('BFF_FRONTEND, BFF_SPA_DIR and BFF_PORT: the frontend and the listen address come from the environment, apart from BFF_ORIGIN', (t) => {
+  const seed = { client: { id: 'bff', secret: 's' }, login: { scope: 'openid', resources: [] } };
+  const from = (env: Record<string, string>) =>
+    configFromEnv({ BFF_DATA_DIR: 'memory', ...env }, '/repo/reference-backend', seed);
+
+  const proxied = from({
+    BFF_FRONTEND: 'http://localhost:5173',
+    BFF_ORIGIN: 'http://localhost:5000',
+    BFF_PORT: '3999',
+  });
+  t.deepEqual(proxied.config.frontend, { proxy: 'http://localhost:5173' });
+  t.is(proxied.config.spa, undefined, 'no sample SPA in front of your app');
+  t.is(proxied.config.origin, 'http://localhost:5000');
+  t.is(proxied.port, 3999);
+  t.is(proxied.host, '127.0.0.1');
+  t.deepEqual(from({ BFF_SPA_DIR: '/srv/app/dist' }).config.frontend, { static: '/srv/app/dist' });
+  t.is(from({}).config.frontend, undefined);
+  t.is(from({}).port, 3000);
+  t.is(from({ BFF_SPA_DIR: 'none' }).config.spa, undefined);
+
+  for (const [env, message] of [
+    [{ BFF_FRONTEND: 'http://localhost:5173', BFF_SPA_DIR: 'dist' }, /exclusive/],
+    [{ BFF_FRONTEND: 'localhost:5173' }, /BFF_FRONTEND must be an http\(s\) URL/],
+    [{ BFF_PORT: '70000' }, /BFF_PORT must be a port number/],
+  ] as const) {
+    t.throws(() => from(env), { instanceOf: TypeError, message }, JSON.stringify(env));
+  }
+});
