@@ -24,8 +24,11 @@ export interface StaticOptions {
   head?: string | undefined;
 }
 
-/** `name-<hash>.ext` or `name.<hash>.ext`, as bundlers (Vite, Rollup, esbuild, webpack) write them. */
-const HASHED = /[.-][A-Za-z0-9_-]{8,}\.[a-z0-9]+$/i;
+/**
+ * `name-<hash>.ext` or `name.<hash>.ext`, as bundlers (Vite, Rollup, esbuild, webpack) write them: eight
+ * or more characters with a digit or a capital letter (so `app-settings.json` is no hash).
+ */
+const HASHED = /[.-](?=[\w-]*[0-9A-Z])[\w-]{8,}(\.[a-z0-9]+)+$/;
 const YEAR = 365 * 24 * 3600;
 
 /** A browser navigation (or anything asking for HTML by name), not a script, style or image load. */

@@ -205,6 +205,9 @@ test('static mode: hashed assets are immutable, index.html is never stored, clie
   t.is(js.headers.get('cache-control'), 'public, max-age=31536000, immutable');
   const settings = await fetch(`${bff.url}/config.json`);
   t.is(settings.headers.get('cache-control'), 'no-cache', 'a file without a hash is revalidated');
+  const nested = await fetch(`${bff.url}/assets/data/price-settings.json`);
+  t.is(nested.status, 200);
+  t.is(nested.headers.get('cache-control'), 'no-cache', 'a long word in a name is no content hash');
   t.deepEqual(await settings.json(), { stocks: STOCKS_PLACEHOLDER });
   const head = await fetch(`${bff.url}/account/portfolio`, { method: 'HEAD', headers: html });
   t.is(head.status, 200);
