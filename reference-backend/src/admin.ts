@@ -197,7 +197,8 @@ export function adminRoutes({ config, bff, tokens, store, client, grants, log }:
                 : {}),
             }
           : null,
-        as: await atAs(''),
+        // The panel still shows the session when the AS takes no faults or cannot be reached.
+        as: await atAs('').catch((err: { error_description?: string }) => ({ unavailable: err.error_description })),
       });
     }),
 

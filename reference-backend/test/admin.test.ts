@@ -245,7 +245,7 @@ test('as/fail with status 503 and no error: temporarily_unavailable, and the ses
 
 test('as/fail with a delay beyond asTimeoutMs: temporarily_unavailable after about asTimeoutMs; the session is kept', async (t) => {
   const { stack, user } = await signedIn(t, 'alice', { asTimeoutMs: 300 });
-  t.is((await knob(user, '/as/fail', { count: 1, delayMs: 1000 })).status, 200);
+  t.is((await knob(user, '/as/fail', { count: 1, delayMs: 1500 })).status, 200);
   const late = once(stack.as.provider, 'grant.success');
   const started = Date.now();
   const slow = await stocks(user);
@@ -255,7 +255,7 @@ test('as/fail with a delay beyond asTimeoutMs: temporarily_unavailable after abo
     error: 'temporarily_unavailable',
     error_description: 'the authorization server did not answer in time; try again shortly',
   });
-  t.true(waited >= 300 && waited < 900, `answered after ${waited} ms`);
+  t.true(waited >= 300 && waited < 1400, `answered after ${waited} ms`);
   t.is((await user.sessionInfo()).status, 200, 'the session is kept');
   // The slow answer arrives in the end, and the backend keeps it.
   await late;
@@ -303,4 +303,19 @@ test('persona: a new session for bob through the real code flow; the old cookie 
   t.is(unknown.status, 400);
   t.is(unknown.body.error, 'invalid_request');
   t.is((await user.sessionInfo()).body.sub, 'bob', 'a failed switch keeps the session');
+});
+
+test('an AS without faults enabled: the AS knobs say how to enable them, and the state still answers', async (t) => {
+  const stack = await startStack(t, { backend: { mock: { enabled: true } } });
+  const user = stack.browser();
+  await user.signIn({ persona: 'alice' });
+  const down = await knob(user, '/as/down');
+  t.is(down.status, 400);
+  t.is(down.body.error, 'invalid_request');
+  t.regex(String(down.body.error_description), /takes no faults: start the mock AS with MOCK_AS_FAULTS=1/);
+  const state = await user.bff('/_mock/state');
+  t.is(state.status, 200);
+  t.like(state.body, { session: { sub: 'alice' } });
+  t.regex(String((state.body.as as { unavailable?: string }).unavailable), /MOCK_AS_FAULTS=1/);
+  t.is((await stocks(user)).status, 200, 'the AS was never touched');
 });
