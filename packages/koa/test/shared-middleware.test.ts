@@ -1,0 +1,103 @@
+/**
+ * The shared middleware as the package exports it, composed into a route of one's own:
+ * errorHandler, noStore, requireSameOrigin (header mode and form mode) and requireSession.
+ */
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import test, { type ExecutionContext } from 'ava';
+import Koa, { type Middleware } from 'koa';
+import {
+  CSRF_HEADER,
+  type CsrfOptions,
+  errorHandler,
+  noStore,
+  requireSameOrigin,
+  requireSession,
+} from '../src/index.js';
+
+const ORIGIN = 'http://localhost:3000';
+const quiet = { debug: () => {}, error: () => {} };
+
+async function serve(t: ExecutionContext, ...stack: Middleware[]): Promise<string> {
+  const app = new Koa();
+  for (const middleware of stack) app.use(middleware);
+  app.use(async function answer(ctx) {
+    ctx.body = { ok: true };
+  });
+  const server = app.listen(0, '127.0.0.1');
+  t.teardown(() => server.close());
+  await once(server, 'listening');
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+const guarded = (t: ExecutionContext, options: Partial<CsrfOptions> = {}) =>
+  serve(
+    t,
+    errorHandler('test.error', quiet),
+    noStore,
+    requireSameOrigin({ header: CSRF_HEADER, origin: ORIGIN, ...options }),
+  );
+
+test('D4 form mode: Origin (exact) or Sec-Fetch-Site same-origin/none passes, with no custom header', async (t) => {
+  const url = await guarded(t, { form: true });
+  for (const headers of [{ origin: ORIGIN }, { 'sec-fetch-site': 'same-origin' }, { 'sec-fetch-site': 'none' }]) {
+    const res = await fetch(url, { method: 'POST', headers });
+    t.is(res.status, 200, JSON.stringify(headers));
+  }
+});
+
+test('D4 form mode: neither Origin nor Sec-Fetch-Site, a foreign Origin or a cross-site fetch is refused', async (t) => {
+  const url = await guarded(t, { form: true });
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{}, /without Origin or Sec-Fetch-Site/],
+    [{ origin: `${ORIGIN}.evil.example` }, /origin http:\/\/localhost:3000\.evil\.example are refused/],
+    [{ origin: ORIGIN, 'sec-fetch-site': 'same-site' }, /a same-site request is refused/],
+    [{ 'sec-fetch-site': 'cross-site', [CSRF_HEADER]: '1' }, /a cross-site request is refused/],
+  ];
+  for (const [headers, description] of cases) {
+    const res = await fetch(url, { method: 'POST', headers });
+    t.is(res.status, 400, JSON.stringify(headers));
+    t.is(res.headers.get('cache-control'), 'no-store');
+    const body = (await res.json()) as { error: string; error_description: string };
+    t.is(body.error, 'invalid_session');
+    t.regex(body.error_description, description);
+  }
+});
+
+test('D4 header mode: the custom header is required, even from the right Origin', async (t) => {
+  const url = await guarded(t);
+  const refused = await fetch(url, { headers: { origin: ORIGIN, 'sec-fetch-site': 'same-origin' } });
+  t.is(refused.status, 400);
+  t.deepEqual(await refused.json(), {
+    error: 'invalid_session',
+    error_description: 'the TMI-BFF-CSRF request header is required (CSRF defence)',
+  });
+  t.is((await fetch(url, { headers: { [CSRF_HEADER]: '1', origin: ORIGIN } })).status, 200);
+});
+
+test('requireSameOrigin throws the error `refuse` makes, for routes that answer with a page of their own', async (t) => {
+  class Refused extends Error {
+    readonly status = 403;
+    readonly expose = true;
+  }
+  const url = await serve(
+    t,
+    requireSameOrigin({ header: CSRF_HEADER, origin: ORIGIN, form: true, refuse: (why) => new Refused(why) }),
+  );
+  const res = await fetch(url, { method: 'POST' });
+  t.is(res.status, 403);
+  t.regex(await res.text(), /without Origin or Sec-Fetch-Site/);
+});
+
+test('requireSession: no session or an ended one is invalid_session', async (t) => {
+  let session: { id: string; claims: Record<string, unknown>; expiresAt?: number } | undefined;
+  const url = await serve(t, errorHandler('test.error', quiet), requireSession({ getSession: async () => session }));
+  t.like(await (await fetch(url)).json(), { error: 'invalid_session' });
+  session = { id: 's', claims: {}, expiresAt: Date.now() - 1 };
+  t.deepEqual(await (await fetch(url)).json(), {
+    error: 'invalid_session',
+    error_description: 'the session has expired: sign in again',
+  });
+  session = { id: 's', claims: {}, expiresAt: Date.now() + 60_000 };
+  t.is((await fetch(url)).status, 200);
+});
