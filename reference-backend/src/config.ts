@@ -5,7 +5,7 @@
 import { join, resolve } from 'node:path';
 import type { DownscopingStrategy } from '@tmi-bff/koa';
 import { parseSecret } from '@tmi-bff/store';
-import type { MockMode } from './mock-mode.js';
+import { isLoopback, type MockMode } from './mock-mode.js';
 import type { SpaConfig } from './spa.js';
 
 export interface BackendConfig {
@@ -140,6 +140,13 @@ export function configFromEnv(
   }
   const frontend = frontendFromEnv(env);
   const resources = env.BFF_RESOURCES ? env.BFF_RESOURCES.split(' ').filter(Boolean) : seed.login.resources;
+  // Mock mode is for this machine only: a listen address beyond loopback is refused too.
+  if (env.BFF_MOCK === '1' && env.BFF_HOST && !isLoopback(env.BFF_HOST)) {
+    throw new TypeError(
+      `BFF_MOCK (mock mode) is for local development only: BFF_HOST ${env.BFF_HOST} is not a loopback address. ` +
+        'Unset BFF_MOCK, or listen on 127.0.0.1.',
+    );
+  }
   return {
     host: env.BFF_HOST || '127.0.0.1',
     port: env.BFF_PORT ? listenPort(env.BFF_PORT) : Number(url.port || (url.protocol === 'https:' ? 443 : 80)),

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { CSRF_HEADER } from '@tmi-bff/koa';
 import test, { type ExecutionContext } from 'ava';
 import { ADMIN_PATHS } from '../src/admin.js';
-import { createBackend, demoConfig } from '../src/index.js';
+import { configFromEnv, createBackend, demoConfig, seedDefaults } from '../src/index.js';
 import { type BffResponse, SESSION_COOKIE, STOCKS, type Stack, startStack, type UserAgent } from './_setup.js';
 
 async function mockStack(t: ExecutionContext, tokens: { asTimeoutMs?: number } = {}): Promise<Stack> {
@@ -69,6 +69,21 @@ test('mock mode is refused with an https origin or a non-loopback issuer, naming
       message: /^BFF_MOCK \(mock mode\) is for local development only/,
     });
   }
+});
+
+test('BFF_MOCK=1 with a listen address beyond loopback is refused, naming BFF_MOCK and BFF_HOST', async (t) => {
+  const stack = await startStack(t);
+  const seed = seedDefaults(stack.seed);
+  for (const host of ['0.0.0.0', '::', '192.168.1.20']) {
+    t.throws(() => configFromEnv({ BFF_MOCK: '1', BFF_HOST: host }, '/tmp/x', seed), {
+      instanceOf: TypeError,
+      message: new RegExp(
+        `^BFF_MOCK \\(mock mode\\) is for local development only: BFF_HOST ${host.replace(/\./g, '\\.')} is not`,
+      ),
+    });
+  }
+  t.deepEqual(configFromEnv({ BFF_MOCK: '1', BFF_HOST: '127.0.0.1' }, '/tmp/x', seed).config.mock, { enabled: true });
+  t.is(configFromEnv({ BFF_HOST: '0.0.0.0' }, '/tmp/x', seed).config.mock, undefined);
 });
 
 test('D4: the admin API refuses a call without the CSRF header, from another site, or from another origin', async (t) => {
