@@ -144,7 +144,7 @@ export function configFromEnv(
   if (env.BFF_MOCK === '1' && env.BFF_HOST && !isLoopback(env.BFF_HOST)) {
     throw new TypeError(
       `BFF_MOCK (mock mode) is for local development only: BFF_HOST ${env.BFF_HOST} is not a loopback address. ` +
-        'Unset BFF_MOCK, or listen on 127.0.0.1.',
+        'Turn mock mode off (BFF_MOCK=0; npm run dev turns it on), or listen on 127.0.0.1.',
     );
   }
   return {

@@ -35,7 +35,7 @@ export function assertMockModeAllowed(config: { origin: string; issuer: string; 
     throw Object.assign(
       new TypeError(
         `BFF_MOCK (mock mode) is for local development only and cannot be turned on here: ${problems.join('; ')}. ` +
-          'Unset BFF_MOCK, or serve the app and the AS on http://localhost.',
+          'Turn mock mode off (BFF_MOCK=0; npm run dev turns it on), or serve the app and the AS on http://localhost.',
       ),
       { code: 'ERR_INVALID_ARG_VALUE' },
     );
