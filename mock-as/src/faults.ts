@@ -130,8 +130,16 @@ export function createFaults(provider: Provider): Faults {
     const decoded = Buffer.from(value, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) return false;
-    const id = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
-    const secret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' '));
+    const formDecode = (part: string) => {
+      try {
+        return decodeURIComponent(part.replace(/\+/g, ' '));
+      } catch {
+        return undefined;
+      }
+    };
+    const id = formDecode(decoded.slice(0, colon));
+    const secret = formDecode(decoded.slice(colon + 1));
+    if (id === undefined || secret === undefined) return false;
     const client = await provider.Client.find(id).catch(() => undefined);
     return typeof client?.clientSecret === 'string' && sameText(client.clientSecret, secret);
   }

@@ -22,7 +22,15 @@ test('without faults: { enabled: true } the control route does not exist: the 40
 
 test('the control route answers only a registered client with its own secret: else 401 invalid_client', async (t) => {
   const as = await startAs(t, { faults: { enabled: true } });
-  for (const authorization of [undefined, basic('bff', 'wrong'), basic('nobody', 'x'), 'Bearer abc', 'Basic %%%']) {
+  for (const authorization of [
+    undefined,
+    basic('bff', 'wrong'),
+    basic('nobody', 'x'),
+    'Bearer abc',
+    'Basic %%%',
+    basic('%E0%A4%A', 'x'),
+    basic('bff', '%'),
+  ]) {
     const res = await fetch(`${as.issuer}${FAULTS_PATH}/down`, {
       method: 'POST',
       headers: authorization ? { authorization } : {},
