@@ -95,8 +95,20 @@ export interface ServerSettings {
   port: number;
 }
 
+/**
+ * A setting's value, `undefined` when the variable is unset. An empty value means empty: for a
+ * setting that cannot be empty (an origin, a credential, a scope, a number…) it is refused here,
+ * naming the variable, instead of silently falling back to the default.
+ */
+function setting(env: Record<string, string | undefined>, name: string, why: string): string | undefined {
+  const value = env[name];
+  if (value !== undefined && value.trim() === '') throw new TypeError(`${name} is set but empty: ${why}`);
+  return value;
+}
+
 const positive = (name: string, value: string | undefined, fallback: number): number => {
-  if (value === undefined || value === '') return fallback;
+  if (value === undefined) return fallback;
+  if (value.trim() === '') throw new TypeError(`${name} is set but empty: unset it for the default (${fallback})`);
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new TypeError(`${name} must be a non-negative number, got "${value}"`);
   return n;
@@ -105,56 +117,73 @@ const positive = (name: string, value: string | undefined, fallback: number): nu
 /**
  * Reads the settings from an environment object (`process.env` at the edge).
  *
- * | variable | default |
- * |---|---|
- * | `BFF_ORIGIN` | `http://localhost:3000` |
- * | `MOCK_AS_ISSUER` / `BFF_ISSUER` | `http://localhost:4000` |
- * | `BFF_CLIENT_ID`, `BFF_CLIENT_SECRET` | from the mock AS seed (`bff`) |
- * | `BFF_SCOPE`, `BFF_RESOURCES` (space-separated) | from the mock AS seed |
- * | `BFF_DOWNSCOPING` | `refresh` (or `exchange`) |
- * | `BFF_EXPIRY_MARGIN_SECONDS` | `30` |
- * | `BFF_AS_TIMEOUT_MS` | `5000` |
- * | `BFF_DATA_DIR` | `<reference-backend>/.data`; `memory` keeps everything in memory |
- * | `BFF_DATA_KEY` | unset: a key generated into `<BFF_DATA_DIR>/bff.key`; else 32 bytes, base64url or hex |
- * | `BFF_HOST` | `127.0.0.1` (the listen address, apart from the public `BFF_ORIGIN`) |
- * | `BFF_PORT` | the port of `BFF_ORIGIN` |
- * | `BFF_TRUST_PROXY` | unset; `1` behind a TLS-terminating proxy |
- * | `BFF_SPA_DIR` | unset: the sample SPA (`<repo>/sample-spa/dist`); a folder: a built app served with a history fallback; `none`: a plain home page |
- * | `BFF_FRONTEND` | unset; the URL of a dev server to proxy every other request to (e.g. http://localhost:5173) |
- * | `BFF_MOCK` | unset; `1` turns mock mode on: the development-only scenario knobs under `/_mock` (loopback http only) |
+ * The default applies only when a variable is unset: an empty value means empty (last column).
+ *
+ * | variable | default (unset) | set but empty |
+ * |---|---|---|
+ * | `BFF_ORIGIN` | `http://localhost:3000` | refused |
+ * | `MOCK_AS_ISSUER` / `BFF_ISSUER` | `http://localhost:4000` | refused |
+ * | `BFF_CLIENT_ID`, `BFF_CLIENT_SECRET` | from the mock AS seed (`bff`) | refused |
+ * | `BFF_SCOPE` | from the mock AS seed | refused: sign-in needs a scope |
+ * | `BFF_RESOURCES` (space-separated) | from the mock AS seed | no resources |
+ * | `BFF_DOWNSCOPING` | `refresh` (or `exchange`) | refused |
+ * | `BFF_EXPIRY_MARGIN_SECONDS` | `30` | refused |
+ * | `BFF_AS_TIMEOUT_MS` | `5000` | refused |
+ * | `BFF_DATA_DIR` | `<reference-backend>/.data`; `memory` keeps everything in memory | refused |
+ * | `BFF_DATA_KEY` | a key generated into `<BFF_DATA_DIR>/bff.key`; else 32 bytes, base64url or hex | refused |
+ * | `BFF_HOST` | `127.0.0.1` (the listen address, apart from the public `BFF_ORIGIN`) | refused |
+ * | `BFF_PORT` | the port of `BFF_ORIGIN` | refused |
+ * | `BFF_TRUST_PROXY` | off; `1` behind a TLS-terminating proxy | off |
+ * | `BFF_SPA_DIR` | the sample SPA (`<repo>/sample-spa/dist`); a folder: a built app served with a history fallback; `none`: a plain home page | a plain home page |
+ * | `BFF_FRONTEND` | none; the URL of a dev server to proxy every other request to (e.g. http://localhost:5173) | none |
+ * | `BFF_MOCK` | off; `1` turns mock mode on: the development-only scenario knobs under `/_mock` (loopback http only) | off |
  */
 export function configFromEnv(
   env: Record<string, string | undefined>,
   root: string,
   seed: SeedDefaults,
 ): ServerSettings {
-  const origin = (env.BFF_ORIGIN || DEFAULTS.origin).replace(/\/$/, '');
+  const origin = (setting(env, 'BFF_ORIGIN', 'unset it for the default') ?? DEFAULTS.origin).replace(/\/$/, '');
   if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
     throw new TypeError(`BFF_ORIGIN must be an origin such as http://localhost:3000, got "${origin}"`);
   }
   const url = new URL(origin);
-  const issuer = (env.BFF_ISSUER || env.MOCK_AS_ISSUER || DEFAULTS.issuer).replace(/\/$/, '');
-  const strategy = env.BFF_DOWNSCOPING || DEFAULTS.strategy;
+  const issuer = (
+    setting(env, 'BFF_ISSUER', 'the authorization server is needed') ??
+    setting(env, 'MOCK_AS_ISSUER', 'the authorization server is needed') ??
+    DEFAULTS.issuer
+  ).replace(/\/$/, '');
+  const strategy = setting(env, 'BFF_DOWNSCOPING', '"refresh" or "exchange"') ?? DEFAULTS.strategy;
   if (strategy !== 'refresh' && strategy !== 'exchange') {
     throw new TypeError(`BFF_DOWNSCOPING must be "refresh" or "exchange", got "${strategy}"`);
   }
   const frontend = frontendFromEnv(env);
-  const resources = env.BFF_RESOURCES ? env.BFF_RESOURCES.split(' ').filter(Boolean) : seed.login.resources;
+  // Set but empty: sign-in asks for no resource, and bff-token has no default resource.
+  const resources =
+    env.BFF_RESOURCES === undefined ? seed.login.resources : env.BFF_RESOURCES.split(/\s+/).filter(Boolean);
+  const scope = setting(env, 'BFF_SCOPE', 'sign-in needs a scope (e.g. "openid"); unset it for the default');
+  const credential = 'the confidential client needs one; unset it for the default';
+  const clientId = setting(env, 'BFF_CLIENT_ID', credential);
+  const clientSecret = setting(env, 'BFF_CLIENT_SECRET', credential);
+  const host = setting(env, 'BFF_HOST', 'unset it to listen on 127.0.0.1');
+  const listen = setting(env, 'BFF_PORT', "unset it to listen on BFF_ORIGIN's port");
+  const dataDir = setting(env, 'BFF_DATA_DIR', 'a folder, or "memory"; unset it for the default');
+  const dataKey = setting(env, 'BFF_DATA_KEY', 'unset it to generate one');
   // Mock mode is for this machine only: a listen address beyond loopback is refused too.
-  if (env.BFF_MOCK === '1' && env.BFF_HOST && !isLoopback(env.BFF_HOST)) {
+  if (env.BFF_MOCK === '1' && host && !isLoopback(host)) {
     throw new TypeError(
-      `BFF_MOCK (mock mode) is for local development only: BFF_HOST ${env.BFF_HOST} is not a loopback address. ` +
+      `BFF_MOCK (mock mode) is for local development only: BFF_HOST ${host} is not a loopback address. ` +
         'Turn mock mode off (BFF_MOCK=0; npm run dev turns it on), or listen on 127.0.0.1.',
     );
   }
   return {
-    host: env.BFF_HOST || '127.0.0.1',
-    port: env.BFF_PORT ? listenPort(env.BFF_PORT) : Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
+    host: host ?? '127.0.0.1',
+    port: listen ? listenPort(listen) : Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
     config: {
       origin,
       issuer,
-      client: { id: env.BFF_CLIENT_ID || seed.client.id, secret: env.BFF_CLIENT_SECRET || seed.client.secret },
-      login: { scope: env.BFF_SCOPE || seed.login.scope, resources },
+      client: { id: clientId ?? seed.client.id, secret: clientSecret ?? seed.client.secret },
+      login: { scope: scope ?? seed.login.scope, resources },
       tokens: {
         strategy,
         expiryMarginSeconds: positive(
@@ -166,16 +195,16 @@ export function configFromEnv(
         defaultResource: resources[0],
       },
       sessionMaxAgeMs: DEFAULTS.sessionMaxAgeMs,
-      dataDir: env.BFF_DATA_DIR === 'memory' ? undefined : env.BFF_DATA_DIR || join(root, '.data'),
-      dataKey: env.BFF_DATA_KEY ? parseSecret(env.BFF_DATA_KEY, 'BFF_DATA_KEY') : undefined,
+      dataDir: dataDir === 'memory' ? undefined : (dataDir ?? join(root, '.data')),
+      dataKey: dataKey ? parseSecret(dataKey, 'BFF_DATA_KEY') : undefined,
       trustProxy: env.BFF_TRUST_PROXY === '1',
       frontend,
       mock: env.BFF_MOCK === '1' ? { enabled: true } : undefined,
       spa:
-        env.BFF_SPA_DIR === 'none' || frontend
+        env.BFF_SPA_DIR === 'none' || env.BFF_SPA_DIR?.trim() === '' || frontend
           ? undefined
           : {
-              dir: env.BFF_SPA_DIR || join(root, '..', 'sample-spa', 'dist'),
+              dir: env.BFF_SPA_DIR ?? join(root, '..', 'sample-spa', 'dist'),
               docsDir: join(root, '..', 'docs'),
               settings: seed.spaSettings,
             },

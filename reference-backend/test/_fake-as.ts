@@ -9,6 +9,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { ExecutionContext } from 'ava';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { type BackendConfig, createBackend } from '../src/index.js';
+import { UserAgent } from './_setup.js';
 
 export interface FakeTokenRequest {
   grant_type: string;
@@ -23,10 +25,14 @@ export interface FakeAsOptions {
   omit?: string[];
   /** Answers discovery by itself instead (status and body). */
   discovery?: (issuer: string, res: ServerResponse) => void;
+  /** An issuer identifier ending in `/` (e.g. `https://tenant.example.com/`), used verbatim everywhere. */
+  trailingSlash?: boolean;
 }
 
 export interface FakeAs {
   issuer: string;
+  /** Authorization requests' query parameters, in order. */
+  authorizations: URLSearchParams[];
   /** Token endpoint requests, in order. */
   requests: FakeTokenRequest[];
   /** Refresh tokens revoked. */
@@ -48,8 +54,9 @@ export async function startFakeAs(t: ExecutionContext, options: FakeAsOptions = 
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const fake: FakeAs = { issuer, requests: [], revoked: [] };
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const issuer = options.trailingSlash ? `${base}/` : base;
+  const fake: FakeAs = { issuer, authorizations: [], requests: [], revoked: [] };
   const codes = new Map<string, string>(); // code → nonce
   let serial = 0;
   const next = (prefix: string) => {
@@ -61,11 +68,11 @@ export async function startFakeAs(t: ExecutionContext, options: FakeAsOptions = 
     Object.fromEntries(
       Object.entries({
         issuer,
-        authorization_endpoint: `${issuer}/authorize`,
-        token_endpoint: `${issuer}/token`,
-        jwks_uri: `${issuer}/jwks`,
-        revocation_endpoint: `${issuer}/revoke`,
-        end_session_endpoint: `${issuer}/end`,
+        authorization_endpoint: `${base}/authorize`,
+        token_endpoint: `${base}/token`,
+        jwks_uri: `${base}/jwks`,
+        revocation_endpoint: `${base}/revoke`,
+        end_session_endpoint: `${base}/end`,
         response_types_supported: ['code'],
         subject_types_supported: ['public'],
         id_token_signing_alg_values_supported: ['RS256'],
@@ -74,12 +81,13 @@ export async function startFakeAs(t: ExecutionContext, options: FakeAsOptions = 
     );
 
   server.on('request', async (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', issuer);
+    const url = new URL(req.url ?? '/', base);
     if (url.pathname === '/.well-known/openid-configuration') {
       return options.discovery ? options.discovery(issuer, res) : json(res, 200, metadata());
     }
     if (url.pathname === '/jwks') return json(res, 200, { keys: [jwk] });
     if (url.pathname === '/authorize') {
+      fake.authorizations.push(url.searchParams);
       const code = next('code');
       codes.set(code, url.searchParams.get('nonce') ?? '');
       const back = new URL(url.searchParams.get('redirect_uri') ?? '');
@@ -132,4 +140,31 @@ export async function startFakeAs(t: ExecutionContext, options: FakeAsOptions = 
     server.closeAllConnections();
   });
   return fake;
+}
+
+/**
+ * The reference backend against a fake AS, on its own loopback port: the user agent, the log lines,
+ * and a sign-in that follows the fake's immediate answer to the authorization request.
+ */
+export async function backendAgainst(t: ExecutionContext, config: Omit<BackendConfig, 'origin'>) {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const logs: string[] = [];
+  const backend = await createBackend({ log: (line) => logs.push(line), ...config, origin });
+  server.on('request', backend.app.callback());
+  t.teardown(async () => {
+    server.close();
+    server.closeAllConnections();
+    await backend.close();
+  });
+  const user = new UserAgent(origin);
+  const signIn = async () => {
+    const start = await user.fetch('/auth/login');
+    const back = await fetch(new URL(start.headers.get('location') ?? ''), { redirect: 'manual' });
+    const callback = new URL(back.headers.get('location') ?? '');
+    return user.fetch(callback.pathname + callback.search);
+  };
+  return { user, logs, signIn, backend };
 }

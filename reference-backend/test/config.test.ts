@@ -1,0 +1,77 @@
+/**
+ * configFromEnv: every setting has a default for when it is unset, and an empty value means empty —
+ * either nothing (no resources) or a start-up error that names the variable.
+ */
+import test from 'ava';
+import { configFromEnv, type SeedDefaults } from '../src/index.js';
+import { backendAgainst, startFakeAs } from './_fake-as.js';
+
+const seed: SeedDefaults = {
+  client: { id: 'bff', secret: 'seed-secret' },
+  login: { scope: 'openid seed:scope', resources: ['https://seed.example/api'] },
+};
+const from = (env: Record<string, string>) => configFromEnv({ BFF_DATA_DIR: 'memory', ...env }, '/repo/rb', seed);
+
+test('BFF_RESOURCES set but empty means no resources and no default resource; unset means the seed’s', (t) => {
+  const empty = from({ BFF_RESOURCES: '' }).config;
+  t.deepEqual(empty.login.resources, []);
+  t.is(empty.tokens.defaultResource, undefined);
+  const unset = from({}).config;
+  t.deepEqual(unset.login.resources, ['https://seed.example/api']);
+  t.is(unset.tokens.defaultResource, 'https://seed.example/api');
+  t.deepEqual(from({ BFF_RESOURCES: ' https://a.example  https://b.example ' }).config.login.resources, [
+    'https://a.example',
+    'https://b.example',
+  ]);
+});
+
+test('A setting that cannot be empty, set but empty, is refused at start-up with an error naming it', (t) => {
+  for (const [name, reason] of [
+    ['BFF_SCOPE', /sign-in needs a scope/],
+    ['BFF_CLIENT_ID', /confidential client needs one/],
+    ['BFF_CLIENT_SECRET', /confidential client needs one/],
+    ['BFF_ORIGIN', /unset it for the default/],
+    ['BFF_ISSUER', /authorization server is needed/],
+    ['MOCK_AS_ISSUER', /authorization server is needed/],
+    ['BFF_DOWNSCOPING', /"refresh" or "exchange"/],
+    ['BFF_EXPIRY_MARGIN_SECONDS', /unset it for the default \(30\)/],
+    ['BFF_AS_TIMEOUT_MS', /unset it for the default \(5000\)/],
+    ['BFF_DATA_DIR', /a folder, or "memory"/],
+    ['BFF_DATA_KEY', /unset it to generate one/],
+    ['BFF_HOST', /unset it to listen on 127.0.0.1/],
+    ['BFF_PORT', /unset it to listen on BFF_ORIGIN's port/],
+  ] as const) {
+    const error = t.throws(() => from({ [name]: ' ' }), { instanceOf: TypeError }, name);
+    t.true(error?.message.startsWith(`${name} is set but empty: `), error?.message);
+    t.regex(error?.message ?? '', reason, name);
+  }
+});
+
+test('Switches set but empty are off: no mock mode, no proxy trust, no frontend, and BFF_SPA_DIR="" serves no SPA', (t) => {
+  const { config } = from({ BFF_MOCK: '', BFF_TRUST_PROXY: '', BFF_FRONTEND: '', BFF_SPA_DIR: '' });
+  t.is(config.mock, undefined);
+  t.false(config.trustProxy);
+  t.is(config.frontend, undefined);
+  t.is(config.spa, undefined);
+  t.truthy(from({}).config.spa, 'unset: the sample SPA');
+});
+
+test('BFF_RESOURCES="": sign-in asks the AS for no resource, nor does a bff-token call without one', async (t) => {
+  const fake = await startFakeAs(t);
+  const { config } = from({ BFF_ISSUER: fake.issuer, BFF_RESOURCES: '', BFF_SCOPE: 'openid read' });
+  const { user, signIn } = await backendAgainst(t, config);
+  t.is((await signIn()).status, 303);
+  t.is(fake.authorizations.length, 1);
+  t.deepEqual(fake.authorizations[0]?.getAll('resource'), []);
+  t.is(fake.authorizations[0]?.get('scope'), 'openid read');
+  t.deepEqual(
+    fake.requests.map((r) => [r.grant_type, r.resource]),
+    [['authorization_code', []]],
+  );
+  // No default resource either: a bff-token call without one asks the AS for none.
+  const token = await user.token({ scope: 'read' });
+  t.is(token.status, 200, JSON.stringify(token.body));
+  t.like(token.body, { scope: 'read' });
+  t.is(typeof token.body.access_token, 'string');
+  t.deepEqual(fake.requests[1], { grant_type: 'refresh_token', resource: [], scope: 'read' });
+});
