@@ -48,6 +48,20 @@ export function buildConfiguration(input: ConfigurationInput): Configuration {
     if (foreign.length) {
       throw new errors.InvalidScope(`scope not defined for ${indicator}: ${foreign.join(' ')}`, foreign.join(' '));
     }
+    // RFC 9068 §3: a token for a resource carries at least one scope of it. A code or refresh whose
+    // scope (asked, or else granted) holds none is refused, rather than answered with a scope-less JWT.
+    const { AuthorizationCode, RefreshToken, Grant } = ctx.oidc.entities;
+    const source = AuthorizationCode ?? RefreshToken;
+    if (ctx.oidc.route === 'token' && source && Grant) {
+      const granted = new Set(String(Grant.getResourceScope(indicator) ?? '').split(' '));
+      const scopes = (asked || String(source.scope ?? '')).split(' ');
+      if (!scopes.some((s) => s in resource.scopes && granted.has(s))) {
+        throw new errors.InvalidScope(
+          `no scope of ${indicator} was requested or granted`,
+          Object.keys(resource.scopes).join(' '),
+        );
+      }
+    }
     return {
       scope: Object.keys(resource.scopes).join(' '),
       audience: indicator,
@@ -101,6 +115,9 @@ export function buildConfiguration(input: ConfigurationInput): Configuration {
       Session: lifetimes.RefreshToken,
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    // OIDC Core §3.1.2.1, RFC 6749 §4.1.3: redirect_uri is required at /auth and at /token, even for a
+    // client with a single registered one. Defaults to true (it may be omitted).
+    allowOmittingSingleRegisteredRedirectUri: false,
     async extraTokenClaims(_ctx, token) {
       const act = ACT_CLAIMS.get(token);
       return act ? { act } : undefined;
@@ -139,28 +156,7 @@ export function buildConfiguration(input: ConfigurationInput): Configuration {
       },
       resourceIndicators: {
         enabled: true, // defaults to off
-        async getResourceServerInfo(ctx: KoaContextWithOIDC, indicator: string) {
-          const resource = resources.get(indicator);
-          if (!resource) throw new errors.InvalidTarget(`unknown resource "${indicator}"`);
-          // RFC 9068 §3: every scope of a token must make sense for its audience. A refresh that
-          // names a resource and a scope of another resource is refused, rather than answered with
-          // an empty-scope token.
-          const asked = ctx.oidc.route === 'token' ? String(ctx.oidc.params?.scope ?? '') : '';
-          const foreign = asked.split(' ').filter((s) => s && !OIDC_SCOPES.has(s) && !(s in resource.scopes));
-          if (foreign.length) {
-            throw new errors.InvalidScope(
-              `scope not defined for ${indicator}: ${foreign.join(' ')}`,
-              foreign.join(' '),
-            );
-          }
-          return {
-            scope: Object.keys(resource.scopes).join(' '),
-            audience: indicator,
-            accessTokenTTL: resource.access_token_ttl,
-            accessTokenFormat: 'jwt', // RFC 9068 JWT access tokens, typ at+jwt
-            jwt: { sign: { alg: 'RS256' } },
-          };
-        },
+        getResourceServerInfo,
       },
     },
     // Defaults to fetch through a dispatcher that refuses special-use addresses (SSRF protection),

@@ -26,6 +26,12 @@ export function tokenErrors(provider: Provider, accounts: Accounts) {
       ctx.status = 401;
       body.error = 'invalid_client';
       body.error_description = 'client authentication is required (HTTP Basic with the client_id and client_secret)';
+    }
+
+    // RFC 9110 §15.5.2, RFC 6749 §5.2: a 401 names the authentication scheme to use; the one the client
+    // tried, or Basic when it tried none.
+    if (ctx.status === 401) {
+      if (!ctx.response.get('WWW-Authenticate')) ctx.set('WWW-Authenticate', `Basic realm="${ctx.oidc?.issuer}"`);
       return;
     }
 
