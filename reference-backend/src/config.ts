@@ -122,7 +122,7 @@ const positive = (name: string, value: string | undefined, fallback: number): nu
  * | variable | default (unset) | set but empty |
  * |---|---|---|
  * | `BFF_ORIGIN` | `http://localhost:3000` | refused |
- * | `MOCK_AS_ISSUER` / `BFF_ISSUER` | `http://localhost:4000` | refused |
+ * | `MOCK_AS_ISSUER` / `BFF_ISSUER` | `http://localhost:4000`; kept verbatim, as discovery must match it exactly | refused |
  * | `BFF_CLIENT_ID`, `BFF_CLIENT_SECRET` | from the mock AS seed (`bff`) | refused |
  * | `BFF_SCOPE` | from the mock AS seed | refused: sign-in needs a scope |
  * | `BFF_RESOURCES` (space-separated) | from the mock AS seed | no resources |
@@ -148,11 +148,15 @@ export function configFromEnv(
     throw new TypeError(`BFF_ORIGIN must be an origin such as http://localhost:3000, got "${origin}"`);
   }
   const url = new URL(origin);
-  const issuer = (
+  // OIDC Discovery 1.0 §4.3: the issuer in the metadata must be identical to the one configured, so
+  // it is kept verbatim (a trailing slash included, as in https://tenant.example.com/).
+  const issuer =
     setting(env, 'BFF_ISSUER', 'the authorization server is needed') ??
     setting(env, 'MOCK_AS_ISSUER', 'the authorization server is needed') ??
-    DEFAULTS.issuer
-  ).replace(/\/$/, '');
+    DEFAULTS.issuer;
+  if (!URL.canParse(issuer) || !/^https?:$/.test(new URL(issuer).protocol)) {
+    throw new TypeError(`BFF_ISSUER must be the authorization server's issuer URL, got "${issuer}"`);
+  }
   const strategy = setting(env, 'BFF_DOWNSCOPING', '"refresh" or "exchange"') ?? DEFAULTS.strategy;
   if (strategy !== 'refresh' && strategy !== 'exchange') {
     throw new TypeError(`BFF_DOWNSCOPING must be "refresh" or "exchange", got "${strategy}"`);

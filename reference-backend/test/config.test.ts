@@ -75,3 +75,21 @@ test('BFF_RESOURCES="": sign-in asks the AS for no resource, nor does a bff-toke
   t.is(typeof token.body.access_token, 'string');
   t.deepEqual(fake.requests[1], { grant_type: 'refresh_token', resource: [], scope: 'read' });
 });
+
+test('OIDC Discovery §4.3: an issuer with a trailing slash is kept verbatim, so discovery matches and sign-in succeeds', async (t) => {
+  const fake = await startFakeAs(t, { trailingSlash: true });
+  t.regex(fake.issuer, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  const { config } = from({ BFF_ISSUER: fake.issuer, BFF_RESOURCES: '', BFF_SCOPE: 'openid read' });
+  t.is(config.issuer, fake.issuer, 'not rewritten');
+  const { user, signIn, logs } = await backendAgainst(t, config);
+  const done = await signIn();
+  t.is(done.status, 303, logs.join('\n'));
+  t.is(done.headers.get('location'), '/');
+  const info = await user.sessionInfo();
+  t.is(info.status, 200, JSON.stringify(info.body));
+  t.like(info.body, { sub: 'alice' });
+  t.is(from({ BFF_ISSUER: 'https://tenant.example.com/' }).config.issuer, 'https://tenant.example.com/');
+  t.throws(() => from({ BFF_ISSUER: 'tenant.example.com' }), {
+    message: /BFF_ISSUER must be the authorization server's issuer URL/,
+  });
+});
