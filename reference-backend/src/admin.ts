@@ -41,8 +41,10 @@ import { CookieJar, fetchWithJar, SignInError, signIn } from '@tmi-bff/mock-as/t
 import type { KeyValueStore } from '@tmi-bff/store';
 import type { Context, Middleware, Next } from 'koa';
 import type { BackendConfig } from './config.js';
+import { AUTH_PATHS } from './paths.js';
 import type { GrantLifecycle } from './session/grant-lifecycle.js';
 import { cookieNames } from './session/session.js';
+import { STORE_KEYS } from './store-keys.js';
 
 export const ADMIN_BASE = '/_mock';
 
@@ -102,7 +104,7 @@ async function parseBody(ctx: Context, next: Next): Promise<void> {
 }
 
 /** koa-session's store key of a session (session/session.ts). */
-const sessionStoreKey = (cookieValue: string) => `session:${cookieValue}`;
+const sessionStoreKey = STORE_KEYS.session;
 
 export function adminRoutes({ config, bff, tokens, store, client, grants, log }: AdminDeps): AdminRoute[] {
   const now = config.now ?? Date.now;
@@ -150,7 +152,7 @@ export function adminRoutes({ config, bff, tokens, store, client, grants, log }:
   /** A new session for `persona`, through the real code flow: its Set-Cookie headers. */
   async function signInAs(persona: string): Promise<string[]> {
     const jar = new CookieJar();
-    const start = await fetchWithJar(jar, `${config.origin}/auth/login`);
+    const start = await fetchWithJar(jar, `${config.origin}${AUTH_PATHS.login}`);
     const location = start.headers.get('location');
     if (start.status !== 303 || !location) throw new ServerError(`auth.login answered ${start.status}`);
     let callback: URL;

@@ -22,6 +22,7 @@ import { routes } from './routes.js';
 import { grantLifecycle } from './session/grant-lifecycle.js';
 import { randomId, sessionMiddleware } from './session/session.js';
 import { contentSecurityPolicy, spaRoutes } from './spa.js';
+import { isGrantKey, STORE_KEYS } from './store-keys.js';
 import { requireConfiguredTransport, transportWarning } from './transport.js';
 
 export interface Backend {
@@ -41,10 +42,10 @@ export interface Backend {
 
 async function cookieKeys(config: BackendConfig, store: KeyValueStore): Promise<string[]> {
   if (config.cookieKeys?.length) return config.cookieKeys;
-  const kept = await store.get<string[]>('config:cookie-keys');
+  const kept = await store.get<string[]>(STORE_KEYS.config('cookie-keys'));
   if (kept?.length) return kept;
   const keys = [randomId()];
-  await store.set('config:cookie-keys', keys);
+  await store.set(STORE_KEYS.config('cookie-keys'), keys);
   return keys;
 }
 
@@ -64,7 +65,7 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
   };
   // The session's end is the grant's end: the store tells when it drops an expired grant record.
   const onExpired = (key: string, raw: unknown) => {
-    if (!key.startsWith('grant:')) return;
+    if (!isGrantKey(key)) return;
     const grant = store.unseal(key, raw) as StoredGrant | undefined;
     if (grant) void grants.expired(grant).catch((err: Error) => log(`grant.expiry failed: ${err.message}`));
   };

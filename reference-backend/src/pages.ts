@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
+import { AUTH_PATHS } from './paths.js';
 
 export function escapeHtml(value: unknown): string {
   return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -90,7 +91,7 @@ export function errorPage(title: string, detail: string): string {
   return page(
     title,
     '',
-    `<p role="alert">${escapeHtml(detail)}</p><p><a href="/auth/login">Sign in again</a> · <a href="/">Home</a></p>`,
+    `<p role="alert">${escapeHtml(detail)}</p><p><a href="${AUTH_PATHS.login}">Sign in again</a> · <a href="/">Home</a></p>`,
   );
 }
 
@@ -98,8 +99,8 @@ export function errorPage(title: string, detail: string): string {
 export function homePage(metaTags: string, signedInAs: string | undefined, spaMissing = false): string {
   const who = signedInAs
     ? `<p>Signed in as <strong>${escapeHtml(signedInAs)}</strong>.</p>
-<form method="post" action="/auth/logout"><button type="submit">Sign out</button></form>`
-    : '<p><a href="/auth/login">Sign in</a></p>';
+<form method="post" action="${AUTH_PATHS.logout}"><button type="submit">Sign out</button></form>`
+    : `<p><a href="${AUTH_PATHS.login}">Sign in</a></p>`;
   return page(
     'tmi-bff reference backend',
     metaTags,

@@ -17,6 +17,7 @@ import { createProxyServer } from 'http-proxy-3';
 import type { Context, Next } from 'koa';
 import type { BackendConfig } from './config.js';
 import { PageError, renderPageErrors } from './pages.js';
+import { AUTH_PREFIX } from './paths.js';
 import { cookieNames } from './session/session.js';
 import { staticFrontend } from './static.js';
 
@@ -112,7 +113,9 @@ export function frontendProxy(options: ProxyOptions): FrontendProxy {
 // #region walkthrough:own-paths
 /** The backend's own paths, never forwarded: the BFF endpoints, sign-in and sign-out, the dev-only admin API. */
 export function isOwnPath(path: string, endpointPaths: string[]): boolean {
-  return endpointPaths.includes(path) || path.startsWith('/auth/') || path.startsWith('/_mock/') || path === '/_mock';
+  return (
+    endpointPaths.includes(path) || path.startsWith(AUTH_PREFIX) || path.startsWith('/_mock/') || path === '/_mock'
+  );
 }
 // #endregion
 

@@ -21,8 +21,9 @@ import type { BffSession, TmiBff } from '@tmi-bff/koa';
 import type { Context, Middleware } from 'koa';
 import type { AdminRoute } from './admin.js';
 import type { loginRoutes } from './oauth/login.js';
-import { type logoutRoute, SIGNED_OUT_PATH } from './oauth/logout.js';
+import type { logoutRoute } from './oauth/logout.js';
 import { homePage, pagePolicy, renderPageErrors } from './pages.js';
+import { AUTH_PATHS } from './paths.js';
 import type { SpaRoutes } from './spa.js';
 
 export interface RouteHandlers {
@@ -57,12 +58,12 @@ export function routes({
 }: RouteHandlers): Router {
   const router = new Router();
   const homePolicy = pagePolicy([asOrigin]);
-  router.get('auth.login', '/auth/login', renderPageErrors('auth.login.error', log), ...login.login);
-  router.get('auth.callback', '/auth/callback', renderPageErrors('auth.callback.error', log), ...login.callback);
-  router.get('auth.consent', '/auth/consent', renderPageErrors('auth.consent.error', log), ...login.consent);
-  router.post('auth.logout', '/auth/logout', renderPageErrors('auth.logout.error', log), ...logout);
-  router.get('auth.signed-out', SIGNED_OUT_PATH, ...signedOut);
-  router.all('auth.backchannel-logout', '/auth/backchannel-logout', ...backchannelLogout);
+  router.get('auth.login', AUTH_PATHS.login, renderPageErrors('auth.login.error', log), ...login.login);
+  router.get('auth.callback', AUTH_PATHS.callback, renderPageErrors('auth.callback.error', log), ...login.callback);
+  router.get('auth.consent', AUTH_PATHS.consent, renderPageErrors('auth.consent.error', log), ...login.consent);
+  router.post('auth.logout', AUTH_PATHS.logout, renderPageErrors('auth.logout.error', log), ...logout);
+  router.get('auth.signed-out', AUTH_PATHS.signedOut, ...signedOut);
+  router.all('auth.backchannel-logout', AUTH_PATHS.backchannelLogout, ...backchannelLogout);
   router.get('home', '/', async function showHome(ctx) {
     if (await spa?.index(ctx)) return;
     ctx.type = 'html';

@@ -10,6 +10,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { AUTH_PATHS } from '@tmi-bff/reference-backend';
 import { type MockBff, startMockBff } from './start-mock-bff.js';
 
 const USAGE = `Usage: tmi-bff-mock [--frontend <dev server URL> | --static <folder>] [--port 3000] [--as-port 4000] [--api-port 4001]
@@ -101,7 +102,7 @@ async function main(): Promise<void> {
   const ready = await Promise.all([
     answers(`${bff.issuer}/.well-known/openid-configuration`),
     // A quiet route of the BFF's own: a redirect to `/`.
-    answers(`${bff.url}/auth/signed-out`),
+    answers(`${bff.url}${AUTH_PATHS.signedOut}`),
     answers(`${bff.apiUrl}/stocks/quotes`),
   ]);
   if (!ready.every(Boolean)) fail('a part of the stack does not answer; read the log lines above');

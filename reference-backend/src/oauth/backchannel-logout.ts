@@ -22,6 +22,7 @@ import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
 import type { Context, Middleware, Next } from 'koa';
 import type { BackendConfig } from '../config.js';
 import type { GrantLifecycle } from '../session/grant-lifecycle.js';
+import { STORE_KEYS } from '../store-keys.js';
 
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 /** The route's name; `<name>.success` (with the number of sessions ended) and `<name>.error` are emitted on the app. */
@@ -137,7 +138,7 @@ export function backchannelLogout({ config, client, store, grants }: Backchannel
     // BCL §2.6 step 8 (MAY): a `jti` seen before is a replay.
     async function refuseReplay(ctx: Context, next: Next) {
       const { jti, iat = 0 } = logoutState(ctx).claims;
-      const key = `logout-jti:${config.issuer} ${jti}`;
+      const key = STORE_KEYS.logoutJti(config.issuer, String(jti)); // required by jwtVerify above
       const replayed = await store.withLock(key, async () => {
         if (await store.get(key)) return true;
         const ttlMs = (iat + MAX_AGE_SECONDS + CLOCK_TOLERANCE_SECONDS) * 1000 - Date.now();

@@ -15,8 +15,10 @@ import type { Context, Middleware, Next } from 'koa';
 import * as oidc from 'openid-client';
 import type { BackendConfig } from '../config.js';
 import { PageError } from '../pages.js';
+import { AUTH_PATHS } from '../paths.js';
 import { asSessionId, type GrantLifecycle } from '../session/grant-lifecycle.js';
 import { cookieNames, currentSession, randomId, type SessionData } from '../session/session.js';
+import { STORE_KEYS } from '../store-keys.js';
 import { refererPath, safeReturnTo } from './return-to.js';
 
 const TRANSACTION_TTL_MS = 10 * 60 * 1000;
@@ -90,7 +92,7 @@ export function loginRoutes({ config, client, store, tokens, grants }: LoginDeps
     path: '/',
     signed: true,
   };
-  const redirectUri = `${config.origin}/auth/callback`;
+  const redirectUri = `${config.origin}${AUTH_PATHS.callback}`;
 
   /** The AS's metadata; a failure says what is wrong with it (D6), not just "unreachable". */
   async function configuration(): Promise<oidc.Configuration> {
@@ -129,7 +131,7 @@ export function loginRoutes({ config, client, store, tokens, grants }: LoginDeps
       code_verifier,
     };
     const id = randomId();
-    await store.set(`login:${id}`, transaction, TRANSACTION_TTL_MS);
+    await store.set(STORE_KEYS.login(id), transaction, TRANSACTION_TTL_MS);
     ctx.cookies.set(names.login, id, { ...cookie, maxAge: TRANSACTION_TTL_MS });
 
     const params = new URLSearchParams({
@@ -183,7 +185,7 @@ export function loginRoutes({ config, client, store, tokens, grants }: LoginDeps
         const grant = session ? await tokens.getGrant(session.id) : undefined;
         if (!session || !grant) {
           ctx.status = 303;
-          ctx.redirect(`/auth/login?returnTo=${encodeURIComponent(returnTo)}`);
+          ctx.redirect(`${AUTH_PATHS.login}?returnTo=${encodeURIComponent(returnTo)}`);
           return;
         }
         const asked = (name: string) =>
@@ -214,9 +216,9 @@ export function loginRoutes({ config, client, store, tokens, grants }: LoginDeps
         // Used once, even by two callbacks at the same moment: taken under the lock, so a replayed
         // callback finds nothing and never spends the code twice (a reused code revokes the grant).
         const tx = id
-          ? await store.withLock(`login:${id}`, async () => {
-              const found = await store.get<LoginTransaction>(`login:${id}`);
-              if (found) await store.delete(`login:${id}`);
+          ? await store.withLock(STORE_KEYS.login(id), async () => {
+              const found = await store.get<LoginTransaction>(STORE_KEYS.login(id));
+              if (found) await store.delete(STORE_KEYS.login(id));
               return found;
             })
           : undefined;

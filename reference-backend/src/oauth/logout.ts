@@ -10,6 +10,7 @@ import type { Context, Middleware, Next } from 'koa';
 import * as oidc from 'openid-client';
 import type { BackendConfig } from '../config.js';
 import { PageError } from '../pages.js';
+import { AUTH_PATHS } from '../paths.js';
 import type { GrantLifecycle } from '../session/grant-lifecycle.js';
 import { currentSession } from '../session/session.js';
 import { refererPath, safeReturnTo } from './return-to.js';
@@ -19,9 +20,6 @@ export interface LogoutDeps {
   client: OpenIdClient;
   grants: GrantLifecycle;
 }
-
-/** Where the AS sends the browser after sign-out when it should land elsewhere than `/`. */
-export const SIGNED_OUT_PATH = '/auth/signed-out';
 
 export function logoutRoute({ config, client, grants }: LogoutDeps): Middleware[] {
   return [
@@ -59,7 +57,7 @@ export function logoutRoute({ config, client, grants }: LogoutDeps): Middleware[
       const back =
         returnTo === '/'
           ? { post_logout_redirect_uri: `${config.origin}/` }
-          : { post_logout_redirect_uri: `${config.origin}${SIGNED_OUT_PATH}`, state: returnTo };
+          : { post_logout_redirect_uri: `${config.origin}${AUTH_PATHS.signedOut}`, state: returnTo };
       let endSession: URL;
       try {
         const configuration = await client.configuration();

@@ -7,6 +7,7 @@
  *
  * Walkthrough: docs/walkthrough/01-login.md.
  */
+import { AUTH_PREFIX } from '../paths.js';
 
 /** Longer return paths are not kept (the login transaction stores it). */
 const MAX_LENGTH = 2048;
@@ -45,6 +46,6 @@ export function safeReturnTo(value: unknown, origin: string): string {
 export function refererPath(referer: string | undefined, origin: string): string {
   if (!referer || !URL.canParse(referer)) return '/';
   const url = new URL(referer);
-  if (url.origin !== origin || url.pathname.startsWith('/auth/')) return '/';
+  if (url.origin !== origin || url.pathname.startsWith(AUTH_PREFIX)) return '/';
   return `${url.pathname}${url.search}${url.hash}`;
 }

@@ -15,6 +15,7 @@
 import type { AuthorizationServer, BffSession, StoredGrant, TokenService } from '@tmi-bff/koa';
 import type { KeyValueStore } from '@tmi-bff/store';
 import type { Context } from 'koa';
+import { STORE_KEYS } from '../store-keys.js';
 import { currentSession } from './session.js';
 
 export interface GrantLifecycleDeps {
@@ -36,11 +37,11 @@ export interface SessionUser {
 export const asSessionId = (iss: string, sid: string) => `sid ${iss} ${sid}`;
 
 /** Which session last signed in through an AS session (its `sid`): that session carries its grant. */
-const asSessionKey = (sid: string) => `as-session:${sid}`;
+const asSessionKey = STORE_KEYS.asSession;
 /** Every session of one user at one issuer (OIDC Back-Channel Logout 1.0 §2.7: logout by `sub`). */
-const userKey = (user: string) => `sub:${user}`;
+const userKey = STORE_KEYS.user;
 /** Whose a session is, so that its end takes it out of its user's list. */
-const sessionUserKey = (sessionId: string) => `session-user:${sessionId}`;
+const sessionUserKey = STORE_KEYS.sessionUser;
 const userOf = ({ iss, sub }: SessionUser) =>
   typeof iss === 'string' && typeof sub === 'string' ? `${iss} ${sub}` : undefined;
 

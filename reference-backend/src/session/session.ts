@@ -10,6 +10,7 @@ import type { KeyValueStore } from '@tmi-bff/store';
 import type Koa from 'koa';
 import type { Context } from 'koa';
 import session, { type CreateSessionOptions } from 'koa-session';
+import { STORE_KEYS } from '../store-keys.js';
 
 /** What the session store holds for a signed-in user. */
 export interface SessionData {
@@ -38,7 +39,7 @@ export function cookieNames(origin: string) {
 }
 
 export function sessionMiddleware(app: Koa, store: KeyValueStore, origin: string, maxAgeMs: number) {
-  const key = (k: string) => `session:${k}`;
+  const key = STORE_KEYS.session;
   const options: CreateSessionOptions = {
     key: cookieNames(origin).session,
     maxAge: maxAgeMs,
