@@ -8,13 +8,11 @@
  * Walkthrough: docs/walkthrough/05-token-chain.md.
  */
 import Router from '@koa/router';
+import { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '@tmi-bff/koa';
 import { type AccessTokenClaims, InsufficientScope, requireAccessToken, requireScope } from '@tmi-bff/resource-server';
 import type { Context } from 'koa';
 import * as oidc from 'openid-client';
 import { type ClientCredentials, type DemoApisConfig, identifiers } from './config.js';
-
-const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
-const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
 
 /** What each hop shows of the token it received (for display; clients never inspect tokens). */
 export interface Hop {
@@ -70,10 +68,10 @@ export function chainRoutes(config: DemoApisConfig): Router {
   async function callNext(ctx: Context, from: Hop['service'], next: Downstream): Promise<void> {
     let token: string;
     try {
-      const result = await oidc.genericGrantRequest(await clientConfig(next.client), TOKEN_EXCHANGE, {
+      const result = await oidc.genericGrantRequest(await clientConfig(next.client), TOKEN_EXCHANGE_GRANT, {
         subject_token: String(ctx.state.bearer),
-        subject_token_type: ACCESS_TOKEN,
-        requested_token_type: ACCESS_TOKEN,
+        subject_token_type: ACCESS_TOKEN_TYPE,
+        requested_token_type: ACCESS_TOKEN_TYPE,
         resource: next.resource,
         scope: next.scope,
       });

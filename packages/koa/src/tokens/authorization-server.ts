@@ -9,6 +9,11 @@ import * as oidc from 'openid-client';
 import { AuthorizationServerError, TemporarilyUnavailable } from '../errors.js';
 import { type AsFailure, describeAsFailure } from './as-failure.js';
 
+/*
+ * The RFC 8693 URNs, for every client of the AS (this package, and the demo APIs' exchange chain).
+ * The mock AS keeps its own (mock-as/src/seed.ts, grants/token-exchange.ts): it stands alone and
+ * must not depend on this package, nor this package on it.
+ */
 /** RFC 8693 §3 token type URI. */
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 /** RFC 8693 §2.1 grant type. */
