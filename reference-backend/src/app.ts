@@ -138,9 +138,10 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
         config.mock?.enabled ? `${bff.metaTags()}\n${MOCK_META}` : bff.metaTags(),
         // The APIs the app calls with its tokens; the AS, where sign-out's form ends.
         contentSecurityPolicy(
-          [...new Set(config.login.resources.map((r) => (URL.canParse(r) ? new URL(r).origin : 'null')))].filter(
-            (o) => o !== 'null',
-          ),
+          config.connectSrc ??
+            [...new Set(config.login.resources.map((r) => (URL.canParse(r) ? new URL(r).origin : 'null')))].filter(
+              (o) => o !== 'null',
+            ),
           [new URL(config.issuer).origin],
         ),
       ),

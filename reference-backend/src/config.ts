@@ -55,6 +55,11 @@ export interface BackendConfig {
   /** The sample SPA served at `/`. Default for `npm run dev`: `sample-spa/dist`; none: a plain home page. */
   spa?: SpaConfig | undefined;
   /**
+   * The origins the SPA's page may call besides its own (its CSP `connect-src`): the APIs it calls
+   * with its tokens. Default: the origins of `login.resources`; `[]`: its own origin only.
+   */
+  connectSrc?: string[] | undefined;
+  /**
    * The user's own app, in place of the sample SPA: `{ proxy: url }` forwards every request that is
    * not one of the backend's routes to a dev server (WebSocket upgrades included); `{ static: dir }`
    * serves a built app with a history fallback. Default: none (the sample SPA, `spa`).
@@ -135,6 +140,7 @@ const positive = (name: string, value: string | undefined, fallback: number): nu
  * | `BFF_PORT` | the port of `BFF_ORIGIN` | refused |
  * | `BFF_TRUST_PROXY` | off; `1` behind a TLS-terminating proxy | off |
  * | `BFF_SPA_DIR` | the sample SPA (`<repo>/sample-spa/dist`); a folder: a built app served with a history fallback; `none`: a plain home page | a plain home page |
+ * | `BFF_CONNECT_SRC` (space-separated origins) | the origins of the resources | only the app's own origin |
  * | `BFF_FRONTEND` | none; the URL of a dev server to proxy every other request to (e.g. http://localhost:5173) | none |
  * | `BFF_MOCK` | off; `1` turns mock mode on: the development-only scenario knobs under `/_mock` (loopback http only) | off |
  */
@@ -165,6 +171,7 @@ export function configFromEnv(
   // Set but empty: sign-in asks for no resource, and bff-token has no default resource.
   const resources =
     env.BFF_RESOURCES === undefined ? seed.login.resources : env.BFF_RESOURCES.split(/\s+/).filter(Boolean);
+  const connectSrc = env.BFF_CONNECT_SRC === undefined ? undefined : origins(env.BFF_CONNECT_SRC, 'BFF_CONNECT_SRC');
   const scope = setting(env, 'BFF_SCOPE', 'sign-in needs a scope (e.g. "openid"); unset it for the default');
   const credential = 'the confidential client needs one; unset it for the default';
   const clientId = setting(env, 'BFF_CLIENT_ID', credential);
@@ -203,6 +210,7 @@ export function configFromEnv(
       dataKey: dataKey ? parseSecret(dataKey, 'BFF_DATA_KEY') : undefined,
       trustProxy: env.BFF_TRUST_PROXY === '1',
       frontend,
+      connectSrc,
       mock: env.BFF_MOCK === '1' ? { enabled: true } : undefined,
       spa:
         env.BFF_SPA_DIR === 'none' || env.BFF_SPA_DIR?.trim() === '' || frontend
@@ -214,6 +222,24 @@ export function configFromEnv(
             },
     },
   };
+}
+
+/** Space-separated http(s) or ws(s) origins, e.g. `https://api.example.com wss://live.example.com`. */
+function origins(value: string, name: string): string[] {
+  return value
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((entry) => {
+      const origin = entry.replace(/\/$/, '');
+      if (
+        !URL.canParse(origin) ||
+        new URL(origin).origin !== origin ||
+        !/^(https?|wss?):$/.test(new URL(origin).protocol)
+      ) {
+        throw new TypeError(`${name} must be space-separated origins such as https://api.example.com, got "${entry}"`);
+      }
+      return origin;
+    });
 }
 
 function listenPort(value: string): number {

@@ -2,8 +2,12 @@
  * configFromEnv: every setting has a default for when it is unset, and an empty value means empty —
  * either nothing (no resources) or a start-up error that names the variable.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'ava';
 import { configFromEnv, type SeedDefaults } from '../src/index.js';
+import { HEAD_MARKER } from '../src/spa.js';
 import { backendAgainst, startFakeAs } from './_fake-as.js';
 
 const seed: SeedDefaults = {
@@ -92,4 +96,31 @@ test('OIDC Discovery §4.3: an issuer with a trailing slash is kept verbatim, so
   t.throws(() => from({ BFF_ISSUER: 'tenant.example.com' }), {
     message: /BFF_ISSUER must be the authorization server's issuer URL/,
   });
+});
+
+test("BFF_CONNECT_SRC sets the SPA page's CSP connect-src; unset it is the resources' origins, set but empty the page's own origin only", async (t) => {
+  const fake = await startFakeAs(t);
+  const root = await mkdtemp(join(tmpdir(), 'tmi-bff-connect-src-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  await writeFile(join(root, 'index.html'), `<!doctype html><html><head>${HEAD_MARKER}</head><body>app</body></html>`);
+  const connectSrc = async (env: Record<string, string>) => {
+    const { config } = from({ BFF_ISSUER: fake.issuer, BFF_RESOURCES: 'https://api.example/one', ...env });
+    const { user } = await backendAgainst(t, { ...config, spa: { dir: root } });
+    const res = await user.fetch('/');
+    t.is(res.status, 200);
+    return /(?:^|; )connect-src ([^;]*)/.exec(res.headers.get('content-security-policy') ?? '')?.[1];
+  };
+  t.is(
+    await connectSrc({ BFF_CONNECT_SRC: 'https://quotes.example:8443 wss://live.example/' }),
+    "'self' https://quotes.example:8443 wss://live.example",
+  );
+  t.is(await connectSrc({}), "'self' https://api.example");
+  t.is(await connectSrc({ BFF_CONNECT_SRC: '' }), "'self'");
+  for (const bad of ['https://api.example/path', 'api.example', 'javascript:alert(1)', "'unsafe-inline'"]) {
+    t.throws(
+      () => from({ BFF_CONNECT_SRC: bad }),
+      { message: /^BFF_CONNECT_SRC must be space-separated origins/ },
+      bad,
+    );
+  }
 });
