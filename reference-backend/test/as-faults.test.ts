@@ -8,42 +8,19 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import { createBackend } from '../src/index.js';
-import { type FakeAsOptions, json, startFakeAs } from './_fake-as.js';
-import { UserAgent } from './_setup.js';
+import { backendAgainst, type FakeAsOptions, json, startFakeAs } from './_fake-as.js';
 
 const API = 'https://api.example/one';
 
 async function againstFakeAs(t: ExecutionContext, options: FakeAsOptions = {}) {
   const fake = await startFakeAs(t, options);
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const logs: string[] = [];
-  const backend = await createBackend({
-    origin,
+  const { user, logs, signIn, backend } = await backendAgainst(t, {
     issuer: fake.issuer,
     client: { id: 'bff', secret: 'secret' },
     login: { scope: 'openid read write', resources: [API] },
     tokens: { strategy: 'refresh', expiryMarginSeconds: 30, asTimeoutMs: 2000, defaultResource: API },
     sessionMaxAgeMs: 3600_000,
-    log: (line) => logs.push(line),
   });
-  server.on('request', backend.app.callback());
-  t.teardown(async () => {
-    server.close();
-    server.closeAllConnections();
-    await backend.close();
-  });
-  const user = new UserAgent(origin);
-  /** Sign-in: the fake AS answers the authorization request at once. */
-  const signIn = async () => {
-    const start = await user.fetch('/auth/login');
-    const location = new URL(start.headers.get('location') ?? '');
-    const back = await fetch(location, { redirect: 'manual' });
-    const callback = new URL(back.headers.get('location') ?? '');
-    return user.fetch(callback.pathname + callback.search);
-  };
   return { fake, user, logs, signIn, backend };
 }
 
