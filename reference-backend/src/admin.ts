@@ -118,7 +118,7 @@ export function adminRoutes({ config, bff, tokens, store, client, grants, log }:
   async function atAs(action: string, body?: Record<string, unknown>): Promise<unknown> {
     let res: Response;
     try {
-      res = await fetch(`${config.issuer}${FAULTS_PATH}${action}`, {
+      res = await fetch(`${config.issuer.replace(/\/$/, '')}${FAULTS_PATH}${action}`, {
         method: body ? 'POST' : 'GET',
         headers: { authorization: basic, ...(body ? { 'content-type': 'application/json' } : {}) },
         ...(body ? { body: JSON.stringify(body) } : {}),
