@@ -18,6 +18,8 @@ export interface AccessTokenClaims extends JWTPayload {
   client_id: string;
   scope?: string;
   act?: ActClaim;
+  /** The grant the token was issued under (a private claim; see `extraTokenClaims` in configuration.ts). */
+  grant_id?: string;
 }
 
 /** Why a token was refused, in words a developer can act on. */
@@ -38,6 +40,22 @@ function reason(err: unknown): string {
 }
 
 export type AccessTokenVerifier = (token: string) => Promise<AccessTokenClaims>;
+
+/**
+ * A verifier that also refuses a token whose grant is gone: revoked after a replayed refresh token,
+ * ended with the AS session, or expired. `findGrant` looks the grant up by id (oidc-provider's `Grant.find`).
+ */
+export function liveAccessTokenVerifier(
+  verify: AccessTokenVerifier,
+  findGrant: (id: string) => Promise<object | undefined>,
+): AccessTokenVerifier {
+  return async function verifyLiveAccessToken(token) {
+    const claims = await verify(token);
+    const grant = claims.grant_id ? await findGrant(claims.grant_id) : undefined;
+    if (!grant) throw new AccessTokenInvalid('belongs to a grant that was revoked');
+    return claims;
+  };
+}
 
 export function accessTokenVerifier(issuer: string, publicKeys: JWK[], clockTolerance: number): AccessTokenVerifier {
   const keys = createLocalJWKSet({ keys: publicKeys });

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
 import Provider from 'oidc-provider';
-import { accessTokenVerifier } from './access-tokens.js';
+import { accessTokenVerifier, liveAccessTokenVerifier } from './access-tokens.js';
 import { Accounts } from './accounts.js';
 import { DEFAULT_LIFETIMES, type MockAsConfig } from './config.js';
 import { buildConfiguration } from './configuration.js';
@@ -21,6 +21,7 @@ import { interactionErrors } from './middleware/interaction-errors.js';
 import { introspectJwtAccessTokens } from './middleware/jwt-introspection.js';
 import { logRequests } from './middleware/log-request.js';
 import { pageSecurity } from './middleware/page-security.js';
+import { postAsGet } from './middleware/post-as-get.js';
 import { tokenErrors } from './middleware/token-errors.js';
 import { TokenStore } from './persistence/adapter.js';
 import { SeedError, TOKEN_EXCHANGE } from './seed.js';
@@ -49,7 +50,11 @@ export async function createMockAs(config: MockAsConfig): Promise<MockAs> {
   await store.open();
   const accounts = new Accounts(seed);
   const publicKeys = keys.signing.map(toPublic);
-  const verifyAccessToken = accessTokenVerifier(config.issuer, publicKeys, config.clockTolerance ?? 5);
+  // The provider is built below; the grant is looked up when a token is verified.
+  const verifyAccessToken = liveAccessTokenVerifier(
+    accessTokenVerifier(config.issuer, publicKeys, config.clockTolerance ?? 5),
+    (id) => provider.Grant.find(id),
+  );
 
   const provider = new Provider(
     config.issuer,
@@ -88,7 +93,8 @@ export async function createMockAs(config: MockAsConfig): Promise<MockAs> {
   provider.use(pageSecurity(seed));
   provider.use(tokenErrors(provider, accounts));
   provider.use(interactionErrors(log));
-  provider.use(introspectJwtAccessTokens(verifyAccessToken));
+  provider.use(introspectJwtAccessTokens(verifyAccessToken, seed));
+  provider.use(postAsGet(['/auth', '/session/end'])); // oidc-provider's default routes
 
   const router = interactionRoutes({ provider, seed, accounts });
   provider.use(router.routes());

@@ -118,9 +118,13 @@ export function buildConfiguration(input: ConfigurationInput): Configuration {
     // OIDC Core §3.1.2.1, RFC 6749 §4.1.3: redirect_uri is required at /auth and at /token, even for a
     // client with a single registered one. Defaults to true (it may be omitted).
     allowOmittingSingleRegisteredRedirectUri: false,
+    // Private claim grant_id: the grant a JWT access token belongs to. oidc-provider does not store JWT
+    // access tokens, so this is how token exchange and introspection see that the grant was revoked
+    // (a logout, a replayed refresh token). Defaults to no extra claims.
     async extraTokenClaims(_ctx, token) {
       const act = ACT_CLAIMS.get(token);
-      return act ? { act } : undefined;
+      const grantId = 'grantId' in token ? token.grantId : undefined;
+      return { ...(act ? { act } : {}), ...(grantId ? { grant_id: grantId } : {}) };
     },
     features: {
       devInteractions: { enabled: false }, // defaults to on: we ship our own login and consent pages
@@ -129,8 +133,10 @@ export function buildConfiguration(input: ConfigurationInput): Configuration {
       claimsParameter: { enabled: true },
       introspection: {
         enabled: true, // defaults to off
-        // Any confidential client may introspect (a resource server checking a token it was sent).
-        allowedPolicy: async (_ctx, client) => client.clientAuthMethod !== 'none',
+        // RFC 7662 §4: a stored (opaque) token is described to its own client only; others get
+        // {"active":false}. JWT access tokens: middleware/jwt-introspection.ts. Defaults to any client.
+        allowedPolicy: async (_ctx, client, token) =>
+          client.clientAuthMethod !== 'none' && token.clientId === client.clientId,
       },
       revocation: {
         enabled: true, // defaults to off

@@ -78,6 +78,8 @@ const resource = z.strictObject({
   scopes: z.record(scopeToken, z.string()),
   /** Lifetime of the access tokens issued for this resource, in seconds. */
   access_token_ttl: z.number().int().positive().max(86_400).default(300),
+  /** The client this resource server authenticates as at introspection (RFC 7662 §4); optional. */
+  client_id: z.string().min(1).optional(),
 });
 
 const rule = z.strictObject({
@@ -181,6 +183,11 @@ function crossCheck(seed: Seed): void {
 
   const resources = new Set(seed.resources.map((r) => r.identifier));
   const clients = new Map(seed.clients.map((c) => [c.client_id, c]));
+  seed.resources.forEach((r, i) => {
+    if (r.client_id !== undefined) {
+      check(clients.has(r.client_id), `resources[${i}].client_id`, `unknown client "${r.client_id}"`);
+    }
+  });
   const ruled = new Set<string>();
   seed.token_exchange.rules.forEach((r, i) => {
     const at = `token_exchange.rules[${i}]`;

@@ -150,6 +150,17 @@ export async function atLogin(t: ExecutionContext, as?: RunningMockAs) {
   return { as: server, config, jar, uid: page.at.pathname.split('/').pop() ?? '', ...page };
 }
 
+/** Confirms the AS's logout page (`html`): submits its form with its xsrf token and `logout=yes`. */
+export function confirmLogout(jar: CookieJar, issuer: string, html: string): Promise<Response> {
+  const action = /<form id="op.logoutForm" method="post" action="([^"]+)"/.exec(html)?.[1] ?? '';
+  const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
+  return fetchWithJar(jar, new URL(action, issuer), {
+    method: 'POST',
+    headers: FORM,
+    body: new URLSearchParams({ xsrf, logout: 'yes' }),
+  });
+}
+
 /** Internals an error page must never show: stack frames, file paths, library and class names. */
 export function leaks(text: string): string[] {
   const patterns = [

@@ -1,7 +1,7 @@
 import test from 'ava';
 import * as oidc from 'openid-client';
 import { CookieJar, fetchWithJar, signIn } from '../src/testing/index.js';
-import { authorize, clientFor, REDIRECT_URI, STOCKS, startAs } from './_setup.js';
+import { authorize, clientFor, confirmLogout, REDIRECT_URI, STOCKS, startAs } from './_setup.js';
 
 test('discovery advertises what the AS does, and nothing it does not', async (t) => {
   const as = await startAs(t);
@@ -113,13 +113,7 @@ test('RP-initiated logout: confirm on the AS page, return to the post-logout URI
   t.is(page.status, 200);
   const html = await page.text();
   t.regex(html, /<h1>Sign out\?<\/h1>/);
-  const action = /<form id="op.logoutForm" method="post" action="([^"]+)"/.exec(html)?.[1] ?? '';
-  const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
-  const done = await fetchWithJar(jar, new URL(action, as.issuer), {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ xsrf, logout: 'yes' }),
-  });
+  const done = await confirmLogout(jar, as.issuer, html);
   t.is(done.status, 303);
   t.is(done.headers.get('location'), 'http://localhost:3000/?state=bye');
 

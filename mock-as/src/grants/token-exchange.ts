@@ -2,7 +2,9 @@
  * RFC 8693 token exchange, as a custom oidc-provider grant. Our profile (docs/mock-as.md,
  * "Token exchange profile"):
  * - the subject token must be a JWT access token this AS issued: signature, `iss`, `typ` and `exp`
- *   are checked; anything else is `invalid_request` (RFC 8693 §2.2.2);
+ *   are checked, and its grant (private claim `grant_id`) must still exist: a grant revoked by reuse
+ *   detection or a logout takes its access tokens' exchanges with it. Anything else is
+ *   `invalid_request` (RFC 8693 §2.2.2). The issued token belongs to the same grant;
  * - one target per request (`resource` or `audience`), defaulting to the subject token's audience;
  *   the seed's rules must allow (client, subject audience → target), else `invalid_target`;
  * - the requested scope must be a subset of the subject token's scope and defined by the target,
@@ -137,6 +139,7 @@ export function tokenExchangeGrant(opts: TokenExchangeOptions) {
       accountId: subject.sub,
       client,
       gty: TOKEN_EXCHANGE,
+      grantId: subject.grant_id,
       scope: [...requested].join(' '),
     } as ConstructorParameters<typeof provider.AccessToken>[0]);
     at.resourceServer = new provider.ResourceServer(target.identifier, {

@@ -147,8 +147,9 @@ export function loginRoutes({ config, client, store, tokens, grants }: LoginDeps
     for (const resource of transaction.resources) params.append('resource', resource);
     // OIDC Core §5.5: ask for the ID token's `sid` where the AS takes the claims parameter; it tells
     // which AS session (and, at many ASes, which grant) a sign-in rode on (session/grant-lifecycle.ts).
+    // OIDC Core §5.5.1.1: `auth_time` too, which bff-sessioninfo shows.
     if (metadata.serverMetadata().claims_parameter_supported) {
-      params.set('claims', JSON.stringify({ id_token: { sid: null } }));
+      params.set('claims', JSON.stringify({ id_token: { sid: null, auth_time: { essential: true } } }));
     }
     ctx.status = 303;
     ctx.redirect(oidc.buildAuthorizationUrl(metadata, params).href);
