@@ -37,11 +37,10 @@ import {
   type TokenService,
 } from '@tmi-bff/koa';
 import { FAULTS_PATH } from '@tmi-bff/mock-as';
-import { CookieJar, fetchWithJar, SignInError, signIn } from '@tmi-bff/mock-as/testing';
+import { SignInError, signInThrough } from '@tmi-bff/mock-as/testing';
 import type { KeyValueStore } from '@tmi-bff/store';
 import type { Context, Middleware, Next } from 'koa';
 import type { BackendConfig } from './config.js';
-import { AUTH_PATHS } from './paths.js';
 import type { GrantLifecycle } from './session/grant-lifecycle.js';
 import { cookieNames } from './session/session.js';
 import { STORE_KEYS } from './store-keys.js';
@@ -151,22 +150,15 @@ export function adminRoutes({ config, bff, tokens, store, client, grants, log }:
 
   /** A new session for `persona`, through the real code flow: its Set-Cookie headers. */
   async function signInAs(persona: string): Promise<string[]> {
-    const jar = new CookieJar();
-    const start = await fetchWithJar(jar, `${config.origin}${AUTH_PATHS.login}`);
-    const location = start.headers.get('location');
-    if (start.status !== 303 || !location) throw new ServerError(`auth.login answered ${start.status}`);
-    let callback: URL;
+    let setCookie: string[];
     try {
-      callback = await signIn(location, { persona, jar, maxSteps: 8 });
+      ({ setCookie } = await signInThrough(config.origin, { persona, maxSteps: 8 }));
     } catch (err) {
       if (!(err instanceof SignInError)) throw err;
       throw new InvalidRequest(`persona "${persona}" could not sign in at the authorization server`);
     }
-    const done = await fetchWithJar(jar, callback);
-    const set = done.headers
-      .getSetCookie()
-      .filter((h) => h.startsWith(`${names.session}=`) || h.startsWith(`${names.session}.sig=`));
-    if (set.length === 0) throw new ServerError(`the callback answered ${done.status} without a session`);
+    const set = setCookie.filter((h) => h.startsWith(`${names.session}=`) || h.startsWith(`${names.session}.sig=`));
+    if (set.length === 0) throw new ServerError('the callback answered without a session');
     return set;
   }
 

@@ -249,12 +249,13 @@ export interface SignInThroughOptions extends SignInOptions {
 /**
  * Signs in to a TMI-BFF backend at `bffOrigin` the way a browser does: GET `/auth/login`, the AS's
  * real login and consent pages, then the backend's `/auth/callback`. Returns the jar, and the
- * backend's cookies that are still set, in the shape a browser context takes them.
+ * backend's cookies that are still set, in the shape a browser context takes them, and the
+ * callback's raw `Set-Cookie` headers.
  */
 export async function signInThrough(
   bffOrigin: string,
   options: SignInThroughOptions,
-): Promise<{ jar: CookieJar; cookies: BrowserCookie[] }> {
+): Promise<{ jar: CookieJar; cookies: BrowserCookie[]; setCookie: string[] }> {
   const { returnTo = '/', ...rest } = options;
   const jar = rest.jar ?? new CookieJar();
   const origin = new URL(bffOrigin).origin;
@@ -299,5 +300,6 @@ export async function signInThrough(
   if (end.next.origin !== origin) {
     throw new SignInError(`the callback redirected to ${end.next.origin}, not back to ${origin}`, end.res.status, '');
   }
-  return { jar, cookies: [...kept.values()] };
+  // The callback's own Set-Cookie headers, as they are: for a backend that hands them on.
+  return { jar, cookies: [...kept.values()], setCookie: end.res.headers.getSetCookie() };
 }
