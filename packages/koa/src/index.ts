@@ -24,6 +24,7 @@ export { type AsFailure, type AsFailureReason, describeAsFailure } from './token
 export {
   ACCESS_TOKEN_TYPE,
   type AuthorizationServer,
+  type AuthorizationServerMetadata,
   type GrantResult,
   OpenIdClient,
   type OpenIdClientOptions,

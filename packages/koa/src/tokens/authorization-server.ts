@@ -19,6 +19,9 @@ export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token'
 /** RFC 8693 §2.1 grant type. */
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
+/** The AS's metadata (RFC 8414, OpenID Connect Discovery 1.0 §3), as discovery returned it. */
+export type AuthorizationServerMetadata = Readonly<oidc.ServerMetadata>;
+
 /** A token endpoint answer, reduced to what the backend uses. */
 export interface GrantResult {
   access_token: string;
@@ -108,6 +111,11 @@ export class OpenIdClient implements AuthorizationServer {
       });
     }
     return this.#config;
+  }
+
+  /** The AS's metadata; a failed discovery throws what openid-client threw (see describeAsFailure). */
+  async metadata(): Promise<AuthorizationServerMetadata> {
+    return (await this.configuration()).serverMetadata();
   }
 
   async #call<T>(fn: (config: oidc.Configuration) => Promise<T>): Promise<T> {
