@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { createTmiBff, OpenIdClient, SPEC, type StoredGrant, TokenService } from '@tmi-bff/koa';
+import { clientAuthFor, createTmiBff, OpenIdClient, SPEC, type StoredGrant, TokenService } from '@tmi-bff/koa';
 import { type KeyValueStore, LowdbStore, loadOrCreateSecret, MemoryStore, SealedStore } from '@tmi-bff/store';
 import Koa from 'koa';
 import { adminRoutes, MOCK_META } from './admin.js';
@@ -83,7 +83,7 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
   const client = new OpenIdClient({
     issuer: config.issuer,
     clientId: config.client.id,
-    clientSecret: config.client.secret,
+    clientAuth: await clientAuthFor(config.client),
     allowInsecureRequests: config.allowInsecureRequests ?? config.issuer.startsWith('http:'),
   });
   const tokens = new TokenService({

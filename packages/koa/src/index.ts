@@ -33,6 +33,17 @@ export {
   toEndpointError,
 } from './tokens/authorization-server.js';
 export { cacheKey, scopeSet } from './tokens/cache-key.js';
+export {
+  CLIENT_AUTH_METHODS,
+  type ClientAuth,
+  type ClientAuthMethod,
+  type ClientAuthSettings,
+  type ClientPrivateKey,
+  clientAuthFor,
+  clientSecretBasic,
+  clientSecretPost,
+  privateKeyJwt,
+} from './tokens/client-auth.js';
 export { type DownscopingStrategy, grantKey, TokenService, type TokenServiceOptions } from './tokens/token-service.js';
 export type {
   BffSession,

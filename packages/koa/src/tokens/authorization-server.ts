@@ -8,6 +8,7 @@
 import * as oidc from 'openid-client';
 import { AuthorizationServerError, TemporarilyUnavailable } from '../errors.js';
 import { type AsFailure, describeAsFailure } from './as-failure.js';
+import type { ClientAuth } from './client-auth.js';
 
 /*
  * The RFC 8693 URNs, for every client of the AS (this package, and the demo APIs' exchange chain).
@@ -52,7 +53,8 @@ export interface OpenIdClientOptions {
   /** The issuer identifier; discovery happens on first use and is retried after a failure. */
   issuer: string;
   clientId: string;
-  clientSecret: string;
+  /** How the backend authenticates at the AS (`clientAuthFor`, client-auth.ts). */
+  clientAuth: ClientAuth;
   /** Hard limit for one HTTP request to the AS, in seconds. Default: 30. */
   requestTimeoutSeconds?: number;
   /** Allow http:// (loopback development). Default: false. */
@@ -95,10 +97,10 @@ export class OpenIdClient implements AuthorizationServer {
   /** The discovered configuration. A failed discovery is retried on the next call. */
   configuration(): Promise<oidc.Configuration> {
     if (!this.#config) {
-      const { issuer, clientId, clientSecret, allowInsecureRequests, requestTimeoutSeconds } = this.#options;
+      const { issuer, clientId, clientAuth, allowInsecureRequests, requestTimeoutSeconds } = this.#options;
       const timeout = requestTimeoutSeconds ?? 30;
       this.#config = oidc
-        .discovery(new URL(issuer), clientId, undefined, oidc.ClientSecretBasic(clientSecret), {
+        .discovery(new URL(issuer), clientId, undefined, clientAuth, {
           timeout,
           ...(allowInsecureRequests ? { execute: [oidc.allowInsecureRequests] } : {}),
         })
