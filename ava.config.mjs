@@ -5,6 +5,7 @@ export default {
     'packages/*/test/**/*.test.ts',
     'reference-backend/test/**/*.test.ts',
     'sample-spa/test/**/*.test.ts',
+    'portability/test/**/*.test.ts',
   ],
   extensions: { ts: 'module' },
   nodeArguments: ['--import=tsx', '--conditions=development', '--no-warnings=ExperimentalWarning'],

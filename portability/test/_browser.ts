@@ -1,0 +1,107 @@
+/**
+ * A browser without a browser: a cookie jar (per host, path-scoped, ports ignored as browsers do),
+ * `fetch` that never follows redirects, and the HTML forms of an AS's pages read and posted.
+ */
+
+interface StoredCookie {
+  name: string;
+  value: string;
+  path: string;
+  expires: number | undefined;
+}
+
+/** RFC 6265 §5.2, as much of it as these tests meet: name, value, Path, Max-Age, Expires. */
+export class CookieJar {
+  readonly #hosts = new Map<string, StoredCookie[]>();
+
+  capture(url: URL, res: Response): void {
+    const kept = this.#hosts.get(url.hostname) ?? [];
+    for (const header of res.headers.getSetCookie()) {
+      const [pair = '', ...attributes] = header.split(';').map((part) => part.trim());
+      const eq = pair.indexOf('=');
+      const cookie: StoredCookie = {
+        name: pair.slice(0, eq),
+        value: pair.slice(eq + 1),
+        path: '/',
+        expires: undefined,
+      };
+      for (const attribute of attributes) {
+        const [name = '', value = ''] = attribute.split('=');
+        if (/^path$/i.test(name)) cookie.path = value;
+        if (/^max-age$/i.test(name)) cookie.expires = Date.now() + Number(value) * 1000;
+        if (/^expires$/i.test(name) && cookie.expires === undefined) cookie.expires = Date.parse(value);
+      }
+      const others = kept.filter((c) => c.name !== cookie.name || c.path !== cookie.path);
+      if (cookie.expires === undefined || cookie.expires > Date.now()) others.push(cookie);
+      kept.splice(0, kept.length, ...others);
+    }
+    this.#hosts.set(url.hostname, kept);
+  }
+
+  header(url: URL): string {
+    const now = Date.now();
+    return (this.#hosts.get(url.hostname) ?? [])
+      .filter((c) => (c.expires === undefined || c.expires > now) && url.pathname.startsWith(c.path))
+      .map((c) => `${c.name}=${c.value}`)
+      .join('; ');
+  }
+
+  get(host: string, name: string): string | undefined {
+    return this.#hosts.get(host)?.find((c) => c.name === name)?.value;
+  }
+}
+
+export class Browser {
+  readonly jar = new CookieJar();
+
+  /** One request, as a browser sends it: the jar's cookies, no redirect followed. */
+  async fetch(url: URL | string, init: RequestInit = {}): Promise<Response> {
+    const target = new URL(url);
+    const headers = new Headers(init.headers);
+    const cookie = this.jar.header(target);
+    if (cookie) headers.set('cookie', cookie);
+    const res = await fetch(target, { ...init, headers, redirect: 'manual' });
+    this.jar.capture(target, res);
+    return res;
+  }
+
+  /** Posts an HTML form's fields to its action, as a form submission. */
+  submit(form: HtmlForm, fields: Record<string, string> = {}, origin?: string): Promise<Response> {
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+    if (origin) headers.origin = origin;
+    return this.fetch(form.action, {
+      method: 'POST',
+      headers,
+      body: new URLSearchParams({ ...form.fields, ...fields }).toString(),
+    });
+  }
+}
+
+/** A `<form method="post">` of a page: where it posts, and its hidden fields. */
+export interface HtmlForm {
+  action: URL;
+  fields: Record<string, string>;
+}
+
+const htmlText = (s: string) =>
+  s
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+
+/** The first POST form of `html` (served at `base`), or an error that shows the page. */
+export function postForm(html: string, base: URL): HtmlForm {
+  const form = /<form\b[^>]*\bmethod="post"[^>]*>([\s\S]*?)<\/form>/i.exec(html);
+  const action = form && /\baction="([^"]*)"/i.exec(form[0]);
+  if (!form || !action) throw new Error(`no form on the page at ${base.pathname}: ${html.slice(0, 400)}`);
+  const fields: Record<string, string> = {};
+  for (const input of form[1]?.matchAll(/<input\b[^>]*>/gi) ?? []) {
+    const name = /\bname="([^"]*)"/i.exec(input[0])?.[1];
+    const type = /\btype="([^"]*)"/i.exec(input[0])?.[1];
+    const value = /\bvalue="([^"]*)"/i.exec(input[0])?.[1];
+    if (name && type === 'hidden') fields[name] = htmlText(value ?? '');
+  }
+  return { action: new URL(htmlText(action[1] ?? ''), base), fields };
+}
