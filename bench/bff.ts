@@ -9,9 +9,9 @@ import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
-import { DEFAULT_ADDRESSES, loadSeed, SEED_FILE, startMockAs } from '@tmi-bff/mock-as';
+import { backendSettings, DEFAULT_ADDRESSES, loadSeed, SEED_FILE, startMockAs } from '@tmi-bff/mock-as';
 import { CookieJar, fetchWithJar, signIn } from '@tmi-bff/mock-as/testing';
-import { createBackend, demoConfig } from '@tmi-bff/reference-backend';
+import { createBackend, withDefaults } from '@tmi-bff/reference-backend';
 import autocannon from 'autocannon';
 import Koa from 'koa';
 
@@ -58,7 +58,7 @@ await once(app, 'listening');
 const origin = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
 const seed = await loadSeed(SEED_FILE, { ...DEFAULT_ADDRESSES, BFF_ORIGIN: origin });
 const as = await startMockAs({ seed, log: () => {} });
-const demo = demoConfig(seed, origin, as.issuer);
+const demo = withDefaults({ origin, issuer: as.issuer, ...backendSettings(seed) });
 const backend = await createBackend({ ...demo, sessionMaxAgeMs: 3600_000, log: () => {} });
 app.on('request', backend.app.callback());
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run dev`: starts every part of the demo with prefixed logs, and prints the URLs once each
 // one answers. Ctrl-C stops them all.
+import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import concurrently from 'concurrently';
 
@@ -11,6 +12,28 @@ if (env.BFF_MOCK !== '0') Object.assign(env, { BFF_MOCK: '1', MOCK_AS_FAULTS: '1
 // The backend runs in its own folder: a built app's folder is named from where the command was typed.
 if (env.BFF_SPA_DIR && env.BFF_SPA_DIR !== 'none') env.BFF_SPA_DIR = resolve(env.INIT_CWD ?? '.', env.BFF_SPA_DIR);
 const ISSUER = env.MOCK_AS_ISSUER || 'http://localhost:4000';
+// The backend knows nothing of the mock AS: its settings (issuer, the seed's client, scopes and
+// resources, what the sample SPA shows, and in mock mode the AS's control routes) are passed in here,
+// as a user passes another AS's. A variable already set wins.
+let mockAsValues;
+try {
+  mockAsValues = JSON.parse(
+    execFileSync(
+      process.execPath,
+      [
+        '--import=tsx',
+        '--conditions=development',
+        'mock-as/src/backend-env.ts',
+        ...(env.BFF_MOCK === '1' ? ['--mock'] : []),
+      ],
+      { cwd: resolve(import.meta.dirname, '..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+    ),
+  );
+} catch {
+  // mock-as printed why (a seed or address setting).
+  process.exit(1);
+}
+for (const [name, value] of Object.entries(mockAsValues)) env[name] ??= value;
 const BFF = env.BFF_ORIGIN || 'http://localhost:3000';
 const API = env.API_ORIGIN || 'http://localhost:4001';
 // Where the backend listens, when BFF_PORT sets it apart from the public BFF_ORIGIN.

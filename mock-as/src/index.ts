@@ -4,6 +4,14 @@
  */
 
 export type { AccessTokenClaims, ActClaim } from './access-tokens.js';
+export {
+  type BackendSettings,
+  backendEnv,
+  backendSettings,
+  CONTROL_PATH,
+  type DemoWorld,
+  demoWorld,
+} from './backend-settings.js';
 export { createMockAs, type MockAs, type RunningMockAs, type StartOptions, startMockAs } from './app.js';
 export { configFromEnv, DEFAULT_LIFETIMES, type Lifetimes, type MockAsConfig } from './config.js';
 export { FAULTS_PATH, type FaultState, type Faults, type FaultsOption, type TokenFailure } from './faults.js';

@@ -14,9 +14,10 @@
  * | mock.as.down / mock.as.up  | POST   | /_mock/as/down, /_mock/as/up |                            |
  *
  * Every route has the endpoints' CSRF defence (D4) and JSON errors; the session knobs act on the
- * session of the cookie they carry. The AS knobs are faults of the mock AS itself, made over HTTP
- * at its control route (mock-as/src/faults.ts), so they work whether the AS runs in this process or
- * in another one.
+ * session of the cookie they carry. The AS knobs are faults of the mock AS itself, and the persona
+ * knob a sign-in that the mock AS runs for that persona: both made over HTTP at the mock AS's control
+ * routes (`mock.control`, BFF_MOCK_AS_CONTROL; mock-as/src/faults.ts), so they work whether the AS
+ * runs in this process or in another one. This module knows those routes' URLs only, not the mock AS.
  */
 import {
   allowMethods,
@@ -36,11 +37,10 @@ import {
   type TmiBff,
   type TokenService,
 } from '@tmi-bff/koa';
-import { FAULTS_PATH } from '@tmi-bff/mock-as';
-import { SignInError, signInThrough } from '@tmi-bff/mock-as/testing';
 import type { KeyValueStore } from '@tmi-bff/store';
 import type { Context, Middleware, Next } from 'koa';
 import type { BackendConfig } from './config.js';
+import { AUTH_PATHS } from './paths.js';
 import type { GrantLifecycle } from './session/grant-lifecycle.js';
 import { cookieNames } from './session/session.js';
 import { STORE_KEYS } from './store-keys.js';
@@ -108,18 +108,35 @@ const sessionStoreKey = STORE_KEYS.session;
 export function adminRoutes({ config, bff, tokens, store, client, grants, log }: AdminDeps): AdminRoute[] {
   const now = config.now ?? Date.now;
   const names = cookieNames(config.origin);
-  // RFC 6749 §2.3.1: the backend's own client authentication at the AS, as at its token endpoint.
-  const basic = `Basic ${Buffer.from(
-    `${encodeURIComponent(config.client.id)}:${encodeURIComponent(config.client.secret)}`,
-  ).toString('base64')}`;
+  /**
+   * The mock AS's control routes take the backend's client credentials (RFC 6749 §2.3.1 HTTP Basic),
+   * so they need a client with a secret.
+   */
+  function control(): { base: string; authorization: string } {
+    const base = config.mock?.control?.replace(/\/$/, '');
+    if (!base) {
+      throw new InvalidRequest(
+        'mock mode was started without BFF_MOCK_AS_CONTROL, the mock AS control URL (npm run dev sets it)',
+      );
+    }
+    const { id, secret } = config.client;
+    if (!secret) {
+      throw new InvalidRequest(
+        "the mock AS's control routes take HTTP Basic with a client secret; this client has none (BFF_CLIENT_AUTH)",
+      );
+    }
+    const basic = Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64');
+    return { base, authorization: `Basic ${basic}` };
+  }
 
-  /** Calls the mock AS's fault control route; its answer is the AS's fault state. */
-  async function atAs(action: string, body?: Record<string, unknown>): Promise<unknown> {
+  /** Calls one of the mock AS's control routes; its JSON answer. */
+  async function atAs(path: string, body?: Record<string, unknown>): Promise<unknown> {
+    const { base, authorization } = control();
     let res: Response;
     try {
-      res = await fetch(`${config.issuer.replace(/\/$/, '')}${FAULTS_PATH}${action}`, {
+      res = await fetch(`${base}${path}`, {
         method: body ? 'POST' : 'GET',
-        headers: { authorization: basic, ...(body ? { 'content-type': 'application/json' } : {}) },
+        headers: { authorization, ...(body ? { 'content-type': 'application/json' } : {}) },
         ...(body ? { body: JSON.stringify(body) } : {}),
         signal: AbortSignal.timeout(config.tokens.asTimeoutMs),
       });
@@ -128,13 +145,13 @@ export function adminRoutes({ config, bff, tokens, store, client, grants, log }:
       throw new TemporarilyUnavailable(failure.description, { detail: failure.detail });
     }
     const answer = (await res.json().catch(() => undefined)) as { error_description?: string } | undefined;
-    if (res.status === 400) throw new InvalidRequest(answer?.error_description ?? 'the AS refused the fault');
+    if (res.status === 400) throw new InvalidRequest(answer?.error_description ?? 'the AS refused it');
     if (res.status === 404 && answer === undefined) {
       throw new InvalidRequest(
-        `the authorization server at ${config.issuer} takes no faults: start the mock AS with MOCK_AS_FAULTS=1`,
+        `the authorization server at ${base} has no control routes: start the mock AS with MOCK_AS_FAULTS=1`,
       );
     }
-    if (!res.ok) throw new ServerError(`${FAULTS_PATH}${action} answered ${res.status}`);
+    if (!res.ok) throw new ServerError(`${base}${path} answered ${res.status}`);
     return answer;
   }
 
@@ -148,15 +165,28 @@ export function adminRoutes({ config, bff, tokens, store, client, grants, log }:
     return held.length;
   }
 
-  /** A new session for `persona`, through the real code flow: its Set-Cookie headers. */
+  /**
+   * A new session for `persona`, through the real code flow of this backend: its own sign-in starts
+   * the authorization request, the mock AS signs the persona in, and its own callback redeems the
+   * code. Returns the session's Set-Cookie headers.
+   */
   async function signInAs(persona: string): Promise<string[]> {
-    let setCookie: string[];
-    try {
-      ({ setCookie } = await signInThrough(config.origin, { persona, maxSteps: 8 }));
-    } catch (err) {
-      if (!(err instanceof SignInError)) throw err;
-      throw new InvalidRequest(`persona "${persona}" could not sign in at the authorization server`);
+    const own = (url: string, cookie?: string) =>
+      fetch(url, { redirect: 'manual', headers: cookie ? { cookie } : {}, signal: AbortSignal.timeout(10_000) });
+    const start = await own(`${config.origin}${AUTH_PATHS.login}?returnTo=/`);
+    const authorizationUrl = start.headers.get('location');
+    if (start.status !== 303 || !authorizationUrl) throw new ServerError(`sign-in answered ${start.status}`);
+    const transaction = start.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
+    const { location } = (await atAs('/sign-in', { authorization_url: authorizationUrl, persona })) as {
+      location?: unknown;
+    };
+    if (typeof location !== 'string' || !location.startsWith(`${config.origin}${AUTH_PATHS.callback}?`)) {
+      throw new ServerError('the mock AS sign-in answered without a redirect to the callback');
     }
+    const setCookie = (await own(location, transaction)).headers.getSetCookie();
     const set = setCookie.filter((h) => h.startsWith(`${names.session}=`) || h.startsWith(`${names.session}.sig=`));
     if (set.length === 0) throw new ServerError('the callback answered without a session');
     return set;
@@ -192,7 +222,9 @@ export function adminRoutes({ config, bff, tokens, store, client, grants, log }:
             }
           : null,
         // The panel still shows the session when the AS takes no faults or cannot be reached.
-        as: await atAs('').catch((err: { error_description?: string }) => ({ unavailable: err.error_description })),
+        as: await atAs('/faults').catch((err: { error_description?: string }) => ({
+          unavailable: err.error_description,
+        })),
       });
     }),
 
@@ -250,13 +282,13 @@ export function adminRoutes({ config, bff, tokens, store, client, grants, log }:
     }),
 
     route('mock.as.fail', 'POST', '/as/fail', async function failTokenRequests(ctx) {
-      sendJson(ctx, await atAs('/fail', bodyOf(ctx)));
+      sendJson(ctx, await atAs('/faults/fail', bodyOf(ctx)));
     }),
     route('mock.as.down', 'POST', '/as/down', async function takeAsDown(ctx) {
-      sendJson(ctx, await atAs('/down', {}));
+      sendJson(ctx, await atAs('/faults/down', {}));
     }),
     route('mock.as.up', 'POST', '/as/up', async function bringAsUp(ctx) {
-      sendJson(ctx, await atAs('/up', {}));
+      sendJson(ctx, await atAs('/faults/up', {}));
     }),
   ];
 }

@@ -2,6 +2,7 @@
  * The reference backend's configuration: one typed object, every default declared here. Only
  * `server.ts` reads the environment, through `configFromEnv()`; tests build the object directly.
  */
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DownscopingStrategy } from '@tmi-bff/koa';
 import { parseSecret } from '@tmi-bff/store';
@@ -14,12 +15,12 @@ export interface BackendConfig {
    * endpoints accept (D4). Default for `npm run dev`: http://localhost:3000.
    */
   origin: string;
-  /** The authorization server's issuer identifier. Default: http://localhost:4000. */
+  /** The authorization server's issuer identifier, exactly as its metadata states it. Required. */
   issuer: string;
-  /** This backend as a confidential client of the AS. */
-  client: { id: string; secret: string };
-  /** What sign-in asks for: the scope string and the RFC 8707 resources. */
-  login: { scope: string; resources: string[] };
+  /** This backend as a confidential client of the AS (TMI-04). */
+  client: ClientConfig;
+  /** What sign-in asks for. */
+  login: LoginConfig;
   tokens: {
     /** D9. Default: 'refresh'. */
     strategy: DownscopingStrategy;
@@ -74,25 +75,64 @@ export interface BackendConfig {
   now?: (() => number) | undefined;
 }
 
+/** RFC 7591 §2 `token_endpoint_auth_method`: how the backend authenticates at the AS. */
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+
+/** The backend's client registration at the AS. */
+export interface ClientConfig {
+  id: string;
+  /** Default: `client_secret_basic` (RFC 8414 §2: what an AS supports when it names nothing). */
+  authMethod?: ClientAuthMethod | undefined;
+  /** For `client_secret_basic` and `client_secret_post`. */
+  secret?: string | undefined;
+  /**
+   * For `private_key_jwt` (RFC 7523 §2.2): the private key as PEM (PKCS#8) or JWK (JSON) text.
+   * `kid` default: the JWK's; `alg` default: from the key (RSA → RS256, P-256 → ES256, Ed25519 → EdDSA).
+   */
+  privateKey?: { key: string; kid?: string | undefined; alg?: string | undefined } | undefined;
+}
+
+/** The authorization request of sign-in (RFC 6749 §4.1.1, OIDC Core §3.1.2.1). */
+export interface LoginConfig {
+  /** Default: `openid profile email offline_access` (most ASes issue a refresh token only for offline_access). */
+  scope: string;
+  /** RFC 8707 resources asked for at sign-in. Default: none. */
+  resources: string[];
+  /**
+   * Further parameters of the authorization request, as the AS documents them: `audience`, `prompt`,
+   * `acr_values`, `max_age`, `login_hint`, `ui_locales`… Default: none. Those the backend sets itself
+   * (AUTHORIZATION_PARAMS_OF_THE_BACKEND) are refused.
+   */
+  params?: Record<string, string> | undefined;
+}
+
+/** Parameters every authorization request of the backend sets itself, and the setting that owns each. */
+export const AUTHORIZATION_PARAMS_OF_THE_BACKEND: Record<string, string> = {
+  response_type: 'the code flow (always code)',
+  client_id: 'BFF_CLIENT_ID',
+  redirect_uri: 'BFF_ORIGIN (<origin>/auth/callback)',
+  scope: 'BFF_SCOPE',
+  resource: 'BFF_RESOURCES',
+  state: 'the backend (one per sign-in)',
+  nonce: 'the backend (one per sign-in)',
+  code_challenge: 'the backend (PKCE S256)',
+  code_challenge_method: 'the backend (PKCE S256)',
+  claims: 'the backend (asks for sid and auth_time where the AS takes the claims parameter)',
+  request: 'the backend (plain parameters only)',
+  request_uri: 'the backend (plain parameters only)',
+};
+
 /** Where the app's own pages come from: a dev server behind a proxy, or a built folder. */
 export type FrontendConfig = { proxy: string } | { static: string };
 
 export const DEFAULTS = {
   origin: 'http://localhost:3000',
-  issuer: 'http://localhost:4000',
+  scope: 'openid profile email offline_access',
   strategy: 'refresh' as DownscopingStrategy,
   expiryMarginSeconds: 30,
   asTimeoutMs: 5000,
   sessionMaxAgeMs: 8 * 3600 * 1000,
 };
-
-/** Settings the seed of the mock AS can supply: the demo world's client, resources and scopes. */
-export interface SeedDefaults {
-  client: { id: string; secret: string };
-  login: { scope: string; resources: string[] };
-  /** What the sample SPA shows: the resources, their scopes, the personas. */
-  spaSettings?: unknown;
-}
 
 export interface ServerSettings {
   config: BackendConfig;
@@ -123,14 +163,21 @@ const positive = (name: string, value: string | undefined, fallback: number): nu
  * Reads the settings from an environment object (`process.env` at the edge).
  *
  * The default applies only when a variable is unset: an empty value means empty (last column).
+ * Nothing here knows the mock AS: `npm run dev` and the mock BFF pass its values in, as any other
+ * AS's values would be (docs/own-authorization-server.md).
  *
  * | variable | default (unset) | set but empty |
  * |---|---|---|
  * | `BFF_ORIGIN` | `http://localhost:3000` | refused |
- * | `MOCK_AS_ISSUER` / `BFF_ISSUER` | `http://localhost:4000`; kept verbatim, as discovery must match it exactly | refused |
- * | `BFF_CLIENT_ID`, `BFF_CLIENT_SECRET` | from the mock AS seed (`bff`) | refused |
- * | `BFF_SCOPE` | from the mock AS seed | refused: sign-in needs a scope |
- * | `BFF_RESOURCES` (space-separated) | from the mock AS seed | no resources |
+ * | `BFF_ISSUER` | required; kept verbatim, as discovery must match it exactly (a trailing slash included) | refused |
+ * | `BFF_CLIENT_ID` | required | refused |
+ * | `BFF_CLIENT_AUTH` | `client_secret_basic`; or `client_secret_post`, `private_key_jwt` | refused |
+ * | `BFF_CLIENT_SECRET` | required for `client_secret_basic` and `client_secret_post` | refused |
+ * | `BFF_CLIENT_KEY_FILE` | required for `private_key_jwt`: a private key file, PEM (PKCS#8) or JWK (JSON) | refused |
+ * | `BFF_CLIENT_KEY_ID`, `BFF_CLIENT_KEY_ALG` | the JWK's `kid`; the algorithm of the key's type | refused |
+ * | `BFF_SCOPE` | `openid profile email offline_access` | refused: sign-in needs a scope |
+ * | `BFF_RESOURCES` (space-separated) | none | none |
+ * | `BFF_AUTHORIZATION_PARAMS` | none; more authorization request parameters in query syntax, e.g. `audience=https://api.example.com&prompt=consent` | none |
  * | `BFF_DOWNSCOPING` | `refresh` (or `exchange`) | refused |
  * | `BFF_EXPIRY_MARGIN_SECONDS` | `30` | refused |
  * | `BFF_AS_TIMEOUT_MS` | `5000` | refused |
@@ -140,15 +187,13 @@ const positive = (name: string, value: string | undefined, fallback: number): nu
  * | `BFF_PORT` | the port of `BFF_ORIGIN` | refused |
  * | `BFF_TRUST_PROXY` | off; `1` behind a TLS-terminating proxy | off |
  * | `BFF_SPA_DIR` | the sample SPA (`<repo>/sample-spa/dist`); a folder: a built app served with a history fallback; `none`: a plain home page | a plain home page |
+ * | `BFF_SPA_SETTINGS` | none; JSON: the resources and personas the sample SPA shows (`npm run dev` passes the mock AS's) | none |
  * | `BFF_CONNECT_SRC` (space-separated origins) | the origins of the resources | only the app's own origin |
  * | `BFF_FRONTEND` | none; the URL of a dev server to proxy every other request to (e.g. http://localhost:5173) | none |
  * | `BFF_MOCK` | off; `1` turns mock mode on: the development-only scenario knobs under `/_mock` (loopback http only) | off |
+ * | `BFF_MOCK_AS_CONTROL` | none; in mock mode, the mock AS's control routes (e.g. http://localhost:4000/_mock) for the AS and persona knobs | none |
  */
-export function configFromEnv(
-  env: Record<string, string | undefined>,
-  root: string,
-  seed: SeedDefaults,
-): ServerSettings {
+export function configFromEnv(env: Record<string, string | undefined>, root: string): ServerSettings {
   const origin = (setting(env, 'BFF_ORIGIN', 'unset it for the default') ?? DEFAULTS.origin).replace(/\/$/, '');
   if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
     throw new TypeError(`BFF_ORIGIN must be an origin such as http://localhost:3000, got "${origin}"`);
@@ -156,10 +201,7 @@ export function configFromEnv(
   const url = new URL(origin);
   // OIDC Discovery 1.0 §4.3: the issuer in the metadata must be identical to the one configured, so
   // it is kept verbatim (a trailing slash included, as in https://tenant.example.com/).
-  const issuer =
-    setting(env, 'BFF_ISSUER', 'the authorization server is needed') ??
-    setting(env, 'MOCK_AS_ISSUER', 'the authorization server is needed') ??
-    DEFAULTS.issuer;
+  const issuer = required(env, 'BFF_ISSUER', "the authorization server's issuer, e.g. https://login.example.com");
   if (!URL.canParse(issuer) || !/^https?:$/.test(new URL(issuer).protocol)) {
     throw new TypeError(`BFF_ISSUER must be the authorization server's issuer URL, got "${issuer}"`);
   }
@@ -169,23 +211,24 @@ export function configFromEnv(
   }
   const frontend = frontendFromEnv(env);
   // Set but empty: sign-in asks for no resource, and bff-token has no default resource.
-  const resources =
-    env.BFF_RESOURCES === undefined ? seed.login.resources : env.BFF_RESOURCES.split(/\s+/).filter(Boolean);
+  const resources = (env.BFF_RESOURCES ?? '').split(/\s+/).filter(Boolean);
   const connectSrc = env.BFF_CONNECT_SRC === undefined ? undefined : origins(env.BFF_CONNECT_SRC, 'BFF_CONNECT_SRC');
   const scope = setting(env, 'BFF_SCOPE', 'sign-in needs a scope (e.g. "openid"); unset it for the default');
-  const credential = 'the confidential client needs one; unset it for the default';
-  const clientId = setting(env, 'BFF_CLIENT_ID', credential);
-  const clientSecret = setting(env, 'BFF_CLIENT_SECRET', credential);
   const host = setting(env, 'BFF_HOST', 'unset it to listen on 127.0.0.1');
   const listen = setting(env, 'BFF_PORT', "unset it to listen on BFF_ORIGIN's port");
   const dataDir = setting(env, 'BFF_DATA_DIR', 'a folder, or "memory"; unset it for the default');
   const dataKey = setting(env, 'BFF_DATA_KEY', 'unset it to generate one');
+  const mock = env.BFF_MOCK === '1';
   // Mock mode is for this machine only: a listen address beyond loopback is refused too.
-  if (env.BFF_MOCK === '1' && host && !isLoopback(host)) {
+  if (mock && host && !isLoopback(host)) {
     throw new TypeError(
       `BFF_MOCK (mock mode) is for local development only: BFF_HOST ${host} is not a loopback address. ` +
         'Turn mock mode off (BFF_MOCK=0; npm run dev turns it on), or listen on 127.0.0.1.',
     );
+  }
+  const control = env.BFF_MOCK_AS_CONTROL?.trim() || undefined;
+  if (control && (!URL.canParse(control) || !/^https?:$/.test(new URL(control).protocol))) {
+    throw new TypeError(`BFF_MOCK_AS_CONTROL must be the mock AS's control URL, e.g. http://localhost:4000/_mock`);
   }
   return {
     host: host ?? '127.0.0.1',
@@ -193,8 +236,12 @@ export function configFromEnv(
     config: {
       origin,
       issuer,
-      client: { id: clientId ?? seed.client.id, secret: clientSecret ?? seed.client.secret },
-      login: { scope: scope ?? seed.login.scope, resources },
+      client: clientFromEnv(env),
+      login: {
+        scope: scope ?? DEFAULTS.scope,
+        resources,
+        ...(env.BFF_AUTHORIZATION_PARAMS?.trim() ? { params: authorizationParams(env.BFF_AUTHORIZATION_PARAMS) } : {}),
+      },
       tokens: {
         strategy,
         expiryMarginSeconds: positive(
@@ -211,17 +258,97 @@ export function configFromEnv(
       trustProxy: env.BFF_TRUST_PROXY === '1',
       frontend,
       connectSrc,
-      mock: env.BFF_MOCK === '1' ? { enabled: true } : undefined,
+      mock: mock ? { enabled: true, ...(control ? { control } : {}) } : undefined,
       spa:
         env.BFF_SPA_DIR === 'none' || env.BFF_SPA_DIR?.trim() === '' || frontend
           ? undefined
           : {
               dir: env.BFF_SPA_DIR ?? join(root, '..', 'sample-spa', 'dist'),
               docsDir: join(root, '..', 'docs'),
-              settings: seed.spaSettings,
+              settings: spaSettings(env.BFF_SPA_SETTINGS),
             },
     },
   };
+}
+
+/**
+ * A complete configuration from the settings that have no default (origin, issuer, client, sign-in
+ * request), with every other default as configFromEnv applies it. For tests and tools.
+ */
+export function withDefaults(
+  required: Pick<BackendConfig, 'origin' | 'issuer' | 'client'> & { login?: Partial<LoginConfig> | undefined },
+): BackendConfig {
+  const resources = required.login?.resources ?? [];
+  return {
+    ...required,
+    login: { scope: DEFAULTS.scope, ...required.login, resources },
+    tokens: {
+      strategy: DEFAULTS.strategy,
+      expiryMarginSeconds: DEFAULTS.expiryMarginSeconds,
+      asTimeoutMs: DEFAULTS.asTimeoutMs,
+      defaultResource: resources[0],
+    },
+    sessionMaxAgeMs: DEFAULTS.sessionMaxAgeMs,
+  };
+}
+
+/** A required setting: unset or empty is refused, saying what it is. */
+function required(env: Record<string, string | undefined>, name: string, what: string): string {
+  const value = setting(env, name, `it is required: ${what}`);
+  if (value === undefined) throw new TypeError(`${name} is not set: it is required: ${what}`);
+  return value;
+}
+
+const AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
+
+/** The client registration: its id, and what its authentication method needs (a secret, or a key file). */
+function clientFromEnv(env: Record<string, string | undefined>): ClientConfig {
+  const id = required(env, 'BFF_CLIENT_ID', 'the client id this backend is registered under at the AS');
+  const authMethod = (setting(env, 'BFF_CLIENT_AUTH', `one of ${AUTH_METHODS.join(', ')}`) ??
+    'client_secret_basic') as ClientAuthMethod;
+  if (!AUTH_METHODS.includes(authMethod)) {
+    throw new TypeError(`BFF_CLIENT_AUTH must be one of ${AUTH_METHODS.join(', ')}, got "${authMethod}"`);
+  }
+  if (authMethod !== 'private_key_jwt') {
+    const secret = required(env, 'BFF_CLIENT_SECRET', `the client secret (BFF_CLIENT_AUTH is ${authMethod})`);
+    return { id, authMethod, secret };
+  }
+  const file = required(
+    env,
+    'BFF_CLIENT_KEY_FILE',
+    'the private key file, PEM (PKCS#8) or JWK (BFF_CLIENT_AUTH is private_key_jwt)',
+  );
+  let key: string;
+  try {
+    key = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new TypeError(`BFF_CLIENT_KEY_FILE ${file} cannot be read: ${(err as Error).message}`);
+  }
+  const kid = setting(env, 'BFF_CLIENT_KEY_ID', "unset it to use the JWK's kid");
+  const alg = setting(env, 'BFF_CLIENT_KEY_ALG', "unset it to use the key type's algorithm");
+  return { id, authMethod, privateKey: { key, ...(kid ? { kid } : {}), ...(alg ? { alg } : {}) } };
+}
+
+/** `BFF_AUTHORIZATION_PARAMS`: query syntax; a parameter the backend sets itself is refused, naming its owner. */
+export function authorizationParams(value: string): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const [name, v] of new URLSearchParams(value.trim().replace(/^\?/, ''))) {
+    const owner = AUTHORIZATION_PARAMS_OF_THE_BACKEND[name];
+    if (owner) throw new TypeError(`BFF_AUTHORIZATION_PARAMS cannot set "${name}": it is set by ${owner}`);
+    if (name in params) throw new TypeError(`BFF_AUTHORIZATION_PARAMS sets "${name}" twice`);
+    params[name] = v;
+  }
+  return params;
+}
+
+/** `BFF_SPA_SETTINGS`: the JSON the sample SPA shows (resources and personas). */
+function spaSettings(value: string | undefined): unknown {
+  if (!value?.trim()) return undefined;
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw new TypeError("BFF_SPA_SETTINGS must be JSON (npm run dev passes the mock AS seed's), or unset");
+  }
 }
 
 /** Space-separated http(s) or ws(s) origins, e.g. `https://api.example.com wss://live.example.com`. */

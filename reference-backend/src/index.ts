@@ -1,6 +1,13 @@
 /** @tmi-bff/reference-backend: the spec-literal TMI-BFF backend, as a library for tests and tools. */
 export { type Backend, createBackend } from './app.js';
-export { type BackendConfig, configFromEnv, DEFAULTS, type SeedDefaults } from './config.js';
+export {
+  type BackendConfig,
+  type ClientAuthMethod,
+  type ClientConfig,
+  configFromEnv,
+  DEFAULTS,
+  type LoginConfig,
+  withDefaults,
+} from './config.js';
 export { AUTH_PATHS } from './paths.js';
-export { demoConfig, seedDefaults } from './seed-defaults.js';
 export { cookieNames, type SessionData } from './session/session.js';

@@ -8,6 +8,12 @@
 export interface MockMode {
   /** Default: false. */
   enabled: boolean;
+  /**
+   * The mock AS's control routes (its faults and its server-side sign-in), e.g.
+   * `http://localhost:4000/_mock`: the AS knobs and the persona knob call them over HTTP. Without
+   * it, those knobs answer that mock mode was started without BFF_MOCK_AS_CONTROL. Default: none.
+   */
+  control?: string | undefined;
 }
 
 /** Hosts that only this machine can reach (RFC 6761 §6.3 `localhost`, 127.0.0.0/8, ::1). */

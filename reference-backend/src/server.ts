@@ -1,15 +1,14 @@
 /**
- * `npm run dev` / `npm start`: the only file that reads the environment. Defaults come from the mock
- * AS's seed file (client, resources, scopes), so the demo parts agree.
+ * `npm run dev` / `npm start`: the only file that reads the environment (settings: `configFromEnv`
+ * in config.ts). `npm run dev` passes the mock AS's values in; against another AS, set them yourself
+ * (docs/own-authorization-server.md).
  */
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_ADDRESSES, loadSeed, SEED_FILE } from '@tmi-bff/mock-as/seed';
 import { createBackend } from './app.js';
 import { configFromEnv } from './config.js';
-import { seedDefaults } from './seed-defaults.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 
@@ -19,13 +18,7 @@ function fail(message: string): never {
 }
 
 async function main(): Promise<void> {
-  const env = process.env;
-  const seed = await loadSeed(env.MOCK_AS_SEED || SEED_FILE, {
-    ISSUER: env.MOCK_AS_ISSUER || DEFAULT_ADDRESSES.ISSUER,
-    BFF_ORIGIN: env.BFF_ORIGIN || DEFAULT_ADDRESSES.BFF_ORIGIN,
-    API_ORIGIN: env.API_ORIGIN || DEFAULT_ADDRESSES.API_ORIGIN,
-  });
-  const { config, host, port } = configFromEnv(env, root, seedDefaults(seed));
+  const { config, host, port } = configFromEnv(process.env, root);
   const started = performance.now();
   const backend = await createBackend({ ...config, log: (line) => console.log(line) });
   const server = createServer(backend.app.callback());

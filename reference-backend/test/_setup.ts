@@ -7,6 +7,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { CSRF_HEADER } from '@tmi-bff/koa';
 import {
+  backendSettings,
+  CONTROL_PATH,
   DEFAULT_ADDRESSES,
   loadSeed,
   type RunningMockAs,
@@ -18,7 +20,7 @@ import {
 import { CookieJar, fetchWithJar, type SignInOptions, signIn } from '@tmi-bff/mock-as/testing';
 import type { ExecutionContext } from 'ava';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { type Backend, type BackendConfig, createBackend, demoConfig } from '../src/index.js';
+import { type Backend, type BackendConfig, createBackend, withDefaults } from '../src/index.js';
 
 /** The session cookie's name on http (over https it takes the __Host- prefix). */
 export const SESSION_COOKIE = 'bff-session';
@@ -64,6 +66,11 @@ export interface StackOptions {
   as?: Partial<StartOptions>;
 }
 
+/** The backend's configuration for the demo world: the seed's `bff` client, as a user would set it. */
+export function demoConfig(seed: Seed, origin: string, issuer: string): BackendConfig {
+  return withDefaults({ origin, issuer, ...backendSettings(seed) });
+}
+
 export async function startStack(t: ExecutionContext, options: StackOptions = {}): Promise<Stack> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
@@ -97,6 +104,8 @@ export async function startStack(t: ExecutionContext, options: StackOptions = {}
     log: () => {},
     now: () => Date.now() + offset,
     ...overrides,
+    // Mock mode's knobs reach this AS's control routes, as npm run dev passes them.
+    ...(overrides.mock?.enabled ? { mock: { control: `${as.issuer}${CONTROL_PATH}`, ...overrides.mock } } : {}),
   });
   server.on('request', backend.app.callback());
   t.teardown(async () => {

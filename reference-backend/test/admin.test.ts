@@ -6,8 +6,19 @@ import { once } from 'node:events';
 import { CSRF_HEADER } from '@tmi-bff/koa';
 import test, { type ExecutionContext } from 'ava';
 import { ADMIN_PATHS } from '../src/admin.js';
-import { configFromEnv, createBackend, demoConfig, seedDefaults } from '../src/index.js';
-import { type BffResponse, SESSION_COOKIE, STOCKS, type Stack, startStack, type UserAgent } from './_setup.js';
+import { configFromEnv, createBackend } from '../src/index.js';
+import {
+  type BffResponse,
+  demoConfig,
+  SESSION_COOKIE,
+  STOCKS,
+  type Stack,
+  startStack,
+  type UserAgent,
+} from './_setup.js';
+
+/** The settings mock mode needs, as npm run dev passes them. */
+const MOCK_ENV = { BFF_ISSUER: 'http://127.0.0.1:4000', BFF_CLIENT_ID: 'bff', BFF_CLIENT_SECRET: 's' };
 
 async function mockStack(t: ExecutionContext, tokens: { asTimeoutMs?: number } = {}): Promise<Stack> {
   return startStack(t, { backend: { mock: { enabled: true }, tokens }, as: { faults: { enabled: true } } });
@@ -71,19 +82,17 @@ test('mock mode is refused with an https origin or a non-loopback issuer, naming
   }
 });
 
-test('BFF_MOCK=1 with a listen address beyond loopback is refused, naming BFF_MOCK and BFF_HOST', async (t) => {
-  const stack = await startStack(t);
-  const seed = seedDefaults(stack.seed);
+test('BFF_MOCK=1 with a listen address beyond loopback is refused, naming BFF_MOCK and BFF_HOST', (t) => {
   for (const host of ['0.0.0.0', '::', '192.168.1.20']) {
-    t.throws(() => configFromEnv({ BFF_MOCK: '1', BFF_HOST: host }, '/tmp/x', seed), {
+    t.throws(() => configFromEnv({ ...MOCK_ENV, BFF_MOCK: '1', BFF_HOST: host }, '/tmp/x'), {
       instanceOf: TypeError,
       message: new RegExp(
         `^BFF_MOCK \\(mock mode\\) is for local development only: BFF_HOST ${host.replace(/\./g, '\\.')} is not`,
       ),
     });
   }
-  t.deepEqual(configFromEnv({ BFF_MOCK: '1', BFF_HOST: '127.0.0.1' }, '/tmp/x', seed).config.mock, { enabled: true });
-  t.is(configFromEnv({ BFF_HOST: '0.0.0.0' }, '/tmp/x', seed).config.mock, undefined);
+  t.deepEqual(configFromEnv({ ...MOCK_ENV, BFF_MOCK: '1', BFF_HOST: '127.0.0.1' }, '/tmp/x').config.mock, { enabled: true });
+  t.is(configFromEnv({ ...MOCK_ENV, BFF_HOST: '0.0.0.0' }, '/tmp/x').config.mock, undefined);
 });
 
 test('D4: the admin API refuses a call without the CSRF header, from another site, or from another origin', async (t) => {
@@ -327,7 +336,7 @@ test('an AS without faults enabled: the AS knobs say how to enable them, and the
   const down = await knob(user, '/as/down');
   t.is(down.status, 400);
   t.is(down.body.error, 'invalid_request');
-  t.regex(String(down.body.error_description), /takes no faults: start the mock AS with MOCK_AS_FAULTS=1/);
+  t.regex(String(down.body.error_description), /has no control routes: start the mock AS with MOCK_AS_FAULTS=1/);
   const state = await user.bff('/_mock/state');
   t.is(state.status, 200);
   t.like(state.body, { session: { sub: 'alice' } });

@@ -78,10 +78,10 @@ test('data at rest: with another key, nothing of the file can be found, not even
 });
 
 test('BFF_DATA_KEY: a malformed key is refused at start-up, naming the setting and how to make one', (t) => {
-  const seed = { client: { id: 'bff', secret: 's' }, login: { scope: 'openid', resources: [STOCKS] } };
-  const error = t.throws(() => configFromEnv({ BFF_DATA_KEY: 'too-short' }, '/tmp/x', seed));
+  const seed = { BFF_ISSUER: 'http://127.0.0.1:4000', BFF_CLIENT_ID: 'bff', BFF_CLIENT_SECRET: 's' };
+  const error = t.throws(() => configFromEnv({ ...seed, BFF_DATA_KEY: 'too-short' }, '/tmp/x'));
   t.regex(error?.message ?? '', /^BFF_DATA_KEY must be 32 random bytes as base64url \(43 chars\) or hex \(64 chars\)/);
   t.regex(error?.message ?? '', /randomBytes\(32\)/);
   const key = Buffer.alloc(32, 1).toString('base64url');
-  t.deepEqual(configFromEnv({ BFF_DATA_KEY: key }, '/tmp/x', seed).config.dataKey, new Uint8Array(32).fill(1));
+  t.deepEqual(configFromEnv({ ...seed, BFF_DATA_KEY: key }, '/tmp/x').config.dataKey, new Uint8Array(32).fill(1));
 });

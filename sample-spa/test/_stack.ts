@@ -12,8 +12,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDemoApis } from '@tmi-bff/demo-apis';
-import { DEFAULT_ADDRESSES, loadSeed, SEED_FILE, startMockAs } from '@tmi-bff/mock-as';
-import { createBackend, demoConfig, seedDefaults } from '@tmi-bff/reference-backend';
+import {
+  backendSettings,
+  CONTROL_PATH,
+  DEFAULT_ADDRESSES,
+  demoWorld,
+  loadSeed,
+  SEED_FILE,
+  startMockAs,
+} from '@tmi-bff/mock-as';
+import { createBackend, withDefaults } from '@tmi-bff/reference-backend';
 import type { ExecutionContext } from 'ava';
 import { buildSpa } from '../scripts/build.js';
 
@@ -67,13 +75,13 @@ export async function startDemo(t: ExecutionContext, options: { spa?: boolean; m
   });
   api.server.on('request', apis.callback());
   const backend = await createBackend({
-    ...demoConfig(seed, bff.origin, as.issuer),
+    ...withDefaults({ origin: bff.origin, issuer: as.issuer, ...backendSettings(seed) }),
     log: () => {},
-    ...(options.mock ? { mock: { enabled: true } } : {}),
+    ...(options.mock ? { mock: { enabled: true, control: `${as.issuer}${CONTROL_PATH}` } } : {}),
     spa:
       options.spa === false
         ? undefined
-        : { dir: await spaBuild(), docsDir: DOCS, settings: seedDefaults(seed).spaSettings },
+        : { dir: await spaBuild(), docsDir: DOCS, settings: demoWorld(seed, backendSettings(seed).login.resources) },
   });
   bff.server.on('request', backend.app.callback());
   t.teardown(async () => {

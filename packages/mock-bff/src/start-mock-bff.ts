@@ -8,8 +8,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { createDemoApis } from '@tmi-bff/demo-apis';
-import { createMockAs, loadSeed, SEED_FILE, type Seed } from '@tmi-bff/mock-as';
-import { type BackendConfig, createBackend, demoConfig } from '@tmi-bff/reference-backend';
+import { backendSettings, CONTROL_PATH, createMockAs, loadSeed, SEED_FILE, type Seed } from '@tmi-bff/mock-as';
+import { type BackendConfig, createBackend, withDefaults } from '@tmi-bff/reference-backend';
 import { type AdminClient, adminClient } from './admin-client.js';
 import { type MockBffOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type SignedIn, signInTo, type Who } from './sign-in.js';
@@ -45,13 +45,14 @@ async function close(server: Server): Promise<void> {
 }
 
 /** Mock mode on, and where the app comes from: a dev server to proxy to, or a built folder. */
-function mockModeConfig(options: ResolvedOptions): Pick<BackendConfig, 'frontend' | 'mock'> {
+function mockModeConfig(options: ResolvedOptions, issuer: string): Pick<BackendConfig, 'frontend' | 'mock'> {
   const frontend = options.frontend
     ? { proxy: options.frontend }
     : options.static
       ? { static: resolve(options.static) }
       : undefined;
-  return { mock: { enabled: true }, ...(frontend ? { frontend } : {}) };
+  // The AS and persona knobs call the mock AS's control routes.
+  return { mock: { enabled: true, control: `${issuer}${CONTROL_PATH}` }, ...(frontend ? { frontend } : {}) };
 }
 
 /**
@@ -105,7 +106,12 @@ export async function startMockBff(options: MockBffOptions = {}): Promise<MockBf
     });
     api.server.on('request', apis.callback());
 
-    const backend = await createBackend({ ...demoConfig(seed, url, issuer), log, ...mockModeConfig(resolved) });
+    // The seed's `bff` client, passed in as any AS's settings would be.
+    const backend = await createBackend({
+      ...withDefaults({ origin: url, issuer, ...backendSettings(seed) }),
+      log,
+      ...mockModeConfig(resolved, issuer),
+    });
     closers.push(() => backend.close());
     bff.server.on('request', backend.app.callback());
     // Proxy mode: the dev server's WebSocket (hot module reload) through the BFF.
