@@ -8,10 +8,9 @@
  * Walkthrough: docs/walkthrough/05-token-chain.md.
  */
 import Router from '@koa/router';
-import { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '@tmi-bff/koa';
+import { AuthorizationServerError, clientSecretBasic, OpenIdClient } from '@tmi-bff/koa';
 import { type AccessTokenClaims, InsufficientScope, requireAccessToken, requireScope } from '@tmi-bff/resource-server';
 import type { Context } from 'koa';
-import * as oidc from 'openid-client';
 import { type ClientCredentials, type DemoApisConfig, identifiers } from './config.js';
 
 /** What each hop shows of the token it received (for display; clients never inspect tokens). */
@@ -47,18 +46,19 @@ export function chainRoutes(config: DemoApisConfig): Router {
   const ids = identifiers(config.apiOrigin);
   const self = config.selfUrl ?? config.apiOrigin;
   const router = new Router();
-  const configs = new Map<string, Promise<oidc.Configuration>>();
+  const clients = new Map<string, OpenIdClient>();
 
-  function clientConfig(client: ClientCredentials): Promise<oidc.Configuration> {
-    let found = configs.get(client.id);
+  /** Each service is its own confidential client of the AS (client_secret_basic). */
+  function clientOf(credentials: ClientCredentials): OpenIdClient {
+    let found = clients.get(credentials.id);
     if (!found) {
-      found = oidc.discovery(new URL(config.issuer), client.id, undefined, oidc.ClientSecretBasic(client.secret), {
-        ...((config.allowInsecureRequests ?? config.issuer.startsWith('http:'))
-          ? { execute: [oidc.allowInsecureRequests] }
-          : {}),
+      found = new OpenIdClient({
+        issuer: config.issuer,
+        clientId: credentials.id,
+        clientAuth: clientSecretBasic(credentials.secret),
+        allowInsecureRequests: config.allowInsecureRequests ?? config.issuer.startsWith('http:'),
       });
-      found.catch(() => configs.delete(client.id));
-      configs.set(client.id, found);
+      clients.set(credentials.id, found);
     }
     return found;
   }
@@ -68,16 +68,13 @@ export function chainRoutes(config: DemoApisConfig): Router {
   async function callNext(ctx: Context, from: Hop['service'], next: Downstream): Promise<void> {
     let token: string;
     try {
-      const result = await oidc.genericGrantRequest(await clientConfig(next.client), TOKEN_EXCHANGE_GRANT, {
-        subject_token: String(ctx.state.bearer),
-        subject_token_type: ACCESS_TOKEN_TYPE,
-        requested_token_type: ACCESS_TOKEN_TYPE,
+      // RFC 8693 §2.1: the incoming token is the subject; the next hop is the resource.
+      ({ access_token: token } = await clientOf(next.client).exchange(String(ctx.state.bearer), {
         resource: next.resource,
         scope: next.scope,
-      });
-      token = result.access_token;
+      }));
     } catch (err) {
-      if (err instanceof oidc.ResponseBodyError) {
+      if (err instanceof AuthorizationServerError) {
         // The AS refused: the caller's token does not carry what the next hop needs.
         const why = `service ${from} could not get a token for ${next.service}: the AS answered ${err.error}${
           err.error_description ? ` (${err.error_description})` : ''

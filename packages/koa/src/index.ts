@@ -26,11 +26,8 @@ export {
   type AuthorizationServer,
   type AuthorizationServerMetadata,
   type GrantResult,
-  OpenIdClient,
-  type OpenIdClientOptions,
   type Revocation,
   TOKEN_EXCHANGE_GRANT,
-  toEndpointError,
 } from './tokens/authorization-server.js';
 export { cacheKey, scopeSet } from './tokens/cache-key.js';
 export {
@@ -44,6 +41,13 @@ export {
   clientSecretPost,
   privateKeyJwt,
 } from './tokens/client-auth.js';
+export {
+  type AuthorizationRequest,
+  type CodeGrantResult,
+  OpenIdClient,
+  type OpenIdClientOptions,
+  toEndpointError,
+} from './tokens/openid-client.js';
 export { type DownscopingStrategy, grantKey, TokenService, type TokenServiceOptions } from './tokens/token-service.js';
 export type {
   BffSession,

@@ -57,7 +57,7 @@ export function backchannelLogout({ config, client, store, grants }: Backchannel
 
   /** The AS's signing keys, from the jwks_uri of its metadata (fetched again for an unknown `kid`). */
   async function signingKeys() {
-    const uri = (await client.configuration().catch(() => undefined))?.serverMetadata().jwks_uri;
+    const uri = (await client.metadata().catch(() => undefined))?.jwks_uri;
     if (!uri) throw new TemporarilyUnavailable('the authorization server metadata (and its jwks_uri) is not available');
     if (jwks?.uri !== uri) jwks = { uri, keys: createRemoteJWKSet(new URL(uri)) };
     return jwks.keys;

@@ -9,10 +9,16 @@
  *
  * Walkthrough: docs/walkthrough/01-login.md.
  */
-import { describeAsFailure, type OpenIdClient, type StoredGrant, type TokenService } from '@tmi-bff/koa';
+import {
+  AuthorizationServerError,
+  type CodeGrantResult,
+  describeAsFailure,
+  OpenIdClient,
+  type StoredGrant,
+  type TokenService,
+} from '@tmi-bff/koa';
 import type { KeyValueStore } from '@tmi-bff/store';
 import type { Context, Middleware, Next } from 'koa';
-import * as oidc from 'openid-client';
 import type { BackendConfig } from '../config.js';
 import { PageError } from '../pages.js';
 import { AUTH_PATHS } from '../paths.js';
@@ -60,8 +66,7 @@ export interface LoginDeps {
 /** What the callback works with, step by step. */
 interface CallbackState {
   tx: LoginTransaction;
-  configuration: oidc.Configuration;
-  result: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
+  result: CodeGrantResult;
   claims: Record<string, unknown>;
   grant: StoredGrant;
 }
@@ -95,9 +100,9 @@ export function loginRoutes({ config, client, store, tokens, grants }: LoginDeps
   const redirectUri = `${config.origin}${AUTH_PATHS.callback}`;
 
   /** The AS's metadata; a failure says what is wrong with it (D6), not just "unreachable". */
-  async function configuration(): Promise<oidc.Configuration> {
+  async function metadata() {
     try {
-      return await client.configuration();
+      return await client.metadata();
     } catch (err) {
       const failure = describeAsFailure(err, config.issuer);
       const title =
@@ -122,13 +127,13 @@ export function loginRoutes({ config, client, store, tokens, grants }: LoginDeps
     tx: Omit<LoginTransaction, 'state' | 'nonce' | 'code_verifier'>,
     prompt?: string,
   ) {
-    const metadata = await configuration();
-    const code_verifier = oidc.randomPKCECodeVerifier();
+    const as = await metadata();
+    const request = await OpenIdClient.newAuthorizationRequest();
     const transaction: LoginTransaction = {
       ...tx,
-      state: oidc.randomState(),
-      nonce: oidc.randomNonce(),
-      code_verifier,
+      state: request.state,
+      nonce: request.nonce,
+      code_verifier: request.codeVerifier,
     };
     const id = randomId();
     await store.set(STORE_KEYS.login(id), transaction, TRANSACTION_TTL_MS);
@@ -138,7 +143,7 @@ export function loginRoutes({ config, client, store, tokens, grants }: LoginDeps
       redirect_uri: redirectUri,
       scope: transaction.scope,
       // RFC 9700 §2.1.1: PKCE with S256, plus state and nonce.
-      code_challenge: await oidc.calculatePKCECodeChallenge(code_verifier),
+      code_challenge: request.codeChallenge,
       code_challenge_method: 'S256',
       state: transaction.state,
       nonce: transaction.nonce,
@@ -148,11 +153,11 @@ export function loginRoutes({ config, client, store, tokens, grants }: LoginDeps
     // OIDC Core §5.5: ask for the ID token's `sid` where the AS takes the claims parameter; it tells
     // which AS session (and, at many ASes, which grant) a sign-in rode on (session/grant-lifecycle.ts).
     // OIDC Core §5.5.1.1: `auth_time` too, which bff-sessioninfo shows.
-    if (metadata.serverMetadata().claims_parameter_supported) {
+    if (as.claims_parameter_supported) {
       params.set('claims', JSON.stringify({ id_token: { sid: null, auth_time: { essential: true } } }));
     }
     ctx.status = 303;
-    ctx.redirect(oidc.buildAuthorizationUrl(metadata, params).href);
+    ctx.redirect((await client.authorizationUrl(params)).href);
   }
 
   /**
@@ -237,27 +242,31 @@ export function loginRoutes({ config, client, store, tokens, grants }: LoginDeps
       async function redeemAuthorizationCode(ctx: Context, next: Next) {
         const state = callbackState(ctx);
         const { tx } = state;
-        state.configuration = await configuration();
+        await metadata();
         try {
-          state.result = await oidc.authorizationCodeGrant(
-            state.configuration,
-            new URL(ctx.originalUrl, config.origin),
-            { pkceCodeVerifier: tx.code_verifier, expectedState: tx.state, expectedNonce: tx.nonce },
-          );
+          state.result = await client.codeGrant(new URL(ctx.originalUrl, config.origin), {
+            codeVerifier: tx.code_verifier,
+            state: tx.state,
+            nonce: tx.nonce,
+          });
         } catch (err) {
-          const e = err as { error?: string; error_description?: string; message?: string };
-          const detail = e.error
-            ? `${e.error}: ${e.error_description ?? ''}`
-            : describeAsFailure(err, config.issuer).description;
-          throw new PageError(400, 'Sign-in did not complete', detail, `auth.callback error: ${e.error ?? e.message}`);
+          const relayed = err instanceof AuthorizationServerError;
+          const failure = describeAsFailure(err, config.issuer);
+          const detail = relayed ? `${err.error}: ${err.error_description ?? ''}` : failure.description;
+          throw new PageError(
+            400,
+            'Sign-in did not complete',
+            detail,
+            `auth.callback error: ${relayed ? err.error : `${failure.reason}: ${failure.detail}`}`,
+          );
         }
         await next();
       },
 
       async function collectClaims(ctx: Context, next: Next) {
         const state = callbackState(ctx);
-        const { result, configuration: metadata, tx } = state;
-        const idClaims: Record<string, unknown> = result.claims() ?? {};
+        const { result, tx } = state;
+        const idClaims = result.claims;
         // D12: claims about the user and the sign-in; the ID token's protocol claims (aud, nonce,
         // at_hash, iat, exp, …) say nothing about the user and stay out of the session.
         const claims: Record<string, unknown> = Object.fromEntries(
@@ -265,7 +274,7 @@ export function loginRoutes({ config, client, store, tokens, grants }: LoginDeps
         );
         // OIDC Core §5.4: profile and email claims may live at the userinfo endpoint, not in the ID token.
         if (typeof claims.sub === 'string') {
-          const userinfo = await oidc.fetchUserInfo(metadata, result.access_token, claims.sub).catch(() => undefined);
+          const userinfo = await client.userinfo(result.access_token, claims.sub).catch(() => undefined);
           Object.assign(claims, userinfo, { iss: claims.iss, sub: claims.sub });
         }
         state.claims = claims;

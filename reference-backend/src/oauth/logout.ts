@@ -7,7 +7,6 @@
  */
 import { CSRF_HEADER, describeAsFailure, type OpenIdClient, requireSameOrigin } from '@tmi-bff/koa';
 import type { Context, Middleware, Next } from 'koa';
-import * as oidc from 'openid-client';
 import type { BackendConfig } from '../config.js';
 import { PageError } from '../pages.js';
 import { AUTH_PATHS } from '../paths.js';
@@ -60,9 +59,8 @@ export function logoutRoute({ config, client, grants }: LogoutDeps): Middleware[
           : { post_logout_redirect_uri: `${config.origin}${AUTH_PATHS.signedOut}`, state: returnTo };
       let endSession: URL;
       try {
-        const configuration = await client.configuration();
         const idToken = ctx.state.idToken as string | undefined;
-        endSession = oidc.buildEndSessionUrl(configuration, {
+        endSession = await client.endSessionUrl({
           ...back,
           ...(idToken ? { id_token_hint: idToken } : { client_id: config.client.id }),
         });

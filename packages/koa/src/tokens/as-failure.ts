@@ -4,6 +4,7 @@
  * that does not match are different faults with different remedies; each gets its own reason (for
  * logs) and its own sentence (for `error_description` and error pages).
  */
+import { TemporarilyUnavailable } from '../errors.js';
 
 export type AsFailureReason =
   /** No connection: refused, reset, name not found. */
@@ -75,8 +76,12 @@ function answered(err: unknown): string {
   return 'an unexpected answer';
 }
 
-/** Classifies whatever openid-client (or fetch) threw when talking to the AS. */
+/**
+ * Classifies whatever openid-client (or fetch) threw when talking to the AS; for the
+ * `TemporarilyUnavailable` of OpenIdClient, the fault it stands for.
+ */
 export function describeAsFailure(err: unknown, issuer?: string): AsFailure {
+  if (err instanceof TemporarilyUnavailable && err.cause !== undefined) return describeAsFailure(err.cause, issuer);
   const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   const code = (err as { code?: unknown })?.code;
   const who = issuer ? `the authorization server (${issuer})` : 'the authorization server';
