@@ -7,7 +7,7 @@
 export const ERROR_CODES = Object.freeze({
   /** No valid session (TMI-BFF-01 §4.3.1): navigate to the backend's sign-in. */
   INVALID_SESSION: 'TMI_BFF_INVALID_SESSION',
-  /** The backend cannot get this token without the user (§4.3.2): run its remediation (consent). */
+  /** The backend cannot get this token without the user (§4.3.2): `err.remediation` says what helps. */
   BACKEND_NOT_READY: 'TMI_BFF_BACKEND_NOT_READY',
   /** The authorization server refused (§4.3.3); `error` holds its code. */
   AUTHORIZATION_SERVER_ERROR: 'TMI_BFF_AUTHORIZATION_SERVER_ERROR',
@@ -44,17 +44,28 @@ export class BffError extends Error {
   }
 }
 
+/**
+ * D13: with backend_not_ready, what can give the backend what it lacks: `consent` (send the user to the
+ * backend's consent route for the resource and scope), `sign_in` (to its sign-in), `configuration`
+ * (nothing the user can do: the backend's configuration gets it no refresh token).
+ */
+export type Remediation = 'consent' | 'sign_in' | 'configuration';
+
+const REMEDIATIONS = new Set<unknown>(['consent', 'sign_in', 'configuration']);
+
 /** The backend (or a resource server) answered with an error body. */
 export class BffResponseError extends BffError {
   readonly status: number;
   /** The wire code, e.g. `backend_not_ready`, or the authorization server's own. */
   readonly error: string;
   readonly error_description: string | undefined;
+  /** With backend_not_ready from a backend that says it (D13); otherwise undefined. */
+  readonly remediation: Remediation | undefined;
   declare readonly response: Response;
 
   constructor(
     status: number,
-    body: { error: string; error_description?: string | undefined },
+    body: { error: string; error_description?: string | undefined; remediation?: unknown },
     response: Response,
     code?: ErrorCode,
   ) {
@@ -63,6 +74,7 @@ export class BffResponseError extends BffError {
     this.status = status;
     this.error = body.error;
     this.error_description = body.error_description;
+    this.remediation = REMEDIATIONS.has(body.remediation) ? (body.remediation as Remediation) : undefined;
     Object.defineProperty(this, 'response', { value: response, enumerable: false });
   }
 }

@@ -26,6 +26,7 @@ export {
   BffTransportError,
   ERROR_CODES,
   type ErrorCode,
+  type Remediation,
 } from './errors.js';
 
 /** The draft revision this SDK speaks. */
@@ -148,7 +149,7 @@ export function createBffClient(options: BffClientOptions = {}): BffClient {
       throw new BffProtocolError(`${url} answered ${res.status} without JSON`, { cause: err });
     }
     if (!res.ok) {
-      const e = body as { error?: unknown; error_description?: unknown };
+      const e = body as { error?: unknown; error_description?: unknown; remediation?: unknown };
       if (typeof e?.error !== 'string')
         throw new BffProtocolError(`${url} answered ${res.status} without an error code`);
       throw new BffResponseError(
@@ -156,6 +157,7 @@ export function createBffClient(options: BffClientOptions = {}): BffClient {
         {
           error: e.error,
           error_description: typeof e.error_description === 'string' ? e.error_description : undefined,
+          remediation: e.remediation,
         },
         res,
       );

@@ -174,6 +174,22 @@ test('TMI-44: every error has a stable code', async (t) => {
   ]);
 });
 
+test('D13: backend_not_ready carries the remediation the backend names; anything else is undefined', async (t) => {
+  for (const [remediation, expected] of [
+    ['consent', 'consent'],
+    ['sign_in', 'sign_in'],
+    ['configuration', 'configuration'],
+    ['reboot', undefined],
+    [undefined, undefined],
+  ] as const) {
+    const answer = () => json(400, { error: 'backend_not_ready', error_description: 'why', remediation });
+    const bff = createBffClient({ fetch: fakeFetch(answer).fetch, document: { querySelector: () => null } });
+    const err = (await t.throwsAsync(bff.getToken())) as { code?: string; remediation?: string };
+    t.is(err.code, 'TMI_BFF_BACKEND_NOT_READY');
+    t.is(err.remediation, expected, String(remediation));
+  }
+});
+
 test('TMI-33: no storage API is ever touched (spied)', async (t) => {
   const touched: string[] = [];
   const g = globalThis as Record<string, unknown>;

@@ -7,7 +7,20 @@
 export interface ErrorBody {
   error: string;
   error_description?: string;
+  /** With backend_not_ready only: what can give the backend what it lacks (D13). */
+  remediation?: Remediation;
 }
+
+/**
+ * D13: the remediation of a backend_not_ready, an extension member of its body (docs/deviations.md):
+ * - `consent`: the grant does not cover the resource or scope: the app sends the user to
+ *   `/auth/consent?resource=…&scope=…&returnTo=…`;
+ * - `sign_in`: the refresh token is gone (expired, revoked, reused): the app sends the user to
+ *   `/auth/login?returnTo=…`;
+ * - `configuration`: the AS issues no refresh token to this backend as configured (e.g. no
+ *   `offline_access` in its sign-in scope): no user action helps; the backend's log names the setting.
+ */
+export type Remediation = 'consent' | 'sign_in' | 'configuration';
 
 export class TmiBffError extends Error {
   /** The wire code. */
@@ -52,8 +65,11 @@ export class InvalidSession extends TmiBffError {
  * @see https://datatracker.ietf.org/doc/html/draft-bertocci-oauth2-tmi-bff-01#section-4.3.2
  */
 export class BackendNotReady extends TmiBffError {
-  constructor(description: string, options?: { detail?: string }) {
+  readonly remediation: Remediation | undefined;
+
+  constructor(description: string, options?: { detail?: string; remediation?: Remediation }) {
     super('backend_not_ready', description, options);
+    this.remediation = options?.remediation;
   }
 }
 
@@ -121,9 +137,11 @@ export class ServerError extends TmiBffError {
 /** The one serializer: exposed errors as they are, anything else as a generic `server_error`. */
 export function toErrorBody(err: unknown): ErrorBody {
   if (err instanceof TmiBffError && err.expose) {
-    return err.error_description === undefined
-      ? { error: err.error }
-      : { error: err.error, error_description: err.error_description };
+    return {
+      error: err.error,
+      ...(err.error_description === undefined ? {} : { error_description: err.error_description }),
+      ...(err instanceof BackendNotReady && err.remediation ? { remediation: err.remediation } : {}),
+    };
   }
   return { error: 'server_error', error_description: 'the backend failed unexpectedly; see its log' };
 }
