@@ -11,6 +11,7 @@ import type { JWK } from 'jose';
 import Provider from 'oidc-provider';
 import { accessTokenVerifier, liveAccessTokenVerifier } from './access-tokens.js';
 import { Accounts } from './accounts.js';
+import { advertiseEndpointAuthMethods, requireRegisteredSecretMethod } from './client-auth.js';
 import { DEFAULT_LIFETIMES, type MockAsConfig } from './config.js';
 import { buildConfiguration } from './configuration.js';
 import { createFaults, type Faults } from './faults.js';
@@ -68,6 +69,7 @@ export async function createMockAs(config: MockAsConfig): Promise<MockAs> {
     }),
   );
 
+  requireRegisteredSecretMethod(provider);
   provider.registerGrantType(
     TOKEN_EXCHANGE,
     tokenExchangeGrant({ provider, seed, accounts, verifyAccessToken }),
@@ -92,6 +94,7 @@ export async function createMockAs(config: MockAsConfig): Promise<MockAs> {
   provider.use(logRequests(log));
   provider.use(pageSecurity(seed));
   provider.use(tokenErrors(provider, accounts));
+  provider.use(advertiseEndpointAuthMethods());
   provider.use(interactionErrors(log));
   provider.use(introspectJwtAccessTokens(verifyAccessToken, seed));
   provider.use(postAsGet(['/auth', '/session/end'])); // oidc-provider's default routes

@@ -11,7 +11,7 @@ import type { Lifetimes } from './config.js';
 import { preflightRefresh } from './grants/refresh-preflight.js';
 import { ACT_CLAIMS } from './grants/token-exchange.js';
 import { errorPage, loggedOutPage, logoutPage } from './interactions/views.js';
-import type { Seed } from './seed.js';
+import { CLIENT_ASSERTION_ALGS, CLIENT_AUTH_METHODS, type Seed } from './seed.js';
 
 export interface ConfigurationInput {
   seed: Seed;
@@ -74,6 +74,13 @@ export function buildConfiguration(input: ConfigurationInput): Configuration {
   return {
     adapter: input.adapter, // defaults to an in-memory LRU capped at 1000 entries
     clients: seed.clients as Configuration['clients'],
+    // RFC 7591 §2, OIDC Core §9: the methods a client may register (seed.ts CLIENT_AUTH_METHODS), the
+    // same at the token, introspection and revocation endpoints. Defaults to client_secret_basic,
+    // client_secret_jwt, client_secret_post, private_key_jwt and none.
+    clientAuthMethods: [...CLIENT_AUTH_METHODS],
+    // RFC 7523 §3: the algorithms of private_key_jwt assertions. Defaults to the same plus HS256, which
+    // only client_secret_jwt would use.
+    enabledJWA: { clientAuthSigningAlgValues: [...CLIENT_ASSERTION_ALGS] },
     findAccount: accounts.findAccount,
     jwks: { keys: input.signingKeys as NonNullable<Configuration['jwks']>['keys'] }, // defaults to a well-known dev key
     cookies: { keys: input.cookieKeys }, // defaults to unsigned cookies

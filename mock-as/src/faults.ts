@@ -178,7 +178,8 @@ export function createFaults(provider: Provider): Faults {
           ctx.set('WWW-Authenticate', 'Basic realm="mock-as faults"');
           return answer(ctx, 401, {
             error: 'invalid_client',
-            error_description: 'authenticate as a registered client',
+            error_description:
+              'the control routes take HTTP Basic authentication with the client_id and client_secret of a client registered at this AS with a secret',
           });
         }
         const action = actions[`${ctx.method} ${ctx.path.slice(FAULTS_PATH.length) || '/'}`];

@@ -53,11 +53,44 @@ const user = z.strictObject({
   persona: z.string().optional(),
 });
 
+/**
+ * RFC 7591 §2 `token_endpoint_auth_method`: the client authentication methods this AS supports, at
+ * the token, introspection and revocation endpoints alike. No `none`: every client of the demo world
+ * is confidential.
+ * @see https://www.rfc-editor.org/rfc/rfc7591.html#section-2
+ */
+export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
+
+/**
+ * RFC 7518 §3.1: the JWS algorithms a private_key_jwt client may sign its assertions with: the
+ * asymmetric ones oidc-provider enables by default (HS256 belongs to client_secret_jwt, not offered).
+ */
+export const CLIENT_ASSERTION_ALGS = ['RS256', 'PS256', 'ES256', 'Ed25519', 'EdDSA'] as const;
+
+/** JWK members that only a private (or symmetric) key has. */
+const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+
+const publicJwk = z
+  .looseObject({ kty: z.string().min(1) })
+  .refine((jwk) => !PRIVATE_JWK_MEMBERS.some((m) => m in jwk), {
+    message: `must be a public key: remove its private members (${PRIVATE_JWK_MEMBERS.join(', ')})`,
+  });
+
 const client = z
   .looseObject({
     client_id: z.string().min(1),
     client_secret: z.string().min(1).optional(),
-    token_endpoint_auth_method: z.string().default('client_secret_basic'),
+    token_endpoint_auth_method: z
+      .enum(CLIENT_AUTH_METHODS, { error: () => `must be one of ${CLIENT_AUTH_METHODS.join(', ')}` })
+      .default('client_secret_basic'),
+    /** RFC 7591 §2: the client's public keys, for private_key_jwt (RFC 7523 §3). */
+    jwks: z.strictObject({ keys: z.array(publicJwk).min(1, 'must hold at least one public key') }).optional(),
+    jwks_uri: absoluteUri.optional(),
+    /** RFC 7591 §2: the one JWS algorithm of its client assertions. Default: any the AS supports. */
+    token_endpoint_auth_signing_alg: z
+      .enum(CLIENT_ASSERTION_ALGS, { error: () => `must be one of ${CLIENT_ASSERTION_ALGS.join(', ')}` })
+      .optional(),
     redirect_uris: z.array(absoluteUri).default([]),
     post_logout_redirect_uris: z.array(absoluteUri).optional(),
     /** OIDC Back-Channel Logout 1.0 §2.2: where the AS posts logout tokens, and whether they carry `sid`. */
@@ -66,9 +99,24 @@ const client = z
     grant_types: z.array(z.string()),
     response_types: z.array(z.string()),
   })
-  .refine((c) => c.token_endpoint_auth_method === 'none' || c.client_secret !== undefined, {
-    message: 'a confidential client needs a client_secret',
-    path: ['client_secret'],
+  .superRefine((c, ctx) => {
+    const method = c.token_endpoint_auth_method;
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (method !== 'private_key_jwt') {
+      // RFC 6749 §2.3.1: the secret methods authenticate with the client_secret.
+      if (c.client_secret === undefined) issue('client_secret', `${method} needs a client_secret`);
+      if (c.token_endpoint_auth_signing_alg !== undefined) {
+        issue('token_endpoint_auth_signing_alg', 'applies to private_key_jwt only');
+      }
+      return;
+    }
+    // RFC 7523 §3: private_key_jwt authenticates with an assertion signed by the client's private key.
+    if (c.client_secret !== undefined) {
+      issue('client_secret', 'private_key_jwt authenticates with a signed client assertion, not a secret: remove it');
+    }
+    if (c.jwks === undefined && c.jwks_uri === undefined) {
+      issue('jwks', 'private_key_jwt needs the client\'s public keys: jwks ({ "keys": [...] }) or jwks_uri');
+    }
   });
 
 const resource = z.strictObject({

@@ -51,7 +51,8 @@ test('RFC 7662: introspection reports a live refresh token, with client authenti
   t.is(anonymous.status, 401);
   t.deepEqual(await anonymous.json(), {
     error: 'invalid_client',
-    error_description: 'client authentication is required (HTTP Basic with the client_id and client_secret)',
+    error_description:
+      'client authentication is required, with the method the client is registered for: client_secret_basic, client_secret_post or private_key_jwt',
   });
 });
 

@@ -3,11 +3,14 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import { exportJWK, generateKeyPair } from 'jose';
 import { createMockAs, DEFAULT_ADDRESSES, parseSeed, SEED_FILE, SeedError } from '../src/index.js';
 import { freePort, runServer } from './_process.js';
 
 const raw = async () => JSON.parse(await readFile(SEED_FILE, 'utf8')) as Record<string, any>;
 const vars = { ...DEFAULT_ADDRESSES };
+/** The shape of a public EC key; the seed checks members, oidc-provider the key itself. */
+const EC_KEY = { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' };
 
 /** The one-line message parseSeed throws for a seed changed by `edit`. */
 async function seedError(edit: (seed: Record<string, any>) => void): Promise<string> {
@@ -95,7 +98,58 @@ test('each kind of mistake is one readable line naming the field', async (t) => 
     [
       'confidential client without secret',
       (s) => delete s.clients[0].client_secret,
-      'clients[0].client_secret: a confidential client needs a client_secret',
+      'clients[0].client_secret: client_secret_basic needs a client_secret',
+    ],
+    [
+      'unknown client authentication method',
+      (s) => (s.clients[0].token_endpoint_auth_method = 'client_secret_magic'),
+      'clients[0].token_endpoint_auth_method: must be one of client_secret_basic, client_secret_post, private_key_jwt',
+    ],
+    [
+      'public client (none)',
+      (s) => (s.clients[1].token_endpoint_auth_method = 'none'),
+      'clients[1].token_endpoint_auth_method: must be one of client_secret_basic, client_secret_post, private_key_jwt',
+    ],
+    [
+      'private_key_jwt without keys',
+      (s) => {
+        s.clients[0].token_endpoint_auth_method = 'private_key_jwt';
+        delete s.clients[0].client_secret;
+      },
+      'clients[0].jwks: private_key_jwt needs the client\'s public keys: jwks ({ "keys": [...] }) or jwks_uri',
+    ],
+    [
+      'private_key_jwt with a secret',
+      (s) => Object.assign(s.clients[0], { token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [EC_KEY] } }),
+      'clients[0].client_secret: private_key_jwt authenticates with a signed client assertion, not a secret: remove it',
+    ],
+    [
+      'private key in jwks',
+      (s) => {
+        Object.assign(s.clients[0], {
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [{ ...EC_KEY, d: 'd' }] },
+        });
+        delete s.clients[0].client_secret;
+      },
+      'clients[0].jwks.keys[0]: must be a public key: remove its private members (d, p, q, dp, dq, qi, oth, k)',
+    ],
+    [
+      'symmetric signing alg',
+      (s) => {
+        Object.assign(s.clients[0], {
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [EC_KEY] },
+          token_endpoint_auth_signing_alg: 'HS256',
+        });
+        delete s.clients[0].client_secret;
+      },
+      'clients[0].token_endpoint_auth_signing_alg: must be one of RS256, PS256, ES256, Ed25519, EdDSA',
+    ],
+    [
+      'signing alg for a secret method',
+      (s) => (s.clients[0].token_endpoint_auth_signing_alg = 'ES256'),
+      'clients[0].token_endpoint_auth_signing_alg: applies to private_key_jwt only',
     ],
     [
       'unknown placeholder',
@@ -117,14 +171,20 @@ test('each kind of mistake is one readable line naming the field', async (t) => 
 
 test('client metadata oidc-provider rejects stops start-up with a seed error naming the client', async (t) => {
   const seed = await raw();
-  seed.clients[0].token_endpoint_auth_method = 'client_secret_magic';
+  const { publicKey } = await generateKeyPair('ES256');
+  Object.assign(seed.clients[0], {
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks: { keys: [await exportJWK(publicKey)] },
+    jwks_uri: 'https://keys.example/bff.jwks',
+  });
+  delete seed.clients[0].client_secret;
   const error = await t.throwsAsync(
     createMockAs({ issuer: 'http://127.0.0.1:1', seed: parseSeed(seed, vars), log: () => {} }),
     {
       instanceOf: SeedError,
     },
   );
-  t.regex(error?.message ?? '', /^clients\[0\] \(bff\): token_endpoint_auth_method must be 'client_secret_basic'/);
+  t.regex(error?.message ?? '', /^clients\[0\] \(bff\): jwks and jwks_uri must not be used at the same time$/);
 });
 
 test('a malformed seed file stops the server with exit code 1 and one line on stderr, no stack trace', async (t) => {

@@ -25,7 +25,8 @@ export function tokenErrors(provider: Provider, accounts: Accounts) {
     if (body.error === 'invalid_request' && body.error_description === 'no client authentication mechanism provided') {
       ctx.status = 401;
       body.error = 'invalid_client';
-      body.error_description = 'client authentication is required (HTTP Basic with the client_id and client_secret)';
+      body.error_description =
+        'client authentication is required, with the method the client is registered for: client_secret_basic, client_secret_post or private_key_jwt';
     }
 
     // RFC 9110 §15.5.2, RFC 6749 §5.2: a 401 names the authentication scheme to use; the one the client

@@ -5,7 +5,9 @@
  *   const callback = await signIn(authorizationUrl, { username: 'alice', password: 'alice' });
  *   const tokens = await client.authorizationCodeGrant(config, callback, checks);
  */
+import type { JWK } from 'jose';
 import * as oidc from 'openid-client';
+import { parseSeed, type Seed } from '../seed.js';
 
 interface StoredCookie {
   name: string;
@@ -302,4 +304,52 @@ export async function signInThrough(
   }
   // The callback's own Set-Cookie headers, as they are: for a backend that hands them on.
   return { jar, cookies: [...kept.values()], setCookie: end.res.headers.getSetCookie() };
+}
+
+/** How a seeded client authenticates at the token endpoint: RFC 7591 §2 client metadata. */
+export type ClientAuthRegistration =
+  | {
+      token_endpoint_auth_method: 'client_secret_basic' | 'client_secret_post';
+      /** Default: the client's secret in the seed. */
+      client_secret?: string;
+    }
+  | {
+      token_endpoint_auth_method: 'private_key_jwt';
+      /** RFC 7591 §2: the client's public keys (or `jwks_uri`). */
+      jwks?: { keys: JWK[] };
+      jwks_uri?: string;
+      /** Default: any asymmetric algorithm the AS supports. */
+      token_endpoint_auth_signing_alg?: string;
+    };
+
+/**
+ * A copy of `seed` in which client `clientId` is registered for another client authentication
+ * method, validated as the seed file is. For tests that start the mock AS with, say, the `bff`
+ * client on private_key_jwt:
+ *
+ *   const seed = withClientAuth(await loadSeed(SEED_FILE, variables), 'bff', {
+ *     token_endpoint_auth_method: 'private_key_jwt',
+ *     jwks: { keys: [publicJwk] },
+ *   });
+ *   const as = await startMockAs({ seed });
+ *
+ * @throws SeedError when the registration is incomplete (e.g. private_key_jwt without keys).
+ */
+export function withClientAuth(seed: Seed, clientId: string, registration: ClientAuthRegistration): Seed {
+  const client = seed.clients.find((c) => c.client_id === clientId);
+  if (!client) throw new TypeError(`the seed has no client "${clientId}"`);
+  const {
+    client_secret,
+    jwks: _jwks,
+    jwks_uri: _jwksUri,
+    token_endpoint_auth_signing_alg: _alg,
+    ...rest
+  } = client as typeof client & Record<string, unknown>;
+  const secret =
+    registration.token_endpoint_auth_method === 'private_key_jwt'
+      ? {}
+      : { client_secret: registration.client_secret ?? client_secret };
+  const changed = { ...rest, ...secret, ...registration };
+  // The seed is already substituted: no placeholders are left to fill in.
+  return parseSeed({ ...seed, clients: seed.clients.map((c) => (c === client ? changed : c)) }, {});
 }
