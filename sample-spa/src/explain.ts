@@ -38,6 +38,36 @@ export function adviceFor(err: unknown, wanted: Wanted = {}): Advice {
         refs,
       };
     case ERROR_CODES.BACKEND_NOT_READY:
+      // D13: the backend says which remediation applies; an older backend says nothing (the two offers).
+      if (wire?.remediation === 'configuration') {
+        return {
+          title: 'The backend gets no refresh token from this authorization server (backend_not_ready)',
+          text:
+            `Sign-in worked, but the authorization server issued the backend no refresh token, so it cannot get tokens for you.${said} ` +
+            'Signing in again will not help (this persona, carol, is refused refresh tokens by the AS; with a real AS, ask for ' +
+            'offline_access in BFF_SCOPE). The backend log names the setting.',
+          actions: [],
+          refs,
+        };
+      }
+      if (wire?.remediation === 'sign_in') {
+        return {
+          title: 'The backend’s refresh token is gone (backend_not_ready)',
+          text: `It expired, or was revoked or reused.${said} Sign in again: a navigation to the backend.`,
+          actions: [{ ...signIn, label: 'Sign in again' }],
+          refs,
+        };
+      }
+      if (wire?.remediation === 'consent') {
+        return {
+          title: 'The backend cannot get this token without you (backend_not_ready)',
+          text:
+            `Your grant does not cover ${wanted.resource ?? 'this resource'}${wanted.scope ? ` with ${wanted.scope}` : ''}.${said} ` +
+            'Grant access at the authorization server, and you stay signed in.',
+          actions: [{ label: 'Grant access', href: consentHref(wanted) }],
+          refs,
+        };
+      }
       return {
         title: 'The backend cannot get this token without you (backend_not_ready)',
         text:
