@@ -23,6 +23,8 @@ export interface FakeAsOptions {
   refresh?: (request: FakeTokenRequest, res: ServerResponse) => void;
   /** Metadata members to leave out, e.g. `revocation_endpoint`. */
   omit?: string[];
+  /** Metadata members to add or replace, e.g. `grant_types_supported`. */
+  metadata?: Record<string, unknown>;
   /** Answers discovery by itself instead (status and body). */
   discovery?: (issuer: string, res: ServerResponse) => void;
   /** An issuer identifier ending in `/` (e.g. `https://tenant.example.com/`), used verbatim everywhere. */
@@ -77,6 +79,7 @@ export async function startFakeAs(t: ExecutionContext, options: FakeAsOptions = 
         subject_types_supported: ['public'],
         id_token_signing_alg_values_supported: ['RS256'],
         code_challenge_methods_supported: ['S256'],
+        ...options.metadata,
       }).filter(([k]) => !options.omit?.includes(k)),
     );
 
