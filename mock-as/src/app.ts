@@ -14,6 +14,7 @@ import { Accounts } from './accounts.js';
 import { advertiseEndpointAuthMethods, requireRegisteredSecretMethod } from './client-auth.js';
 import { DEFAULT_LIFETIMES, type MockAsConfig } from './config.js';
 import { buildConfiguration } from './configuration.js';
+import { controlSignIn } from './control-sign-in.js';
 import { createFaults, type Faults } from './faults.js';
 import { TOKEN_EXCHANGE_DUPLICABLE, TOKEN_EXCHANGE_PARAMETERS, tokenExchangeGrant } from './grants/token-exchange.js';
 import { interactionRoutes } from './interactions/routes.js';
@@ -91,6 +92,7 @@ export async function createMockAs(config: MockAsConfig): Promise<MockAs> {
   // Development only: first of all, so "down" refuses every request and failures precede the grant.
   const faults = config.faults?.enabled ? createFaults(provider) : undefined;
   for (const middleware of faults?.middleware ?? []) provider.use(middleware);
+  if (faults) provider.use(controlSignIn({ provider, issuer: config.issuer, accounts }));
   provider.use(logRequests(log));
   provider.use(pageSecurity(seed));
   provider.use(tokenErrors(provider, accounts));

@@ -11,19 +11,22 @@
  * | POST   | /_mock/faults/down      | (every other request is refused at the socket)        |
  * | POST   | /_mock/faults/up        |                                                        |
  *
- * Who may call it: a client registered at this AS, with its own client authentication (HTTP Basic,
- * RFC 6749 §2.3.1), as at the token endpoint. That needs no new secret shared between processes
- * (the backend already holds its client credentials) and keeps the route closed to anyone who is
- * not a configured client of this AS.
+ * With them, a server-side sign-in (control-sign-in.ts):
+ *
+ * | method | path                    | body                                                   |
+ * |--------|-------------------------|--------------------------------------------------------|
+ * | POST   | /_mock/sign-in          | `{ authorization_url, persona }` → `{ location }`      |
+ *
+ * Who may call them: a client registered at this AS with a secret, in HTTP Basic (control-auth.ts).
  */
-import { timingSafeEqual } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { bodyParser } from '@koa/bodyparser';
 import type { Context, Middleware, Next } from 'koa';
 import type Provider from 'oidc-provider';
+import { answer, controlCaller, refuseCaller } from './control-auth.js';
 
 export interface FaultsOption {
-  /** Mounts the control route and the faults. Default: false. */
+  /** Mounts the control routes (the faults, and the server-side sign-in) and the faults. Default: false. */
   enabled: boolean;
 }
 
@@ -105,44 +108,13 @@ export function parseFailure(body: unknown): TokenFailure | null {
   return count === 0 ? null : failure;
 }
 
-const sameText = (a: string, b: string) => {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-};
-
-function answer(ctx: Context, status: number, body: unknown): void {
-  ctx.status = status;
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = body;
-}
-
 export function createFaults(provider: Provider): Faults {
   const state: FaultState = { down: false, fail: null };
   const closing = new AbortController();
   const tokenPath = provider.pathFor('token');
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '1kb', encoding: 'utf-8' });
 
-  /** RFC 6749 §2.3.1: HTTP Basic with the form-urlencoded client_id and client_secret. */
-  async function isRegisteredClient(ctx: Context): Promise<boolean> {
-    const [scheme, value = ''] = ctx.get('authorization').split(' ');
-    if (scheme?.toLowerCase() !== 'basic') return false;
-    const decoded = Buffer.from(value, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon < 0) return false;
-    const formDecode = (part: string) => {
-      try {
-        return decodeURIComponent(part.replace(/\+/g, ' '));
-      } catch {
-        return undefined;
-      }
-    };
-    const id = formDecode(decoded.slice(0, colon));
-    const secret = formDecode(decoded.slice(colon + 1));
-    if (id === undefined || secret === undefined) return false;
-    const client = await provider.Client.find(id).catch(() => undefined);
-    return typeof client?.clientSecret === 'string' && sameText(client.clientSecret, secret);
-  }
+  const authenticate = controlCaller(provider);
 
   const actions: Record<string, (ctx: Context) => Promise<void> | void> = {
     'GET /': () => {},
@@ -174,14 +146,7 @@ export function createFaults(provider: Provider): Faults {
       },
       async function controlFaults(ctx: Context, next: Next) {
         if (ctx.path !== FAULTS_PATH && !ctx.path.startsWith(`${FAULTS_PATH}/`)) return next();
-        if (!(await isRegisteredClient(ctx))) {
-          ctx.set('WWW-Authenticate', 'Basic realm="mock-as faults"');
-          return answer(ctx, 401, {
-            error: 'invalid_client',
-            error_description:
-              'the control routes take HTTP Basic authentication with the client_id and client_secret of a client registered at this AS with a secret',
-          });
-        }
+        if (!(await authenticate(ctx))) return refuseCaller(ctx);
         const action = actions[`${ctx.method} ${ctx.path.slice(FAULTS_PATH.length) || '/'}`];
         if (!action) return answer(ctx, 404, { error: 'invalid_request', error_description: 'no such fault control' });
         try {

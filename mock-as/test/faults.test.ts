@@ -36,8 +36,12 @@ test('the control route answers only a registered client with its own secret: el
       headers: authorization ? { authorization } : {},
     });
     t.is(res.status, 401, String(authorization));
-    t.is(res.headers.get('www-authenticate'), 'Basic realm="mock-as faults"');
-    t.like(await res.json(), { error: 'invalid_client' });
+    t.is(res.headers.get('www-authenticate'), 'Basic realm="mock-as control"');
+    t.deepEqual(await res.json(), {
+      error: 'invalid_client',
+      error_description:
+        'the control routes take HTTP Basic authentication with the client_id and client_secret of a client registered at this AS with a secret',
+    });
   }
   t.false(as.faults?.state().down, 'nothing changed');
 });

@@ -234,7 +234,7 @@ export function parseSetCookie(url: URL | string, header: string): BrowserCookie
 }
 
 /** The alert text of an HTML page (the AS's login error, a backend error page), for error messages. */
-function pageMessage(body: string): string {
+export function pageMessage(body: string): string {
   const found = /role="alert"[^>]*>([\s\S]*?)<\/p>/.exec(body) ?? /<h1>([\s\S]*?)<\/h1>/.exec(body);
   const text = found?.[1]?.replace(/<[^>]*>/g, '').trim() ?? '';
   const named: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
