@@ -9,5 +9,7 @@ export {
   type LoginConfig,
   withDefaults,
 } from './config.js';
+export { type EffectiveConfigurationOptions, effectiveConfiguration } from './effective-config.js';
 export { AUTH_PATHS } from './paths.js';
 export { cookieNames, type SessionData } from './session/session.js';
+export { checkAuthorizationServer, type Finding, type StartupReport } from './startup-check.js';
