@@ -17,19 +17,6 @@ export interface EffectiveConfigurationOptions {
   env?: Record<string, string | undefined> | undefined;
 }
 
-/** The client and login settings shown here (read defensively: most are optional). */
-interface ClientSettings {
-  id: string;
-  authMethod?: string | undefined;
-  secret?: string | undefined;
-  privateKey?: { key: string; kid?: string | undefined; alg?: string | undefined } | undefined;
-}
-interface LoginSettings {
-  scope: string;
-  resources: string[];
-  params?: Record<string, string> | undefined;
-}
-
 interface Row {
   /** The environment variable, or a plain label for a setting no variable sets. */
   name: string;
@@ -55,8 +42,7 @@ function withoutPassword(value: string): string {
 const oneLine = (value: string) => value.replace(/\p{Cc}/gu, ' ');
 
 function rows(config: BackendConfig): Row[] {
-  const client = config.client as ClientSettings;
-  const login = config.login as LoginSettings;
+  const { client, login } = config;
   const method = client.authMethod ?? 'client_secret_basic';
   const params = Object.entries(login.params ?? {});
   const resourceOrigins = [
@@ -71,7 +57,6 @@ function rows(config: BackendConfig): Row[] {
       ? `the sample SPA in ${config.spa.dir}`
       : 'none: a plain home page';
   const kept = (what: string) => (config.dataDir ? `generated, kept in ${what}` : 'generated per process (in memory)');
-  const defaultScope = (DEFAULTS as { scope?: string }).scope;
   const secretMethod = method === 'client_secret_basic' || method === 'client_secret_post';
   const keyMethod = method === 'private_key_jwt';
 
@@ -125,7 +110,7 @@ function rows(config: BackendConfig): Row[] {
       name: 'BFF_SCOPE',
       value: login.scope,
       env: ['BFF_SCOPE'],
-      ...(defaultScope !== undefined ? { isDefault: login.scope === defaultScope } : {}),
+      isDefault: login.scope === DEFAULTS.scope,
     },
     {
       name: 'BFF_RESOURCES',

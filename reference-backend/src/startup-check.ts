@@ -34,12 +34,6 @@ export interface StartupReport {
   warnings: Finding[];
 }
 
-/** The client settings this check reads (client.authMethod and privateKey may be absent). */
-interface ClientSettings {
-  authMethod?: string | undefined;
-  privateKey?: { alg?: string | undefined } | undefined;
-}
-
 /** RFC 8414 §2: an AS whose metadata names no token endpoint auth method supports this one. */
 const DEFAULT_AUTH_METHOD = 'client_secret_basic';
 /** The methods the backend can authenticate with, and what each one needs besides BFF_CLIENT_AUTH. */
@@ -309,8 +303,7 @@ const METADATA_CHECKS: MetadataCheck[] = [
   },
 
   function clientAuthentication(config, metadata, report) {
-    const client = config.client as ClientSettings;
-    const method = client.authMethod ?? DEFAULT_AUTH_METHOD;
+    const method = config.client.authMethod ?? DEFAULT_AUTH_METHOD;
     // RFC 8414 §2: omitted, the default is client_secret_basic.
     const supported = metadata.token_endpoint_auth_methods_supported ?? [DEFAULT_AUTH_METHOD];
     if (!supported.includes(method)) {
@@ -326,7 +319,7 @@ const METADATA_CHECKS: MetadataCheck[] = [
       });
       return;
     }
-    const alg = client.privateKey?.alg;
+    const alg = config.client.privateKey?.alg;
     const algs = metadata.token_endpoint_auth_signing_alg_values_supported;
     // RFC 8414 §2: the algorithms the token endpoint takes for a private_key_jwt assertion.
     if (method === 'private_key_jwt' && alg && algs && !algs.includes(alg)) {

@@ -13,16 +13,16 @@ const SECRET = randomBytes(24).toString('base64url');
 const COOKIE_KEY = randomBytes(24).toString('base64url');
 const DATA_KEY = new Uint8Array(randomBytes(32));
 
-function config(client: Record<string, unknown>, more: Partial<BackendConfig> = {}): BackendConfig {
+function config(client: Omit<BackendConfig['client'], 'id'>, more: Partial<BackendConfig> = {}): BackendConfig {
   return {
     origin: 'https://app.example.com',
     issuer: 'https://as.example.com/',
-    client: { id: 'bff', ...client } as BackendConfig['client'],
+    client: { id: 'bff', ...client },
     login: {
       scope: 'openid offline_access stocks:read',
       resources: ['https://api.example.com/stocks', 'https://api.example.com/b'],
       params: { audience: 'https://api.example.com', prompt: 'consent' },
-    } as BackendConfig['login'],
+    },
     tokens: { strategy: 'exchange', expiryMarginSeconds: 30, asTimeoutMs: 2500 },
     sessionMaxAgeMs: 8 * 3600 * 1000,
     dataDir: '/var/lib/bff',

@@ -26,16 +26,15 @@ interface Settings {
 }
 
 function configFor(issuer: string, s: Settings = {}): BackendConfig {
-  const client = {
-    id: 'bff',
-    secret: 'bff-secret',
-    ...(s.authMethod ? { authMethod: s.authMethod } : {}),
-    ...(s.privateKey ? { privateKey: s.privateKey } : {}),
-  };
   return {
     origin: 'http://127.0.0.1:3999',
     issuer,
-    client: client as BackendConfig['client'],
+    client: {
+      id: 'bff',
+      secret: 'bff-secret',
+      ...(s.authMethod ? { authMethod: s.authMethod } : {}),
+      ...(s.privateKey ? { privateKey: s.privateKey } : {}),
+    },
     login: { scope: s.scope ?? 'openid profile email offline_access', resources: s.resources ?? [] },
     tokens: { strategy: s.strategy ?? 'refresh', expiryMarginSeconds: 30, asTimeoutMs: s.asTimeoutMs ?? 3000 },
     sessionMaxAgeMs: 3600_000,
