@@ -215,6 +215,9 @@ type MetadataCheck = (config: BackendConfig, metadata: AuthorizationServerMetada
 
 const list = (values: readonly string[]) => values.join(', ');
 
+/** The scopes OpenID Connect defines (Core §5.4, §11): an OpenID Provider that supports one lists it. */
+const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'address', 'phone', 'offline_access']);
+
 /** Each check reads the metadata for one setting; the order is the order of the findings. */
 const METADATA_CHECKS: MetadataCheck[] = [
   function exactIssuer(config, metadata, report) {
@@ -356,16 +359,16 @@ const METADATA_CHECKS: MetadataCheck[] = [
   function scopes(config, metadata, report) {
     const supported = metadata.scopes_supported;
     if (!supported) return;
-    const missing = config.login.scope.split(' ').filter((s) => s && !supported.includes(s));
-    // RFC 8414 §2: an AS MAY leave some supported scopes out of scopes_supported, so this is a warning.
-    if (missing.length) {
-      report.warnings.push({
-        setting: 'BFF_SCOPE',
-        message:
-          `BFF_SCOPE asks for ${list(missing)}, which the authorization server does not list in scopes_supported ` +
-          `(${list(supported)}); if sign-in fails with invalid_scope, remove ${missing.length > 1 ? 'them' : 'it'} from BFF_SCOPE`,
-      });
-    }
+    // RFC 8414 §2: an AS MAY leave scopes out of scopes_supported, and API scopes (a resource's own)
+    // routinely are; so only the OpenID Connect scopes are looked for, and a gap is a warning.
+    const missing = config.login.scope.split(' ').filter((s) => OIDC_SCOPES.has(s) && !supported.includes(s));
+    if (!missing.length) return;
+    report.warnings.push({
+      setting: 'BFF_SCOPE',
+      message:
+        `BFF_SCOPE asks for ${list(missing)}, which the authorization server does not list in scopes_supported ` +
+        `(${list(supported)}); if sign-in fails with invalid_scope, remove ${missing.length > 1 ? 'them' : 'it'} from BFF_SCOPE`,
+    });
   },
   // RFC 8707 resources (login.resources): no standard metadata says whether an AS takes them, so nothing is checked.
 ];

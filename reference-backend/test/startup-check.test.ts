@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { DEFAULT_ADDRESSES, loadSeed, SEED_FILE, startMockAs } from '@tmi-bff/mock-as';
+import { backendSettings, DEFAULT_ADDRESSES, loadSeed, SEED_FILE, startMockAs } from '@tmi-bff/mock-as';
 import test, { type ExecutionContext } from 'ava';
 import { exportPKCS8, generateKeyPair } from 'jose';
 import { type BackendConfig, createBackend } from '../src/index.js';
@@ -18,6 +18,8 @@ const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
 interface Settings {
   strategy?: 'refresh' | 'exchange';
+  id?: string;
+  secret?: string;
   authMethod?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
   privateKey?: { key: string; alg?: string };
   scope?: string;
@@ -30,8 +32,8 @@ function configFor(issuer: string, s: Settings = {}): BackendConfig {
     origin: 'http://127.0.0.1:3999',
     issuer,
     client: {
-      id: 'bff',
-      secret: 'bff-secret',
+      id: s.id ?? 'bff',
+      secret: s.secret ?? 'bff-secret',
       ...(s.authMethod ? { authMethod: s.authMethod } : {}),
       ...(s.privateKey ? { privateKey: s.privateKey } : {}),
     },
@@ -69,13 +71,16 @@ async function closedPort(): Promise<number> {
 
 const settingsOf = (findings: { setting: string }[]) => findings.map((f) => f.setting);
 
-test('the real mock AS serves the default configuration: no finding', async (t) => {
+test('the real mock AS serves the default configuration and the demo settings: no finding', async (t) => {
   const seed = await loadSeed(SEED_FILE, { ...DEFAULT_ADDRESSES, BFF_ORIGIN: 'http://127.0.0.1:3999' });
   const as = await startMockAs({ seed, log: () => {} });
   t.teardown(() => as.close());
+  const demo = backendSettings(seed); // what npm run dev passes: its client, resources and their scopes
+  t.true(demo.login.scope.includes(':'), 'the demo scope holds API scopes, which scopes_supported leaves out');
   for (const strategy of ['refresh', 'exchange'] as const) {
-    const report = await check(t, as.issuer, { strategy, resources: [`${DEFAULT_ADDRESSES.API_ORIGIN}/stocks`] });
-    t.deepEqual(report, { errors: [], warnings: [] }, strategy);
+    t.deepEqual(await check(t, as.issuer, { strategy }), { errors: [], warnings: [] }, strategy);
+    const settings = { strategy, ...demo.client, scope: demo.login.scope, resources: demo.login.resources };
+    t.deepEqual(await check(t, as.issuer, settings), { errors: [], warnings: [] }, `${strategy}, demo settings`);
   }
 });
 
@@ -356,13 +361,18 @@ test('no revocation_endpoint and no end_session_endpoint: a warning each, saying
   t.regex(report.warnings[1]?.message ?? '', /no end_session_endpoint: sign-out ends only the local session/);
 });
 
-test('BFF_SCOPE asking for a scope outside scopes_supported: a warning naming it', async (t) => {
-  const { report } = await checkFake(t, {
-    metadata: {
-      grant_types_supported: ['authorization_code', 'refresh_token'],
-      scopes_supported: ['openid', 'profile', 'email'],
+test('BFF_SCOPE asking for an OpenID Connect scope outside scopes_supported: a warning naming it', async (t) => {
+  const { report } = await checkFake(
+    t,
+    {
+      metadata: {
+        grant_types_supported: ['authorization_code', 'refresh_token'],
+        scopes_supported: ['openid', 'profile', 'email'],
+      },
     },
-  });
+    // An API scope the AS does not list is no finding: ASes routinely leave those out (RFC 8414 §2).
+    { scope: 'openid profile email offline_access stocks:read' },
+  );
   t.deepEqual(report.errors, []);
   t.deepEqual(settingsOf(report.warnings), ['BFF_SCOPE']);
   t.is(
