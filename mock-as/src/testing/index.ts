@@ -338,13 +338,7 @@ export type ClientAuthRegistration =
 export function withClientAuth(seed: Seed, clientId: string, registration: ClientAuthRegistration): Seed {
   const client = seed.clients.find((c) => c.client_id === clientId);
   if (!client) throw new TypeError(`the seed has no client "${clientId}"`);
-  const {
-    client_secret,
-    jwks: _jwks,
-    jwks_uri: _jwksUri,
-    token_endpoint_auth_signing_alg: _alg,
-    ...rest
-  } = client as typeof client & Record<string, unknown>;
+  const { client_secret, jwks: _jwks, jwks_uri: _jwksUri, token_endpoint_auth_signing_alg: _alg, ...rest } = client;
   const secret =
     registration.token_endpoint_auth_method === 'private_key_jwt'
       ? {}
