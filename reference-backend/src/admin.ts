@@ -27,7 +27,6 @@ import {
   errorHandler,
   InvalidRequest,
   noStore,
-  type OpenIdClient,
   requireSameOrigin,
   requireSession,
   ServerError,
@@ -62,7 +61,6 @@ export interface AdminDeps {
   bff: TmiBff;
   tokens: TokenService;
   store: KeyValueStore;
-  client: OpenIdClient;
   grants: GrantLifecycle;
   log: (line: string) => void;
 }
@@ -105,8 +103,7 @@ async function parseBody(ctx: Context, next: Next): Promise<void> {
 /** koa-session's store key of a session (session/session.ts). */
 const sessionStoreKey = STORE_KEYS.session;
 
-export function adminRoutes({ config, bff, tokens, store, client, grants, log }: AdminDeps): AdminRoute[] {
-  const now = config.now ?? Date.now;
+export function adminRoutes({ config, bff, tokens, store, grants, log }: AdminDeps): AdminRoute[] {
   const names = cookieNames(config.origin);
   /**
    * The mock AS's control routes take the backend's client credentials (RFC 6749 §2.3.1 HTTP Basic),
@@ -157,12 +154,9 @@ export function adminRoutes({ config, bff, tokens, store, client, grants, log }:
 
   /** The session's grant, with every cached access token expired now. */
   async function expireCachedTokens(sessionId: string): Promise<number> {
-    const grant = await tokens.getGrant(sessionId);
-    if (!grant) throw new BackendNotReady('this session holds no grant');
-    const held = Object.values(grant.tokens);
-    for (const token of held) token.expires_at = Math.min(token.expires_at, now());
-    await tokens.saveGrant(sessionId, grant);
-    return held.length;
+    const expired = await tokens.expireCachedTokens(sessionId);
+    if (expired === undefined) throw new BackendNotReady('this session holds no grant');
+    return expired;
   }
 
   /**
@@ -246,19 +240,17 @@ export function adminRoutes({ config, bff, tokens, store, client, grants, log }:
       data.expires_at = endsAt;
       data.maxAge = Math.max(ms, 1000);
       const { id } = sessionOf(ctx);
-      const grant = await tokens.getGrant(id);
       // The grant record ends with its session; at 0 it expires now, and the AS is told as at any expiry.
-      if (grant) await tokens.saveGrant(id, grant, Math.max(ms, 1));
+      await tokens.setGrantLifetime(id, ms);
       log(`mock.session.lifetime ${ms / 1000} s`);
       sendJson(ctx, { exp: Math.floor(endsAt / 1000) });
     }),
 
     route('mock.session.revoke-grant', 'POST', '/session/revoke-grant', session, async function revokeGrant(ctx) {
       const { id } = sessionOf(ctx);
-      const grant = await tokens.getGrant(id);
-      if (!grant?.refresh_token) throw new BackendNotReady('this session holds no refresh token to revoke');
       // RFC 7009 §2.1: revoked at the AS, kept here: the next refresh meets the AS's invalid_grant.
-      const outcome = await client.revokeRefreshToken(grant.refresh_token);
+      const outcome = await tokens.revokeAtAs(id);
+      if (!outcome) throw new BackendNotReady('this session holds no refresh token to revoke');
       if (!outcome.revoked)
         throw new TemporarilyUnavailable(outcome.description, { detail: outcome.detail ?? outcome.reason });
       await expireCachedTokens(id);

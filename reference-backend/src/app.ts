@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { clientAuthFor, createTmiBff, OpenIdClient, SPEC, type StoredGrant, TokenService } from '@tmi-bff/koa';
+import { clientAuthFor, createTmiBff, OpenIdClient, SPEC, TokenService } from '@tmi-bff/koa';
 import { type KeyValueStore, LowdbStore, loadOrCreateSecret, MemoryStore, SealedStore } from '@tmi-bff/store';
 import Koa from 'koa';
 import { adminRoutes, MOCK_META } from './admin.js';
@@ -66,8 +66,7 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
   // The session's end is the grant's end: the store tells when it drops an expired grant record.
   const onExpired = (key: string, raw: unknown) => {
     if (!isGrantKey(key)) return;
-    const grant = store.unseal(key, raw) as StoredGrant | undefined;
-    if (grant) void grants.expired(grant).catch((err: Error) => log(`grant.expiry failed: ${err.message}`));
+    void grants.expired(store.unseal(key, raw)).catch((err: Error) => log(`grant.expiry failed: ${err.message}`));
   };
   // Known before the store opens: entries found expired at open are reported right after it.
   const secret = await dataKey(config);
@@ -93,10 +92,11 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
     expiryMarginSeconds: config.tokens.expiryMarginSeconds,
     asTimeoutMs: config.tokens.asTimeoutMs,
     defaultResource: config.tokens.defaultResource,
-    log: (event, data) => log(`${event} ${JSON.stringify(data)}`),
+    // An event with data, or a sentence of its own (the grants' revocation lines).
+    log: (event, data) => log(Object.keys(data).length > 0 ? `${event} ${JSON.stringify(data)}` : event),
     ...(config.now ? { now: config.now } : {}),
   });
-  const grants = grantLifecycle({ tokens, store, authorizationServer: client, log, now: config.now });
+  const grants = grantLifecycle({ tokens, store, now: config.now });
   const bff = createTmiBff({
     ack: SPEC.draft,
     origin: config.origin,
@@ -129,7 +129,7 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
     signedOut: signedOutRoute(config),
     backchannelLogout: backchannelLogout({ config, client, store, grants }),
     session: grants.current,
-    admin: config.mock?.enabled ? adminRoutes({ config, bff, tokens, store, client, grants, log }) : undefined,
+    admin: config.mock?.enabled ? adminRoutes({ config, bff, tokens, store, grants, log }) : undefined,
     spa:
       spa &&
       spaRoutes(

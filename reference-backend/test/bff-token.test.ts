@@ -185,9 +185,12 @@ test('TMI-BFF-01 §4.3.2 (TMI-27): a session without a refresh token gets backen
   const calls = stack.grants.length;
   const res = await user.token({ resource: STOCKS, scope: 'stocks:read' });
   t.is(res.status, 400);
+  // D13: the AS issued none at sign-in: no user action helps, the backend's configuration does.
   t.deepEqual(res.body, {
     error: 'backend_not_ready',
-    error_description: 'this session holds no refresh token: sign in again to get one',
+    error_description:
+      'the authorization server issued no refresh token at sign-in: the backend cannot get tokens for this session (see the backend log: auth.no_refresh_token)',
+    remediation: 'configuration',
   });
   t.is(res.headers.get('cache-control'), 'no-store');
   t.is(res.headers.get('pragma'), 'no-cache');
@@ -198,7 +201,7 @@ test('TMI-BFF-01 §4.3.2 (TMI-27): a resource the sign-in did not ask for gets b
   const { user } = await signedIn(t);
   const res = await user.token({ resource: SERVICE_B, scope: 'b' });
   t.is(res.status, 400);
-  t.like(res.body, { error: 'backend_not_ready' });
+  t.like(res.body, { error: 'backend_not_ready', remediation: 'consent' });
   t.regex(String(res.body.error_description), /did not ask for http:\/\/localhost:4001\/b/);
 });
 
@@ -223,7 +226,8 @@ test('TMI-BFF-01 §4.3.3 (TMI-28): a revoked grant relays invalid_grant, then an
   t.is(res.status, 400);
   t.deepEqual(res.body, { error: 'invalid_grant', error_description: 'grant request is invalid' });
   const again = await user.token({ resource: STOCKS, scope: 'stocks:read' });
-  t.like(again.body, { error: 'backend_not_ready' });
+  // D13: the refresh token died: a new sign-in helps.
+  t.like(again.body, { error: 'backend_not_ready', remediation: 'sign_in' });
 });
 
 test('D11 (extension): fresh=1 skips the cache and gets a new token from the AS', async (t) => {

@@ -51,8 +51,9 @@ export {
 export { type DownscopingStrategy, grantKey, TokenService, type TokenServiceOptions } from './tokens/token-service.js';
 export type {
   BffSession,
+  GrantInput,
   HeldToken,
-  StoredGrant,
+  RefreshTokenMissing,
   TokenOutcome,
   TokenRequest,
   TokenSourceKind,

@@ -35,12 +35,7 @@ function recordingAs() {
 async function service() {
   const { as, calls } = recordingAs();
   const tokens = new TokenService({ store: new MemoryStore(), authorizationServer: as });
-  await tokens.saveGrant(session.id, {
-    refresh_token: 'rt-0',
-    resources: [ORDERS, INVOICES],
-    scope: 'read',
-    tokens: {},
-  });
+  await tokens.startGrant(session.id, { refreshToken: 'rt-0', resources: [ORDERS, INVOICES], scope: 'read' }, 3600_000);
   return { tokens, calls };
 }
 

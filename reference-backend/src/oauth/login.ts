@@ -13,8 +13,8 @@ import {
   AuthorizationServerError,
   type CodeGrantResult,
   describeAsFailure,
+  type GrantInput,
   OpenIdClient,
-  type StoredGrant,
   type TokenService,
 } from '@tmi-bff/koa';
 import type { KeyValueStore } from '@tmi-bff/store';
@@ -68,7 +68,7 @@ interface CallbackState {
   tx: LoginTransaction;
   result: CodeGrantResult;
   claims: Record<string, unknown>;
-  grant: StoredGrant;
+  grant: GrantInput;
 }
 
 /**
@@ -76,12 +76,10 @@ interface CallbackState {
  * Connect Back-Channel Logout §2.4); otherwise the user and the time of authentication, which sign-ins
  * riding one AS session share. See session/grant-lifecycle.ts for why it matters.
  */
-function asSessionOf(idClaims: Record<string, unknown>): { as_session?: string } {
-  if (typeof idClaims.sid === 'string') return { as_session: asSessionId(String(idClaims.iss), idClaims.sid) };
-  if (typeof idClaims.auth_time === 'number') {
-    return { as_session: `auth_time ${idClaims.iss} ${idClaims.sub} ${idClaims.auth_time}` };
-  }
-  return {};
+function asSessionOf(idClaims: Record<string, unknown>): string | undefined {
+  if (typeof idClaims.sid === 'string') return asSessionId(String(idClaims.iss), idClaims.sid);
+  if (typeof idClaims.auth_time === 'number') return `auth_time ${idClaims.iss} ${idClaims.sub} ${idClaims.auth_time}`;
+  return undefined;
 }
 
 const union = (a: string[], b: string[]) => [...new Set([...a, ...b])];
@@ -164,9 +162,8 @@ export function loginRoutes({ config, client, store, tokens, grants }: LoginDeps
    * The end of a callback that changes nothing: the new grant is not kept, and so it is revoked
    * (unless it is the grant the browser's session already holds: then it stays, for that session).
    */
-  async function refuse(ctx: Context, grant: StoredGrant, why: string, title: string, detail: string): Promise<never> {
-    const session = currentSession(ctx);
-    await grants.retire(grant, why, session ? await tokens.getGrant(session.id) : undefined);
+  async function refuse(ctx: Context, grant: GrantInput, why: string, title: string, detail: string): Promise<never> {
+    await grants.discard(grant, why, currentSession(ctx)?.id);
     throw new PageError(400, title, detail, `auth.callback refused: ${why}`);
   }
 
@@ -279,12 +276,11 @@ export function loginRoutes({ config, client, store, tokens, grants }: LoginDeps
         }
         state.claims = claims;
         state.grant = {
-          ...(result.refresh_token ? { refresh_token: result.refresh_token } : {}),
+          refreshToken: result.refresh_token,
           resources: tx.resources,
           // What was asked: the code grant's own `scope` only describes its userinfo token.
           scope: tx.scope,
-          tokens: {},
-          ...asSessionOf(idClaims),
+          asSession: asSessionOf(idClaims),
         };
         await next();
       },
@@ -313,15 +309,8 @@ export function loginRoutes({ config, client, store, tokens, grants }: LoginDeps
             `This session belongs to ${String(tx.sub)}, but the sign-in server answered for ${String(claims.sub)}. Nothing was changed. To use the other account, sign out first.`,
           );
         }
-        const previous = await tokens.getGrant(tx.sid);
-        const grown: StoredGrant = {
-          ...grant,
-          // An AS may not issue a new refresh token with consent: the old one still serves.
-          ...(grant.refresh_token ? {} : previous?.refresh_token ? { refresh_token: previous.refresh_token } : {}),
-          ...(grant.as_session || !previous?.as_session ? {} : { as_session: previous.as_session }),
-        };
-        await grants.save(tx.sid, grown, Math.max(1, (ctx.session?.expires_at ?? 0) - Date.now()), claims);
-        await grants.retire(previous, 'replaced by consent', grown);
+        // An AS may not issue a new refresh token with consent: the token layer keeps the old one then.
+        await grants.widen(tx.sid, grant, Math.max(1, (ctx.session?.expires_at ?? 0) - Date.now()), claims);
         ctx.status = 303;
         ctx.redirect(tx.return_to);
       },
@@ -336,10 +325,10 @@ export function loginRoutes({ config, client, store, tokens, grants }: LoginDeps
           id_token: result.id_token,
           expires_at: Date.now() + config.sessionMaxAgeMs,
         };
-        await grants.save(data.sid, grant, config.sessionMaxAgeMs, claims);
+        await grants.start(data.sid, grant, config.sessionMaxAgeMs, claims);
         // The session this browser had is over: its grant is forgotten, and revoked at the AS.
         const previous = currentSession(ctx);
-        if (previous) await grants.end(previous.id, 'replaced by a new sign-in', grant);
+        if (previous) await grants.end(previous.id, 'replaced by a new sign-in', data.sid);
         if (ctx.session) {
           Object.assign(ctx.session, data);
           await ctx.session.regenerate();

@@ -1,18 +1,22 @@
 /**
- * The end of a grant. When the backend stops using a refresh token (sign-out, a new sign-in over a
- * session, a consent that brings a new one, the session's expiry), it tells the AS with RFC 7009
- * revocation, so no refresh token outlives the session that held it. Best effort: an AS that cannot
- * be told is logged with the reason, and the local state is dropped all the same.
+ * The sessions' grants, as the backend's routes see them. The token layer (TokenService in
+ * @tmi-bff/koa) owns the grant records: it writes them at sign-in and consent, and at their end it
+ * revokes their refresh tokens at the AS (RFC 7009), so no refresh token outlives the session that
+ * held it. Best effort: an AS that cannot be told is logged with the reason, and the local state is
+ * dropped all the same.
  *
  * One exception, and why: sign-ins in the same AS session (the ID token's `sid`, or else the same
- * user and `auth_time`: `StoredGrant.as_session`) share one grant at many ASes (oidc-provider, Keycloak). Revoking a refresh token there revokes the whole grant
- * (RFC 7009 §2.1 allows it), and with it the new refresh token that replaced the old one. So a
- * refresh token superseded within the same AS session is not revoked: it ends with that grant, at
- * sign-out or at the session's expiry.
+ * user and `auth_time`: the grant's AS session) share one grant at many ASes (oidc-provider,
+ * Keycloak). Revoking a refresh token there revokes the whole grant (RFC 7009 §2.1 allows it), and
+ * with it the new refresh token that replaced the old one. So a refresh token superseded within the
+ * same AS session is not revoked: it ends with that grant, at sign-out or at the session's expiry.
+ *
+ * What this file adds: the indexes back-channel logout needs (which session carries an AS session,
+ * which sessions a user has), kept next to each grant's start and end.
  *
  * Walkthrough: docs/walkthrough/04-logout.md.
  */
-import type { AuthorizationServer, BffSession, StoredGrant, TokenService } from '@tmi-bff/koa';
+import type { BffSession, GrantInput, TokenService } from '@tmi-bff/koa';
 import type { KeyValueStore } from '@tmi-bff/store';
 import type { Context } from 'koa';
 import { STORE_KEYS } from '../store-keys.js';
@@ -21,8 +25,6 @@ import { currentSession } from './session.js';
 export interface GrantLifecycleDeps {
   tokens: TokenService;
   store: KeyValueStore;
-  authorizationServer: AuthorizationServer;
-  log: (line: string) => void;
   /** The store's clock. Default: Date.now. */
   now?: (() => number) | undefined;
 }
@@ -33,7 +35,7 @@ export interface SessionUser {
   sub?: unknown;
 }
 
-/** An AS session named by its ID tokens' (and logout tokens') `sid`: `StoredGrant.as_session`. */
+/** An AS session named by its ID tokens' (and logout tokens') `sid`. */
 export const asSessionId = (iss: string, sid: string) => `sid ${iss} ${sid}`;
 
 /** Which session last signed in through an AS session (its `sid`): that session carries its grant. */
@@ -51,33 +53,9 @@ interface UserSessions {
   ends_at: number;
 }
 
-const sameAsSession = (a: StoredGrant | undefined, b: StoredGrant | undefined) =>
-  a?.as_session !== undefined && a.as_session === b?.as_session;
-
 export type GrantLifecycle = ReturnType<typeof grantLifecycle>;
 
-export function grantLifecycle({ tokens, store, authorizationServer, log, now = Date.now }: GrantLifecycleDeps) {
-  /** RFC 7009: revoke the grant's refresh token, and log what became of it. */
-  async function revoke(grant: StoredGrant | undefined, why: string): Promise<void> {
-    if (!grant?.refresh_token) return;
-    const outcome = await authorizationServer.revokeRefreshToken(grant.refresh_token);
-    log(
-      outcome.revoked
-        ? `grant.revoked (${why})`
-        : `grant.revocation_failed (${why}): ${outcome.reason}: ${outcome.description}${outcome.detail ? ` [${outcome.detail}]` : ''}`,
-    );
-  }
-
-  /** A grant the backend stops using; `successor` is what replaces it, if anything. */
-  async function retire(grant: StoredGrant | undefined, why: string, successor?: StoredGrant): Promise<void> {
-    if (!grant?.refresh_token || grant.refresh_token === successor?.refresh_token) return;
-    if (sameAsSession(grant, successor)) {
-      log(`grant.superseded (${why}): same AS session, so the same grant; not revoked`);
-      return;
-    }
-    await revoke(grant, why);
-  }
-
+export function grantLifecycle({ tokens, store, now = Date.now }: GrantLifecycleDeps) {
   /** Adds or removes a session in its user's list; ids whose grant has ended are dropped on the way. */
   async function updateUserSessions(user: string, add: string | undefined, remove: string | undefined, ttlMs = 0) {
     await store.withLock(userKey(user), async () => {
@@ -86,43 +64,54 @@ export function grantLifecycle({ tokens, store, authorizationServer, log, now = 
       if (add) ids.add(add);
       if (remove) ids.delete(remove);
       const live: string[] = [];
-      for (const id of ids) if (await tokens.getGrant(id)) live.push(id);
+      for (const id of ids) if (await tokens.hasGrant(id)) live.push(id);
       const ends_at = Math.max(found?.ends_at ?? 0, now() + ttlMs);
       if (live.length === 0 || ends_at <= now()) await store.delete(userKey(user));
       else await store.set<UserSessions>(userKey(user), { ids: live, ends_at }, ends_at - now());
     });
   }
 
-  /** Forgets a session's grant (sign-out, a new sign-in over it) and retires its refresh token. */
-  async function end(sessionId: string, why: string, successor?: StoredGrant): Promise<void> {
-    const grant = await tokens.getGrant(sessionId);
-    await tokens.deleteGrant(sessionId);
-    const user = await store.get<string>(sessionUserKey(sessionId));
-    if (user) {
-      await store.delete(sessionUserKey(sessionId));
-      await updateUserSessions(user, undefined, sessionId);
+  /** Indexes a session by the AS session it now carries, and by its user (for back-channel logout). */
+  async function index(sessionId: string, asSession: string | undefined, ttlMs: number, user?: SessionUser) {
+    if (asSession) await store.set(asSessionKey(asSession), sessionId, ttlMs);
+    const owner = user && userOf(user);
+    if (owner) {
+      await store.set(sessionUserKey(sessionId), owner, ttlMs);
+      await updateUserSessions(owner, sessionId, undefined, ttlMs);
     }
-    if (grant?.as_session && (await store.get<string>(asSessionKey(grant.as_session))) === sessionId) {
-      await store.delete(asSessionKey(grant.as_session));
-    }
-    await retire(grant, why, successor);
   }
 
   return {
-    retire,
-    end,
+    /** Sign-in: the new session's grant, indexed. */
+    async start(sessionId: string, grant: GrantInput, ttlMs: number, user?: SessionUser): Promise<void> {
+      await tokens.startGrant(sessionId, grant, ttlMs);
+      await index(sessionId, grant.asSession, ttlMs, user);
+    },
+
+    /** Consent (D13): the session's grant grows; a replaced refresh token is retired by the token layer. */
+    async widen(sessionId: string, grant: GrantInput, ttlMs: number, user?: SessionUser): Promise<void> {
+      const { asSession } = await tokens.widenGrant(sessionId, grant, ttlMs);
+      await index(sessionId, asSession, ttlMs, user);
+    },
+
+    /** A grant obtained and not kept: revoked, unless it is the one `keptBy` already holds. */
+    discard(grant: GrantInput, why: string, keptBy?: string): Promise<void> {
+      return tokens.discardGrant(grant, why, keptBy);
+    },
 
     /**
-     * Stores a session's grant and indexes it: by the AS session it now carries, and by its user
-     * (both for back-channel logout, oauth/backchannel-logout.ts).
+     * Ends a session's grant (sign-out, a new sign-in over it, back-channel logout): the token layer
+     * deletes it and revokes its refresh token unless `successor` carries the same AS session.
      */
-    async save(sessionId: string, grant: StoredGrant, ttlMs: number, user?: SessionUser): Promise<void> {
-      await tokens.saveGrant(sessionId, grant, ttlMs);
-      if (grant.as_session) await store.set(asSessionKey(grant.as_session), sessionId, ttlMs);
-      const owner = user && userOf(user);
-      if (owner) {
-        await store.set(sessionUserKey(sessionId), owner, ttlMs);
-        await updateUserSessions(owner, sessionId, undefined, ttlMs);
+    async end(sessionId: string, why: string, successor?: string): Promise<void> {
+      const user = await store.get<string>(sessionUserKey(sessionId));
+      if (user) {
+        await store.delete(sessionUserKey(sessionId));
+        await updateUserSessions(user, undefined, sessionId);
+      }
+      const ended = await tokens.endGrant(sessionId, { why, successor });
+      if (ended?.asSession && (await store.get<string>(asSessionKey(ended.asSession))) === sessionId) {
+        await store.delete(asSessionKey(ended.asSession));
       }
     },
 
@@ -133,7 +122,7 @@ export function grantLifecycle({ tokens, store, authorizationServer, log, now = 
     async current(ctx: Context): Promise<BffSession | undefined> {
       const session = currentSession(ctx);
       if (!session) return undefined;
-      if (await tokens.getGrant(session.id)) return session;
+      if (await tokens.hasGrant(session.id)) return session;
       ctx.session = null;
       return undefined;
     },
@@ -149,22 +138,20 @@ export function grantLifecycle({ tokens, store, authorizationServer, log, now = 
       const owner = await store.get<string>(asSessionKey(asSession));
       const found: string[] = [];
       for (const id of new Set([...(owner ? [owner] : []), ...ofUser])) {
-        if ((await tokens.getGrant(id))?.as_session === asSession) found.push(id);
+        if ((await tokens.asSessionOf(id)) === asSession) found.push(id);
       }
       return found;
     },
 
-    /** The store dropped an expired grant record: its session ended. */
-    async expired(grant: StoredGrant): Promise<void> {
-      if (grant.as_session) {
-        const owner = await store.get<string>(asSessionKey(grant.as_session));
-        const carried = owner ? await tokens.getGrant(owner) : undefined;
-        if (sameAsSession(grant, carried)) {
-          log('grant.superseded (session expired): a newer session carries the same AS session; not revoked');
-          return;
-        }
-      }
-      await revoke(grant, 'session expired');
+    /**
+     * The store dropped an expired grant record: its session ended. Its refresh token is revoked,
+     * unless a newer session carries the same AS session.
+     */
+    expired(record: unknown): Promise<void> {
+      return tokens.grantExpired(record, async (asSession) => {
+        const owner = await store.get<string>(asSessionKey(asSession));
+        return owner !== undefined && (await tokens.asSessionOf(owner)) === asSession;
+      });
     },
   };
 }

@@ -14,9 +14,9 @@
  */
 import type { KeyValueStore } from '@tmi-bff/store';
 import { AuthorizationServerError, BackendNotReady, ScopeNotNarrowed, TemporarilyUnavailable } from '../errors.js';
-import type { AuthorizationServer, GrantResult } from './authorization-server.js';
+import type { AuthorizationServer, GrantResult, Revocation } from './authorization-server.js';
 import { cacheKey, scopeSet } from './cache-key.js';
-import type { BffSession, HeldToken, StoredGrant, TokenOutcome, TokenRequest } from './types.js';
+import type { BffSession, GrantInput, HeldToken, StoredGrant, TokenOutcome, TokenRequest } from './types.js';
 
 export type DownscopingStrategy = 'refresh' | 'exchange';
 
@@ -37,11 +37,31 @@ export interface TokenServiceOptions {
   now?: () => number;
   /** Told of every token obtained or served, for logs and the flow inspector. */
   onToken?: (event: { sessionId: string; request: TokenRequest; source: TokenOutcome['source'] }) => void;
-  /** Told when the AS misbehaves in a way the backend works around or refuses (e.g. a broader token). */
+  /**
+   * Told when the AS misbehaves in a way the backend works around or refuses (e.g. a broader
+   * token), and what became of each refresh token the backend stopped using (`grant.revoked (why)`,
+   * `grant.revocation_failed (why): …`, `grant.superseded (why): …`: a sentence, with empty `data`).
+   */
   log?: (event: string, data: Record<string, unknown>) => void;
 }
 
 export const grantKey = (sessionId: string) => `grant:${sessionId}`;
+
+/**
+ * D13: backend_not_ready for a grant without a refresh token, with what helps: nothing the user can
+ * do when the AS issued none at sign-in (its configuration), a new sign-in when it died.
+ */
+function noRefreshToken(grant: StoredGrant | undefined): BackendNotReady {
+  if (grant?.refresh_token_missing === 'not_issued') {
+    return new BackendNotReady(
+      'the authorization server issued no refresh token at sign-in: the backend cannot get tokens for this session (see the backend log: auth.no_refresh_token)',
+      { remediation: 'configuration' },
+    );
+  }
+  return new BackendNotReady('this session holds no refresh token: sign in again to get one', {
+    remediation: 'sign_in',
+  });
+}
 
 export class TokenService {
   readonly #store: KeyValueStore;
@@ -78,10 +98,144 @@ export class TokenService {
     return Math.max(1, Math.floor((token.expires_at - this.#now()) / 1000));
   }
 
-  /** Stores what sign-in obtained for a session. Replaces any earlier grant of that session. */
-  async saveGrant(sessionId: string, grant: StoredGrant, ttlMs?: number): Promise<void> {
-    const record: StoredGrant = { ...grant, ...(ttlMs ? { ends_at: this.#now() + ttlMs } : {}) };
-    await this.#store.withLock(grantKey(sessionId), () => this.#put(grantKey(sessionId), record));
+  // #region walkthrough:grant-records
+  /**
+   * Sign-in: the grant record of a new session, ending with it after `ttlMs`. A missing refresh
+   * token is recorded as `not_issued` (the AS's configuration), so bff-token can say what helps.
+   */
+  async startGrant(sessionId: string, input: GrantInput, ttlMs: number): Promise<void> {
+    await this.#store.withLock(grantKey(sessionId), () => this.#put(grantKey(sessionId), this.#record(input, ttlMs)));
+  }
+
+  /**
+   * Consent (D13): the session's grant grows to what `input` asked for. An AS may issue no new
+   * refresh token with consent: the previous one then still serves. A replaced refresh token is
+   * retired (see `#retire`). Returns the AS session the record now carries.
+   */
+  async widenGrant(sessionId: string, input: GrantInput, ttlMs: number): Promise<{ asSession?: string }> {
+    const key = grantKey(sessionId);
+    const { previous, grown } = await this.#store.withLock(key, async () => {
+      const previous = await this.#store.get<StoredGrant>(key);
+      const grown = this.#record(
+        {
+          ...input,
+          refreshToken: input.refreshToken ?? previous?.refresh_token,
+          asSession: input.asSession ?? previous?.as_session,
+        },
+        ttlMs,
+      );
+      await this.#put(key, grown);
+      return { previous, grown };
+    });
+    await this.#retire(previous, 'replaced by consent', grown);
+    return grown.as_session ? { asSession: grown.as_session } : {};
+  }
+
+  /**
+   * The session's grant ends (sign-out, a new sign-in, back-channel logout): the record is deleted,
+   * then its refresh token revoked at the AS (RFC 7009), unless the grant of `successor` (the
+   * session that replaces it) carries the same AS session. Returns what the ended record said of
+   * its AS session, or undefined when there was no record.
+   */
+  async endGrant(
+    sessionId: string,
+    end: { why: string; successor?: string | undefined },
+  ): Promise<{ asSession?: string } | undefined> {
+    const key = grantKey(sessionId);
+    const grant = await this.#store.withLock(key, async () => {
+      const found = await this.#store.get<StoredGrant>(key);
+      if (found) await this.#store.delete(key);
+      return found;
+    });
+    if (!grant) return undefined;
+    const successor = end.successor ? await this.getGrant(end.successor) : undefined;
+    await this.#retire(grant, end.why, successor);
+    return grant.as_session ? { asSession: grant.as_session } : {};
+  }
+
+  /**
+   * A grant obtained but not kept (a callback that changes nothing) is revoked, unless it is the
+   * grant the session `keptBy` already holds.
+   */
+  async discardGrant(input: GrantInput, why: string, keptBy?: string): Promise<void> {
+    const kept = keptBy ? await this.getGrant(keptBy) : undefined;
+    await this.#retire(this.#record(input), why, kept);
+  }
+
+  /**
+   * The store dropped an expired grant record (`onExpired` of the store): its session ended, and
+   * its refresh token is revoked, unless `carriedElsewhere` says a newer session carries the same
+   * AS session (and so, at many ASes, the same grant).
+   */
+  async grantExpired(record: unknown, carriedElsewhere: (asSession: string) => Promise<boolean>): Promise<void> {
+    const grant = record as StoredGrant | undefined;
+    if (typeof grant?.refresh_token !== 'string') return;
+    if (grant.as_session && (await carriedElsewhere(grant.as_session))) {
+      this.#note('grant.superseded (session expired): a newer session carries the same AS session; not revoked');
+      return;
+    }
+    await this.#revoke(grant.refresh_token, 'session expired');
+  }
+  // #endregion
+
+  /** Whether the session has a grant record (a session without one has ended). */
+  async hasGrant(sessionId: string): Promise<boolean> {
+    return (await this.getGrant(sessionId)) !== undefined;
+  }
+
+  /** The AS session a session's grant rode on, if known. */
+  async asSessionOf(sessionId: string): Promise<string | undefined> {
+    return (await this.getGrant(sessionId))?.as_session;
+  }
+
+  /** The grant record of a session, read-only (for inspection and tests; write through the methods above). */
+  getGrant(sessionId: string): Promise<Readonly<StoredGrant> | undefined> {
+    return this.#store.get<StoredGrant>(grantKey(sessionId));
+  }
+
+  /** Development knob: every cached access token of the session expires now. Returns how many, or undefined without a grant. */
+  async expireCachedTokens(sessionId: string): Promise<number | undefined> {
+    const key = grantKey(sessionId);
+    return this.#store.withLock(key, async () => {
+      const grant = await this.#store.get<StoredGrant>(key);
+      if (!grant) return undefined;
+      const held = Object.values(grant.tokens);
+      for (const token of held) token.expires_at = Math.min(token.expires_at, this.#now());
+      await this.#put(key, grant);
+      return held.length;
+    });
+  }
+
+  /** Development knob: the grant record now ends in `ttlMs` (with its session). False without a grant. */
+  async setGrantLifetime(sessionId: string, ttlMs: number): Promise<boolean> {
+    const key = grantKey(sessionId);
+    return this.#store.withLock(key, async () => {
+      const grant = await this.#store.get<StoredGrant>(key);
+      if (!grant) return false;
+      grant.ends_at = this.#now() + Math.max(1, ttlMs);
+      await this.#put(key, grant);
+      return true;
+    });
+  }
+
+  /**
+   * Development knob: RFC 7009 revocation of the session's refresh token at the AS, keeping it
+   * here, so the next refresh meets the AS's `invalid_grant`. Undefined when there is none.
+   */
+  async revokeAtAs(sessionId: string): Promise<Revocation | undefined> {
+    const refreshToken = (await this.getGrant(sessionId))?.refresh_token;
+    return refreshToken ? this.#as.revokeRefreshToken(refreshToken) : undefined;
+  }
+
+  #record(input: GrantInput, ttlMs?: number): StoredGrant {
+    return {
+      ...(input.refreshToken ? { refresh_token: input.refreshToken } : { refresh_token_missing: 'not_issued' }),
+      resources: input.resources,
+      scope: input.scope,
+      tokens: {},
+      ...(input.asSession ? { as_session: input.asSession } : {}),
+      ...(ttlMs ? { ends_at: this.#now() + ttlMs } : {}),
+    };
   }
 
   /** Writes a grant record, keeping the expiry it was saved with (the session's end). */
@@ -90,13 +244,35 @@ export class TokenService {
     return this.#store.set(storeKey, grant, ttlMs);
   }
 
-  /** The grant of a session (for logout: its refresh token is revoked). */
-  getGrant(sessionId: string): Promise<StoredGrant | undefined> {
-    return this.#store.get<StoredGrant>(grantKey(sessionId));
+  /** A log line that is a sentence of its own. */
+  #note(line: string): void {
+    this.#log(line, {});
   }
 
-  async deleteGrant(sessionId: string): Promise<void> {
-    await this.#store.withLock(grantKey(sessionId), () => this.#store.delete(grantKey(sessionId)));
+  /** RFC 7009: revoke a refresh token, and log what became of it. Never throws. */
+  async #revoke(refreshToken: string, why: string): Promise<void> {
+    const outcome = await this.#as.revokeRefreshToken(refreshToken);
+    this.#note(
+      outcome.revoked
+        ? `grant.revoked (${why})`
+        : `grant.revocation_failed (${why}): ${outcome.reason}: ${outcome.description}${outcome.detail ? ` [${outcome.detail}]` : ''}`,
+    );
+  }
+
+  /**
+   * A grant the backend stops using; `successor` is what replaces it, if anything. Sign-ins in one
+   * AS session share one grant at many ASes (oidc-provider, Keycloak), and revoking a refresh token
+   * there revokes the whole grant (RFC 7009 §2.1 allows it), the successor's refresh token with it.
+   * So a refresh token superseded within the same AS session is not revoked: it ends with that
+   * grant, at sign-out or at the session's expiry.
+   */
+  async #retire(grant: StoredGrant | undefined, why: string, successor?: StoredGrant): Promise<void> {
+    if (!grant?.refresh_token || grant.refresh_token === successor?.refresh_token) return;
+    if (grant.as_session !== undefined && grant.as_session === successor?.as_session) {
+      this.#note(`grant.superseded (${why}): same AS session, so the same grant; not revoked`);
+      return;
+    }
+    await this.#revoke(grant.refresh_token, why);
   }
 
   /** TMI-BFF-01 §4 (TMI-17): a token for the request, from the cache or from the AS. */
@@ -157,13 +333,12 @@ export class TokenService {
         if (hit) return { token: hit, source: 'cache' as const };
       }
       // TMI-BFF-01 §4.3.2 (TMI-27): no artifact to get a token without the user.
-      if (!grant?.refresh_token) {
-        throw new BackendNotReady('this session holds no refresh token: sign in again to get one');
-      }
+      if (!grant?.refresh_token) throw noRefreshToken(grant);
       const uncovered = request.resources.filter((r) => !grant.resources.includes(r));
       if (uncovered.length > 0) {
         throw new BackendNotReady(
           `the sign-in did not ask for ${uncovered.join(' ')}: the user must consent to it first`,
+          { remediation: 'consent' },
         );
       }
       const outcome =
@@ -231,6 +406,7 @@ export class TokenService {
       // request answers backend_not_ready instead of asking the AS again.
       if (err instanceof AuthorizationServerError && err.error === 'invalid_grant') {
         delete grant.refresh_token;
+        grant.refresh_token_missing = 'invalid_grant';
         await this.#put(storeKey, grant);
       }
       throw err;

@@ -28,10 +28,19 @@ export interface TokenOutcome {
   source: TokenSourceKind;
 }
 
-/** What the backend keeps per session, server-side only: never in a cookie, never on the wire. */
+/**
+ * What the backend keeps per session, server-side only: never in a cookie, never on the wire.
+ * Written only by TokenService (startGrant, widenGrant, endGrant, and the token logic).
+ */
 export interface StoredGrant {
   /** The current refresh token; absent when the AS issued none or it died. */
   refresh_token?: string;
+  /**
+   * Why there is no refresh token: the AS issued none at sign-in (`not_issued`: its configuration,
+   * e.g. no `offline_access`), or the one it issued died later (`invalid_grant`: expired, revoked,
+   * reused). Absent while there is one.
+   */
+  refresh_token_missing?: RefreshTokenMissing;
   /** Resources the grant was asked for at sign-in (or later consent). */
   resources: string[];
   /** The scope asked for at sign-in (or later consent), space-delimited. The AS may have granted less. */
@@ -43,8 +52,22 @@ export interface StoredGrant {
    * and `auth_time`). Sign-ins in one AS session share one grant at many ASes.
    */
   as_session?: string;
-  /** Epoch ms at which the record expires with its session; set by `saveGrant`. */
+  /** Epoch ms at which the record expires with its session. */
   ends_at?: number;
+}
+
+export type RefreshTokenMissing = 'not_issued' | 'invalid_grant';
+
+/** What sign-in (or consent) obtained, for `TokenService.startGrant` / `widenGrant`. */
+export interface GrantInput {
+  /** The refresh token of the code grant; none when the AS issued none. */
+  refreshToken?: string | undefined;
+  /** RFC 8707 resources the authorization request asked for. */
+  resources: string[];
+  /** The scope the authorization request asked for, space-delimited. */
+  scope: string;
+  /** The AS session the sign-in rode on (see `StoredGrant.as_session`). */
+  asSession?: string | undefined;
 }
 
 /** The user's session, as the endpoints need it. */

@@ -1,0 +1,158 @@
+/**
+ * The grant records TokenService writes: sign-in starts one, consent widens it, sign-out ends it
+ * (RFC 7009 revocation), and a refresh token superseded within one AS session is not revoked.
+ * An authorization server that records what it is asked stands in for the AS.
+ */
+import { MemoryStore } from '@tmi-bff/store';
+import test from 'ava';
+import {
+  type AuthorizationServer,
+  AuthorizationServerError,
+  BackendNotReady,
+  TokenService,
+  toErrorBody,
+} from '../src/index.js';
+
+const API = 'https://api.example/orders';
+const OTHER = 'https://api.example/invoices';
+const HOUR = 3600_000;
+
+function setup(options: { refreshFails?: boolean } = {}) {
+  const revoked: string[] = [];
+  const logs: string[] = [];
+  const as: AuthorizationServer = {
+    async refresh(rt) {
+      if (options.refreshFails) throw new AuthorizationServerError('invalid_grant', 'grant request is invalid');
+      return { access_token: `at-for-${rt}`, expires_in: 300, scope: 'read' };
+    },
+    exchange: async () => {
+      throw new Error('not used');
+    },
+    async revokeRefreshToken(rt) {
+      revoked.push(rt);
+      return { revoked: true };
+    },
+  };
+  const tokens = new TokenService({
+    store: new MemoryStore(),
+    authorizationServer: as,
+    log: (event, data) => logs.push(Object.keys(data).length ? `${event} ${JSON.stringify(data)}` : event),
+  });
+  return { tokens, revoked, logs };
+}
+
+const session = (id: string) => ({ id, claims: { sub: 'alice' } });
+const ask = (resources = [API]) => ({ resources, scopes: ['read'], fresh: false });
+
+test('TMI-BFF-01 §4.3.2 (TMI-27): no refresh token at sign-in is recorded as not issued: remediation configuration', async (t) => {
+  const { tokens } = setup();
+  await tokens.startGrant('s1', { resources: [API], scope: 'openid read' }, HOUR);
+  t.is((await tokens.getGrant('s1'))?.refresh_token_missing, 'not_issued');
+  const err = await t.throwsAsync(tokens.getToken(session('s1'), ask()), { instanceOf: BackendNotReady });
+  t.like(toErrorBody(err), { error: 'backend_not_ready', remediation: 'configuration' });
+  t.regex(err?.error_description ?? '', /issued no refresh token at sign-in/);
+});
+
+test('TMI-BFF-01 §4.3.2 (TMI-27): a refresh token that died (invalid_grant) is recorded so: remediation sign_in', async (t) => {
+  const { tokens } = setup({ refreshFails: true });
+  await tokens.startGrant('s1', { refreshToken: 'rt-1', resources: [API], scope: 'read' }, HOUR);
+  await t.throwsAsync(tokens.getToken(session('s1'), ask()), { instanceOf: AuthorizationServerError });
+  t.like(await tokens.getGrant('s1'), { refresh_token_missing: 'invalid_grant' });
+  t.is((await tokens.getGrant('s1'))?.refresh_token, undefined);
+  const err = await t.throwsAsync(tokens.getToken(session('s1'), ask()), { instanceOf: BackendNotReady });
+  t.like(toErrorBody(err), { error: 'backend_not_ready', remediation: 'sign_in' });
+});
+
+test('D13: a resource the grant does not cover gets backend_not_ready with remediation consent', async (t) => {
+  const { tokens } = setup();
+  await tokens.startGrant('s1', { refreshToken: 'rt-1', resources: [API], scope: 'read' }, HOUR);
+  const err = await t.throwsAsync(tokens.getToken(session('s1'), ask([OTHER])), { instanceOf: BackendNotReady });
+  t.like(toErrorBody(err), { remediation: 'consent' });
+});
+
+test('D13: consent widens the grant and keeps the refresh token when the AS sent none', async (t) => {
+  const { tokens, revoked } = setup();
+  await tokens.startGrant('s1', { refreshToken: 'rt-1', resources: [API], scope: 'read', asSession: 'as-1' }, HOUR);
+  const widened = await tokens.widenGrant('s1', { resources: [API, OTHER], scope: 'read write' }, HOUR);
+  t.deepEqual(widened, { asSession: 'as-1' });
+  t.like(await tokens.getGrant('s1'), { refresh_token: 'rt-1', resources: [API, OTHER], scope: 'read write' });
+  t.deepEqual(revoked, [], 'the refresh token still in use is not revoked');
+});
+
+test('RFC 7009: a refresh token replaced by consent in another AS session is revoked', async (t) => {
+  const { tokens, revoked, logs } = setup();
+  await tokens.startGrant('s1', { refreshToken: 'rt-1', resources: [API], scope: 'read', asSession: 'as-1' }, HOUR);
+  await tokens.widenGrant('s1', { refreshToken: 'rt-2', resources: [API], scope: 'read', asSession: 'as-2' }, HOUR);
+  t.deepEqual(revoked, ['rt-1']);
+  t.true(logs.includes('grant.revoked (replaced by consent)'));
+  t.is((await tokens.getGrant('s1'))?.refresh_token, 'rt-2');
+});
+
+test('a refresh token replaced within the same AS session is not revoked (it is the same grant at the AS)', async (t) => {
+  const { tokens, revoked, logs } = setup();
+  await tokens.startGrant('s1', { refreshToken: 'rt-1', resources: [API], scope: 'read', asSession: 'as-1' }, HOUR);
+  await tokens.widenGrant('s1', { refreshToken: 'rt-2', resources: [API], scope: 'read', asSession: 'as-1' }, HOUR);
+  t.deepEqual(revoked, []);
+  t.true(logs.includes('grant.superseded (replaced by consent): same AS session, so the same grant; not revoked'));
+});
+
+test('RFC 7009: ending a grant deletes its record and revokes its refresh token', async (t) => {
+  const { tokens, revoked, logs } = setup();
+  await tokens.startGrant('s1', { refreshToken: 'rt-1', resources: [API], scope: 'read', asSession: 'as-1' }, HOUR);
+  t.deepEqual(await tokens.endGrant('s1', { why: 'signed out' }), { asSession: 'as-1' });
+  t.false(await tokens.hasGrant('s1'));
+  t.deepEqual(revoked, ['rt-1']);
+  t.true(logs.includes('grant.revoked (signed out)'));
+  t.is(await tokens.endGrant('s1', { why: 'signed out' }), undefined, 'ending it again finds nothing');
+  t.deepEqual(revoked, ['rt-1']);
+});
+
+test('a new sign-in in the same AS session ends the old grant without revoking the shared one', async (t) => {
+  const { tokens, revoked, logs } = setup();
+  await tokens.startGrant('old', { refreshToken: 'rt-1', resources: [API], scope: 'read', asSession: 'as-1' }, HOUR);
+  await tokens.startGrant('new', { refreshToken: 'rt-2', resources: [API], scope: 'read', asSession: 'as-1' }, HOUR);
+  await tokens.endGrant('old', { why: 'replaced by a new sign-in', successor: 'new' });
+  t.deepEqual(revoked, []);
+  t.true(
+    logs.includes('grant.superseded (replaced by a new sign-in): same AS session, so the same grant; not revoked'),
+  );
+  t.true(await tokens.hasGrant('new'));
+});
+
+test('an expired grant record is revoked, unless a newer session carries its AS session', async (t) => {
+  const { tokens, revoked, logs } = setup();
+  const record = { refresh_token: 'rt-1', resources: [API], scope: 'read', tokens: {}, as_session: 'as-1' };
+  await tokens.grantExpired(record, async () => true);
+  t.deepEqual(revoked, []);
+  t.true(logs.includes('grant.superseded (session expired): a newer session carries the same AS session; not revoked'));
+  await tokens.grantExpired(record, async () => false);
+  t.deepEqual(revoked, ['rt-1']);
+  t.true(logs.includes('grant.revoked (session expired)'));
+  await tokens.grantExpired({ resources: [], scope: '', tokens: {} }, async () => false);
+  t.deepEqual(revoked, ['rt-1'], 'a record without a refresh token has nothing to revoke');
+});
+
+test('development knobs: cached tokens expire now; the lifetime is set; the refresh token is revoked at the AS but kept', async (t) => {
+  const { tokens, revoked } = setup();
+  t.is(await tokens.expireCachedTokens('none'), undefined);
+  t.false(await tokens.setGrantLifetime('none', 1000));
+  await tokens.startGrant('s1', { refreshToken: 'rt-1', resources: [API], scope: 'read' }, HOUR);
+  await tokens.getToken(session('s1'), ask());
+  t.is(await tokens.expireCachedTokens('s1'), 1);
+  t.is((await tokens.getToken(session('s1'), ask())).source, 'refresh', 'the expired cached token is not served');
+  t.true(await tokens.setGrantLifetime('s1', 60_000));
+  const endsAt = (await tokens.getGrant('s1'))?.ends_at ?? 0;
+  t.true(endsAt > Date.now() + 50_000 && endsAt <= Date.now() + 60_000);
+  t.deepEqual(await tokens.revokeAtAs('s1'), { revoked: true });
+  t.deepEqual(revoked, ['rt-1']);
+  t.is((await tokens.getGrant('s1'))?.refresh_token, 'rt-1');
+});
+
+test('a callback that changes nothing discards its grant: revoked, unless the session already holds it', async (t) => {
+  const { tokens, revoked } = setup();
+  await tokens.startGrant('s1', { refreshToken: 'rt-1', resources: [API], scope: 'read' }, HOUR);
+  await tokens.discardGrant({ refreshToken: 'rt-1', resources: [API], scope: 'read' }, 'refused', 's1');
+  t.deepEqual(revoked, []);
+  await tokens.discardGrant({ refreshToken: 'rt-9', resources: [API], scope: 'read' }, 'refused', 's1');
+  t.deepEqual(revoked, ['rt-9']);
+});
