@@ -353,9 +353,9 @@ test('RFC 9700 §4.11: sign-out returns to the page named by a same-origin Refer
 });
 
 test('BFF_FRONTEND, BFF_SPA_DIR and BFF_PORT: the frontend and the listen address come from the environment, apart from BFF_ORIGIN', (t) => {
-  const seed = { client: { id: 'bff', secret: 's' }, login: { scope: 'openid', resources: [] } };
+  const required = { BFF_ISSUER: 'http://127.0.0.1:4000', BFF_CLIENT_ID: 'bff', BFF_CLIENT_SECRET: 's' };
   const from = (env: Record<string, string>) =>
-    configFromEnv({ BFF_DATA_DIR: 'memory', ...env }, '/repo/reference-backend', seed);
+    configFromEnv({ BFF_DATA_DIR: 'memory', ...required, ...env }, '/repo/reference-backend');
 
   const proxied = from({
     BFF_FRONTEND: 'http://localhost:5173',
