@@ -14,7 +14,10 @@ import { adminRoutes, MOCK_META } from './admin.js';
 import type { BackendConfig } from './config.js';
 import { assertMockModeAllowed } from './mock-mode.js';
 import { backchannelLogout } from './oauth/backchannel-logout.js';
-import { loginRoutes } from './oauth/login.js';
+import { callbackRoute } from './oauth/callback.js';
+import { consentRoute } from './oauth/consent.js';
+import { loginRoute } from './oauth/login.js';
+import { loginTransactions } from './oauth/login-transaction.js';
 import { logoutRoute, signedOutRoute } from './oauth/logout.js';
 import { pageSecurity } from './page-security.js';
 import { frontendRoutes } from './proxy.js';
@@ -120,11 +123,14 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
   if (frontend) app.use(frontend.serve);
   // With the user's app in front, the sample SPA is not served.
   const spa = config.frontend ? undefined : config.spa;
+  const signIn = { config, client, store, tokens, grants, transactions: loginTransactions(config, store) };
   const router = routes({
     bff,
     log,
     asOrigin: new URL(config.issuer).origin,
-    login: loginRoutes({ config, client, store, tokens, grants }),
+    login: loginRoute(signIn),
+    consent: consentRoute(signIn),
+    callback: callbackRoute(signIn),
     logout: logoutRoute({ config, client, grants }),
     signedOut: signedOutRoute(config),
     backchannelLogout: backchannelLogout({ config, client, store, grants }),

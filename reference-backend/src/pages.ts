@@ -1,7 +1,7 @@
 /**
- * The few HTML pages the backend renders itself: errors, and home when the sample SPA is not served.
- * Each is sent by `sendPage`, under `PAGE_POLICY`: no script at all, its one inline style allowed by
- * hash, and never in a frame.
+ * The few HTML pages the backend renders itself: errors (thrown as `SignInError`, oauth/errors.ts),
+ * and home when the sample SPA is not served. Each is sent by `sendPage`, under `PAGE_POLICY`: no
+ * script at all, its one inline style allowed by hash, and never in a frame.
  */
 import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
@@ -31,36 +31,6 @@ export function pagePolicy(formTargets: string[] = []): string {
 
 /** The policy of the pages without a form (errors). */
 export const PAGE_POLICY = pagePolicy();
-
-/**
- * A failure of a route that answers with a page (sign-in, consent, sign-out): thrown by the route,
- * written by `renderPageErrors`. `title` and `detail` are shown; `log` only goes to the log.
- */
-export class PageError extends Error {
-  constructor(
-    readonly status: number,
-    readonly title: string,
-    readonly detail: string,
-    readonly log?: string,
-  ) {
-    super(`${title}: ${detail}`);
-    this.name = 'PageError';
-  }
-}
-
-/** First on every page route: a `PageError` becomes its page; anything else a generic one, logged. */
-export function renderPageErrors(event: string, log: (line: string) => void) {
-  return async function renderPageError(ctx: Context, next: () => Promise<unknown>): Promise<void> {
-    try {
-      await next();
-    } catch (err) {
-      const known = err instanceof PageError;
-      log(`${event} ${known ? (err.log ?? err.message) : ((err as Error).stack ?? String(err))}`);
-      const shown = known ? err : new PageError(500, 'Something went wrong', 'The request failed; try again.');
-      sendPage(ctx, shown.status, errorPage(shown.title, shown.detail));
-    }
-  };
-}
 
 /** Writes one of these pages: HTML, never cached. The security headers come from `pageSecurity`. */
 export function sendPage(ctx: Context, status: number, html: string): void {

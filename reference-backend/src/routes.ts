@@ -20,16 +20,18 @@ import Router from '@koa/router';
 import type { BffSession, TmiBff } from '@tmi-bff/koa';
 import type { Context, Middleware } from 'koa';
 import type { AdminRoute } from './admin.js';
-import type { loginRoutes } from './oauth/login.js';
-import type { logoutRoute } from './oauth/logout.js';
-import { homePage, pagePolicy, renderPageErrors } from './pages.js';
+import { renderErrorPages } from './oauth/errors.js';
+import { homePage, pagePolicy } from './pages.js';
 import { AUTH_PATHS } from './paths.js';
 import type { SpaRoutes } from './spa.js';
 
 export interface RouteHandlers {
   bff: TmiBff;
-  login: ReturnType<typeof loginRoutes>;
-  logout: ReturnType<typeof logoutRoute>;
+  /** Sign-in, consent and the AS's redirect back (oauth/login.ts, consent.ts, callback.ts). */
+  login: Middleware[];
+  consent: Middleware[];
+  callback: Middleware[];
+  logout: Middleware[];
   /** After RP-initiated logout: on to the page the user signed out from (oauth/logout.ts). */
   signedOut: Middleware[];
   /** Server to server, from the AS: no session cookie, no CSRF defence (oauth/backchannel-logout.ts). */
@@ -47,6 +49,8 @@ export interface RouteHandlers {
 export function routes({
   bff,
   login,
+  consent,
+  callback,
   logout,
   signedOut,
   backchannelLogout,
@@ -58,10 +62,10 @@ export function routes({
 }: RouteHandlers): Router {
   const router = new Router();
   const homePolicy = pagePolicy([asOrigin]);
-  router.get('auth.login', AUTH_PATHS.login, renderPageErrors('auth.login.error', log), ...login.login);
-  router.get('auth.callback', AUTH_PATHS.callback, renderPageErrors('auth.callback.error', log), ...login.callback);
-  router.get('auth.consent', AUTH_PATHS.consent, renderPageErrors('auth.consent.error', log), ...login.consent);
-  router.post('auth.logout', AUTH_PATHS.logout, renderPageErrors('auth.logout.error', log), ...logout);
+  router.get('auth.login', AUTH_PATHS.login, renderErrorPages('auth.login.error', log), ...login);
+  router.get('auth.callback', AUTH_PATHS.callback, renderErrorPages('auth.callback.error', log), ...callback);
+  router.get('auth.consent', AUTH_PATHS.consent, renderErrorPages('auth.consent.error', log), ...consent);
+  router.post('auth.logout', AUTH_PATHS.logout, renderErrorPages('auth.logout.error', log), ...logout);
   router.get('auth.signed-out', AUTH_PATHS.signedOut, ...signedOut);
   router.all('auth.backchannel-logout', AUTH_PATHS.backchannelLogout, ...backchannelLogout);
   router.get('home', '/', async function showHome(ctx) {

@@ -6,7 +6,7 @@
  */
 import type { Context, Next } from 'koa';
 import type { BackendConfig } from './config.js';
-import { PageError, renderPageErrors } from './pages.js';
+import { renderErrorPages, SignInError } from './oauth/errors.js';
 
 const HOW =
   'Serve it behind a TLS-terminating proxy and set BFF_TRUST_PROXY=1 (Koa then reads X-Forwarded-Proto), or set BFF_ORIGIN to the http:// origin it is reached at.';
@@ -19,11 +19,11 @@ export function transportWarning(config: Pick<BackendConfig, 'origin' | 'trustPr
 
 export function requireConfiguredTransport(config: Pick<BackendConfig, 'origin' | 'log'>, endpointPaths: string[]) {
   const https = config.origin.startsWith('https:');
-  const pageErrors = renderPageErrors('transport.error', config.log ?? console.log);
+  const pageErrors = renderErrorPages('transport.error', config.log ?? console.log);
   return async function requireHttpsWhenConfigured(ctx: Context, next: Next): Promise<void> {
     if (!https || ctx.protocol === 'https' || endpointPaths.includes(ctx.path)) return next();
     await pageErrors(ctx, async () => {
-      throw new PageError(
+      throw new SignInError(
         400,
         'This app is served over https only',
         `BFF_ORIGIN is ${config.origin}, but this request arrived over plain http. Open ${config.origin}. ${HOW}`,

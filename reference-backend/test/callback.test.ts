@@ -92,3 +92,45 @@ test('two callbacks racing with the same login transaction: one signs in, the ot
   });
   t.is(info.status, 200, 'the session that won keeps a working grant');
 });
+
+test('no refresh token at sign-in: sign-in succeeds, one auth.no_refresh_token line names the fix, bff-token answers remediation configuration', async (t) => {
+  const logs: string[] = [];
+  const stack = await startStack(t, { backend: { log: (line) => logs.push(line) } });
+  const carol = stack.browser();
+  const done = await carol.signIn({ persona: 'carol' });
+  t.is(done.status, 303, 'signed in');
+  t.like((await carol.sessionInfo()).body, { sub: 'carol' });
+  const lines = logs.filter((l) => l.startsWith('auth.no_refresh_token'));
+  t.is(lines.length, 1);
+  // The demo scope already asks for offline_access: the line names the other setting that can help.
+  t.regex(lines[0] ?? '', /issued no refresh token at sign-in/);
+  t.regex(lines[0] ?? '', /prompt=consent in BFF_AUTHORIZATION_PARAMS/);
+  t.like((await carol.token({ resource: STOCKS })).body, {
+    error: 'backend_not_ready',
+    remediation: 'configuration',
+  });
+  const alice = stack.browser();
+  await alice.signIn({ persona: 'alice' });
+  t.is(logs.filter((l) => l.startsWith('auth.no_refresh_token')).length, 1, 'a sign-in with a refresh token logs none');
+});
+
+test('BFF_AUTHORIZATION_PARAMS: the authorization request carries the configured parameters after the backend’s own; consent keeps its prompt', async (t) => {
+  const stack = await startStack(t);
+  const configured = await startStack(t, {
+    backend: { login: { ...stack.backend.config.login, params: { ui_locales: 'fr', prompt: 'login' } } },
+  });
+  const user = configured.browser();
+  const start = new URL((await user.fetch('/auth/login')).headers.get('location') ?? '');
+  t.is(start.searchParams.get('ui_locales'), 'fr');
+  t.is(start.searchParams.get('prompt'), 'login');
+  t.is(start.searchParams.get('code_challenge_method'), 'S256', 'the backend’s own parameters are all there');
+  t.truthy(start.searchParams.get('state'));
+  const own = [...start.searchParams.keys()].filter((k) => k !== 'client_id' && k !== 'response_type');
+  t.deepEqual(own.slice(-2), ['ui_locales', 'prompt'], 'after the backend’s own');
+  await user.signIn({ persona: 'alice' });
+  const consent = new URL(
+    (await user.fetch(`/auth/consent?scope=stocks:read&returnTo=/`)).headers.get('location') ?? '',
+  );
+  t.is(consent.searchParams.get('prompt'), 'consent', 'consent asks for consent, whatever the setting says');
+  t.is(consent.searchParams.get('ui_locales'), 'fr');
+});

@@ -8,10 +8,10 @@
 import { CSRF_HEADER, describeAsFailure, type OpenIdClient, requireSameOrigin } from '@tmi-bff/koa';
 import type { Context, Middleware, Next } from 'koa';
 import type { BackendConfig } from '../config.js';
-import { PageError } from '../pages.js';
 import { AUTH_PATHS } from '../paths.js';
 import type { GrantLifecycle } from '../session/grant-lifecycle.js';
 import { currentSession } from '../session/session.js';
+import { SignInError } from './errors.js';
 import { refererPath, safeReturnTo } from './return-to.js';
 
 export interface LogoutDeps {
@@ -28,7 +28,7 @@ export function logoutRoute({ config, client, grants }: LogoutDeps): Middleware[
       origin: config.origin,
       form: true,
       refuse: (why) =>
-        new PageError(
+        new SignInError(
           403,
           'Sign-out refused',
           'Sign out from the application page itself.',
