@@ -64,6 +64,8 @@ export interface Stack {
 export interface StackOptions {
   backend?: Partial<Omit<BackendConfig, 'tokens'>> & { tokens?: Partial<BackendConfig['tokens']> };
   as?: Partial<StartOptions>;
+  /** Changes the loaded seed before the AS starts, e.g. `withClientAuth` for another client authentication method. */
+  seed?: (seed: Seed) => Seed;
 }
 
 /** The backend's configuration for the demo world: the seed's `bff` client, as a user would set it. */
@@ -77,7 +79,8 @@ export async function startStack(t: ExecutionContext, options: StackOptions = {}
   await once(server, 'listening');
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  const seed = await loadSeed(SEED_FILE, { ...DEFAULT_ADDRESSES, BFF_ORIGIN: origin });
+  const loaded = await loadSeed(SEED_FILE, { ...DEFAULT_ADDRESSES, BFF_ORIGIN: origin });
+  const seed = options.seed ? options.seed(loaded) : loaded;
   const as = await startMockAs({ seed, log: () => {}, ...options.as });
   const grants: AsGrant[] = [];
   const record = (ok: boolean, ctx: KoaContextWithOIDC, err?: { error?: string }) => {
