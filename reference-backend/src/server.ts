@@ -8,7 +8,9 @@ import { createServer } from 'node:http';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createBackend } from './app.js';
-import { configFromEnv } from './config.js';
+import { type BackendConfig, configFromEnv } from './config.js';
+import { effectiveConfiguration } from './effective-config.js';
+import { checkAuthorizationServer, type Finding, type StartupReport } from './startup-check.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 
@@ -17,10 +19,46 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+/** How often an AS that could not be reached at start is asked again. */
+const RECHECK_MS = 2000;
+
+const line = (f: Finding) => `${f.setting}: ${f.message}`;
+
+/** Prints the findings; the errors end the process, as the AS cannot serve this configuration. */
+function report(found: StartupReport): void {
+  for (const warning of found.warnings) console.log(`reference-backend: warning: ${line(warning)}`);
+  if (found.errors.length) {
+    fail(`the authorization server cannot serve this configuration:\n  ${found.errors.map(line).join('\n  ')}`);
+  }
+}
+
+/**
+ * Until the AS answers: the backend serves meanwhile (sign-in and bff-token say the AS is not
+ * reachable), and runs the whole check once it does.
+ */
+async function recheckUntilReachable(config: BackendConfig, client: Parameters<typeof checkAuthorizationServer>[1]) {
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, RECHECK_MS).unref());
+    const found = await checkAuthorizationServer(config, client);
+    if (found.unreachable) continue;
+    console.log(`reference-backend: the authorization server at ${config.issuer} answers now`);
+    report(found);
+    return;
+  }
+}
+
 async function main(): Promise<void> {
   const { config, host, port } = configFromEnv(process.env, root);
   const started = performance.now();
+  console.log(`reference-backend settings:\n${effectiveConfiguration(config, { env: process.env })}`);
   const backend = await createBackend({ ...config, log: (line) => console.log(line) });
+  // The AS's metadata against these settings, before serving (docs/configuration.md).
+  const found = await checkAuthorizationServer(config, backend.client);
+  if (found.unreachable) {
+    console.log(`reference-backend: warning: ${line(found.unreachable)}; starting anyway, and checking again`);
+  } else {
+    report(found);
+  }
   const server = createServer(backend.app.callback());
   server.on('upgrade', backend.upgrade);
   server.listen(port, host);
@@ -45,6 +83,7 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
+  if (found.unreachable) void recheckUntilReachable(config, backend.client);
 }
 
 main().catch((err: NodeJS.ErrnoException) => {
