@@ -50,7 +50,7 @@ async function recheckUntilReachable(config: BackendConfig, client: Parameters<t
 async function main(): Promise<void> {
   const { config, host, port } = configFromEnv(process.env, root);
   const started = performance.now();
-  console.log(`reference-backend settings:\n${effectiveConfiguration(config, { env: process.env })}`);
+  console.log(effectiveConfiguration(config, { env: process.env }));
   const backend = await createBackend({ ...config, log: (line) => console.log(line) });
   // The AS's metadata against these settings, before serving (docs/configuration.md).
   const found = await checkAuthorizationServer(config, backend.client);

@@ -98,7 +98,7 @@ test('The backend server starts from its settings alone, with @tmi-bff/mock-as i
   const output = server.output();
   t.notRegex(output, /loaded @tmi-bff\/mock-as/);
   // One effective-configuration block, the secret redacted; the AS's metadata serves these settings.
-  t.regex(output, /reference-backend settings:\n/);
+  t.regex(output, /effective configuration:\n/);
   t.regex(output, /BFF_CLIENT_SECRET\s+<set>/);
   t.false(output.includes(seed.clients.find((c) => c.client_id === 'bff')?.client_secret ?? '?'), 'no secret');
   t.notRegex(output, /warning|cannot serve/);
