@@ -16,6 +16,7 @@ import type { KeyValueStore } from '@tmi-bff/store';
 import { AuthorizationServerError, BackendNotReady, ScopeNotNarrowed, TemporarilyUnavailable } from '../errors.js';
 import type { AuthorizationServer, GrantResult, Revocation } from './authorization-server.js';
 import { cacheKey, scopeSet } from './cache-key.js';
+import { grantRecord, noRefreshToken, retireGrant, revokeRefreshToken } from './grant-records.js';
 import type { BffSession, GrantInput, HeldToken, StoredGrant, TokenOutcome, TokenRequest } from './types.js';
 
 export type DownscopingStrategy = 'refresh' | 'exchange';
@@ -46,22 +47,6 @@ export interface TokenServiceOptions {
 }
 
 export const grantKey = (sessionId: string) => `grant:${sessionId}`;
-
-/**
- * D13: backend_not_ready for a grant without a refresh token, with what helps: nothing the user can
- * do when the AS issued none at sign-in (its configuration), a new sign-in when it died.
- */
-function noRefreshToken(grant: StoredGrant | undefined): BackendNotReady {
-  if (grant?.refresh_token_missing === 'not_issued') {
-    return new BackendNotReady(
-      'the authorization server issued no refresh token at sign-in: the backend cannot get tokens for this session (see the backend log: auth.no_refresh_token)',
-      { remediation: 'configuration' },
-    );
-  }
-  return new BackendNotReady('this session holds no refresh token: sign in again to get one', {
-    remediation: 'sign_in',
-  });
-}
 
 export class TokenService {
   readonly #store: KeyValueStore;
@@ -98,31 +83,32 @@ export class TokenService {
     return Math.max(1, Math.floor((token.expires_at - this.#now()) / 1000));
   }
 
-  // #region walkthrough:grant-records
   /**
    * Sign-in: the grant record of a new session, ending with it after `ttlMs`. A missing refresh
    * token is recorded as `not_issued` (the AS's configuration), so bff-token can say what helps.
    */
   async startGrant(sessionId: string, input: GrantInput, ttlMs: number): Promise<void> {
-    await this.#store.withLock(grantKey(sessionId), () => this.#put(grantKey(sessionId), this.#record(input, ttlMs)));
+    await this.#store.withLock(grantKey(sessionId), () =>
+      this.#put(grantKey(sessionId), grantRecord(input, this.#endsAt(ttlMs))),
+    );
   }
 
   /**
    * Consent (D13): the session's grant grows to what `input` asked for. An AS may issue no new
    * refresh token with consent: the previous one then still serves. A replaced refresh token is
-   * retired (see `#retire`). Returns the AS session the record now carries.
+   * retired (`retireGrant`, grant-records.ts). Returns the AS session the record now carries.
    */
   async widenGrant(sessionId: string, input: GrantInput, ttlMs: number): Promise<{ asSession?: string }> {
     const key = grantKey(sessionId);
     const { previous, grown } = await this.#store.withLock(key, async () => {
       const previous = await this.#store.get<StoredGrant>(key);
-      const grown = this.#record(
+      const grown = grantRecord(
         {
           ...input,
           refreshToken: input.refreshToken ?? previous?.refresh_token,
           asSession: input.asSession ?? previous?.as_session,
         },
-        ttlMs,
+        this.#endsAt(ttlMs),
       );
       await this.#put(key, grown);
       return { previous, grown };
@@ -159,7 +145,7 @@ export class TokenService {
    */
   async discardGrant(input: GrantInput, why: string, keptBy?: string): Promise<void> {
     const kept = keptBy ? await this.getGrant(keptBy) : undefined;
-    await this.#retire(this.#record(input), why, kept);
+    await this.#retire(grantRecord(input), why, kept);
   }
 
   /**
@@ -174,9 +160,8 @@ export class TokenService {
       this.#note('grant.superseded (session expired): a newer session carries the same AS session; not revoked');
       return;
     }
-    await this.#revoke(grant.refresh_token, 'session expired');
+    await revokeRefreshToken(this.#as, (line) => this.#note(line), grant.refresh_token, 'session expired');
   }
-  // #endregion
 
   /** Whether the session has a grant record (a session without one has ended). */
   async hasGrant(sessionId: string): Promise<boolean> {
@@ -227,21 +212,14 @@ export class TokenService {
     return refreshToken ? this.#as.revokeRefreshToken(refreshToken) : undefined;
   }
 
-  #record(input: GrantInput, ttlMs?: number): StoredGrant {
-    return {
-      ...(input.refreshToken ? { refresh_token: input.refreshToken } : { refresh_token_missing: 'not_issued' }),
-      resources: input.resources,
-      scope: input.scope,
-      tokens: {},
-      ...(input.asSession ? { as_session: input.asSession } : {}),
-      ...(ttlMs ? { ends_at: this.#now() + ttlMs } : {}),
-    };
-  }
-
   /** Writes a grant record, keeping the expiry it was saved with (the session's end). */
   #put(storeKey: string, grant: StoredGrant): Promise<void> {
     const ttlMs = grant.ends_at === undefined ? undefined : Math.max(1, grant.ends_at - this.#now());
     return this.#store.set(storeKey, grant, ttlMs);
+  }
+
+  #endsAt(ttlMs: number): number {
+    return this.#now() + ttlMs;
   }
 
   /** A log line that is a sentence of its own. */
@@ -249,30 +227,9 @@ export class TokenService {
     this.#log(line, {});
   }
 
-  /** RFC 7009: revoke a refresh token, and log what became of it. Never throws. */
-  async #revoke(refreshToken: string, why: string): Promise<void> {
-    const outcome = await this.#as.revokeRefreshToken(refreshToken);
-    this.#note(
-      outcome.revoked
-        ? `grant.revoked (${why})`
-        : `grant.revocation_failed (${why}): ${outcome.reason}: ${outcome.description}${outcome.detail ? ` [${outcome.detail}]` : ''}`,
-    );
-  }
-
-  /**
-   * A grant the backend stops using; `successor` is what replaces it, if anything. Sign-ins in one
-   * AS session share one grant at many ASes (oidc-provider, Keycloak), and revoking a refresh token
-   * there revokes the whole grant (RFC 7009 §2.1 allows it), the successor's refresh token with it.
-   * So a refresh token superseded within the same AS session is not revoked: it ends with that
-   * grant, at sign-out or at the session's expiry.
-   */
-  async #retire(grant: StoredGrant | undefined, why: string, successor?: StoredGrant): Promise<void> {
-    if (!grant?.refresh_token || grant.refresh_token === successor?.refresh_token) return;
-    if (grant.as_session !== undefined && grant.as_session === successor?.as_session) {
-      this.#note(`grant.superseded (${why}): same AS session, so the same grant; not revoked`);
-      return;
-    }
-    await this.#revoke(grant.refresh_token, why);
+  /** A grant the backend stops using, replaced by `successor` if anything (grant-records.ts). */
+  #retire(grant: StoredGrant | undefined, why: string, successor?: StoredGrant): Promise<void> {
+    return retireGrant(this.#as, (line) => this.#note(line), grant, why, successor);
   }
 
   /** TMI-BFF-01 §4 (TMI-17): a token for the request, from the cache or from the AS. */
