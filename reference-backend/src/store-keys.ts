@@ -6,7 +6,7 @@
 import { grantKey } from '@tmi-bff/koa';
 
 export const STORE_KEYS = {
-  /** A sign-in in flight, by its state cookie's id (oauth/login.ts). */
+  /** A sign-in in flight, by its state cookie's id (oauth/login-transaction.ts). */
   login: (id: string) => `login:${id}`,
   /** A session, by its cookie value (session/session.ts). */
   session: (id: string) => `session:${id}`,

@@ -169,7 +169,8 @@ browserTest(
 
     await page.click('#err-not-ready');
     const notReady = await waitForText(page, '#errors-result', 'backend_not_ready');
-    t.regex(notReady, new RegExp(`a token for ${demo.apiOrigin}/b with b c`));
+    // D13: the backend names the remediation, consent: the grant does not cover the resource.
+    t.regex(notReady, new RegExp(`Your grant does not cover ${demo.apiOrigin}/b with b c`));
     await screenshot(page, '07-backend-not-ready');
     await page.getByRole('link', { name: 'Grant access' }).click();
     await page.waitForURL(`${demo.issuer}/**`);
