@@ -59,7 +59,7 @@ export async function startFakeAs(t: ExecutionContext, options: FakeAsOptions = 
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const issuer = options.trailingSlash ? `${base}/` : base;
   const fake: FakeAs = { issuer, authorizations: [], requests: [], revoked: [] };
-  const codes = new Map<string, string>(); // code → nonce
+  const codes = new Map<string, { nonce: string; clientId: string }>(); // code → what /authorize was asked
   let serial = 0;
   const next = (prefix: string) => {
     serial += 1;
@@ -92,7 +92,10 @@ export async function startFakeAs(t: ExecutionContext, options: FakeAsOptions = 
     if (url.pathname === '/authorize') {
       fake.authorizations.push(url.searchParams);
       const code = next('code');
-      codes.set(code, url.searchParams.get('nonce') ?? '');
+      codes.set(code, {
+        nonce: url.searchParams.get('nonce') ?? '',
+        clientId: url.searchParams.get('client_id') ?? 'bff',
+      });
       const back = new URL(url.searchParams.get('redirect_uri') ?? '');
       back.searchParams.set('code', code);
       back.searchParams.set('state', url.searchParams.get('state') ?? '');
@@ -113,11 +116,13 @@ export async function startFakeAs(t: ExecutionContext, options: FakeAsOptions = 
     fake.requests.push(request);
     if (request.grant_type === 'authorization_code') {
       const now = Math.floor(Date.now() / 1000);
-      const idToken = await new SignJWT({ nonce: codes.get(form.get('code') ?? ''), auth_time: now, name: 'Alice' })
+      const asked = codes.get(form.get('code') ?? '');
+      const idToken = await new SignJWT({ nonce: asked?.nonce, auth_time: now, name: 'Alice' })
         .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
         .setIssuer(issuer)
         .setSubject('alice')
-        .setAudience('bff')
+        // OIDC Core §2: the ID token's audience is the client the authorization request named.
+        .setAudience(asked?.clientId ?? 'bff')
         .setIssuedAt(now)
         .setExpirationTime(now + 300)
         .sign(privateKey);
