@@ -91,7 +91,9 @@ test('BFF_MOCK=1 with a listen address beyond loopback is refused, naming BFF_MO
       ),
     });
   }
-  t.deepEqual(configFromEnv({ ...MOCK_ENV, BFF_MOCK: '1', BFF_HOST: '127.0.0.1' }, '/tmp/x').config.mock, { enabled: true });
+  t.deepEqual(configFromEnv({ ...MOCK_ENV, BFF_MOCK: '1', BFF_HOST: '127.0.0.1' }, '/tmp/x').config.mock, {
+    enabled: true,
+  });
   t.is(configFromEnv({ ...MOCK_ENV, BFF_HOST: '0.0.0.0' }, '/tmp/x').config.mock, undefined);
 });
 
