@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { clientAuthFor, createTmiBff, OpenIdClient, SPEC, TokenService } from '@tmi-bff/koa';
+import { clientAuthFor, createTmiBff, defaultSessionInfo, OpenIdClient, SPEC, TokenService } from '@tmi-bff/koa';
 import { type KeyValueStore, LowdbStore, loadOrCreateSecret, MemoryStore, SealedStore } from '@tmi-bff/store';
 import Koa from 'koa';
 import { adminRoutes, MOCK_META } from './admin.js';
@@ -106,6 +106,23 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
     // A session is valid while its grant record exists: back-channel logout ends it by ending the grant.
     getSession: (ctx) => grants.current(ctx),
     tokens,
+    // D12: the user's claims and the session's end; D13: when no token can be had for this session
+    // without the user (no refresh token), why and what helps, so the app learns before it asks.
+    sessionInfo: async (session) => {
+      const unavailable = await tokens.unavailable(session.id);
+      return {
+        ...defaultSessionInfo(session),
+        ...(unavailable
+          ? {
+              tokens_unavailable: {
+                error: unavailable.error,
+                error_description: unavailable.error_description,
+                remediation: unavailable.remediation,
+              },
+            }
+          : {}),
+      };
+    },
     logger: {
       debug: (event, data) => log(`${event} ${JSON.stringify(data ?? {})}`),
       error: (event, data) => log(`${event} ${JSON.stringify(data ?? {})}`),

@@ -226,8 +226,12 @@ test('TMI-BFF-01 §4.3.3 (TMI-28): a revoked grant relays invalid_grant, then an
   t.is(res.status, 400);
   t.deepEqual(res.body, { error: 'invalid_grant', error_description: 'grant request is invalid' });
   const again = await user.token({ resource: STOCKS, scope: 'stocks:read' });
-  // D13: the refresh token died: a new sign-in helps.
+  // D13: the refresh token died: a new sign-in helps; bff-sessioninfo says so too.
   t.like(again.body, { error: 'backend_not_ready', remediation: 'sign_in' });
+  t.like((await user.sessionInfo()).body, {
+    sub: 'alice',
+    tokens_unavailable: { error: 'backend_not_ready', remediation: 'sign_in' },
+  });
 });
 
 test('D11 (extension): fresh=1 skips the cache and gets a new token from the AS', async (t) => {

@@ -99,12 +99,25 @@ test('no refresh token at sign-in: sign-in succeeds, one auth.no_refresh_token l
   const carol = stack.browser();
   const done = await carol.signIn({ persona: 'carol' });
   t.is(done.status, 303, 'signed in');
-  t.like((await carol.sessionInfo()).body, { sub: 'carol' });
+  // bff-sessioninfo says so before the app asks for a token (D13).
+  const info = await carol.sessionInfo();
+  t.like(info.body, {
+    sub: 'carol',
+    tokens_unavailable: {
+      error: 'backend_not_ready',
+      remediation: 'configuration',
+      error_description:
+        'the authorization server issued no refresh token at sign-in: the backend cannot get tokens for this session (see the backend log: auth.no_refresh_token)',
+    },
+  });
   const lines = logs.filter((l) => l.startsWith('auth.no_refresh_token'));
   t.is(lines.length, 1);
-  // The demo scope already asks for offline_access: the line names the other setting that can help.
+  // The demo scope does not ask for offline_access: the line says to, and names the other setting that can help.
   t.regex(lines[0] ?? '', /issued no refresh token at sign-in/);
-  t.regex(lines[0] ?? '', /prompt=consent in BFF_AUTHORIZATION_PARAMS/);
+  t.regex(
+    lines[0] ?? '',
+    /add offline_access to BFF_SCOPE; some ASes \(e\.g\. oidc-provider\) also need prompt=consent in BFF_AUTHORIZATION_PARAMS/,
+  );
   t.like((await carol.token({ resource: STOCKS })).body, {
     error: 'backend_not_ready',
     remediation: 'configuration',
@@ -112,6 +125,7 @@ test('no refresh token at sign-in: sign-in succeeds, one auth.no_refresh_token l
   const alice = stack.browser();
   await alice.signIn({ persona: 'alice' });
   t.is(logs.filter((l) => l.startsWith('auth.no_refresh_token')).length, 1, 'a sign-in with a refresh token logs none');
+  t.false('tokens_unavailable' in (await alice.sessionInfo()).body, 'alice holds a refresh token');
 });
 
 test('BFF_AUTHORIZATION_PARAMS: the authorization request carries the configured parameters after the backend’s own; consent keeps its prompt', async (t) => {

@@ -168,6 +168,16 @@ export class TokenService {
     return (await this.getGrant(sessionId)) !== undefined;
   }
 
+  /**
+   * Why no token can be had for this session without the user, whatever the request (no refresh
+   * token: never issued, or died), as bff-token would answer it; undefined while one is held.
+   * bff-sessioninfo shows it, so the app learns before it asks (D13).
+   */
+  async unavailable(sessionId: string): Promise<BackendNotReady | undefined> {
+    const grant = await this.getGrant(sessionId);
+    return grant && !grant.refresh_token ? noRefreshToken(grant) : undefined;
+  }
+
   /** The AS session a session's grant rode on, if known. */
   async asSessionOf(sessionId: string): Promise<string | undefined> {
     return (await this.getGrant(sessionId))?.as_session;
