@@ -67,6 +67,12 @@ export function frontendProxy(options: ProxyOptions): FrontendProxy {
     else req.headers.cookie = cookie;
   }
 
+  // A browser that drops a proxied connection (a reload closing the HMR WebSocket) resets it: there
+  // is nothing to answer, only the socket to close. Without a listener http-proxy-3 throws the error.
+  proxy.on('error', (_err, _req, client) => {
+    if (client && 'destroy' in client) client.destroy();
+  });
+
   // The app decides its own Content-Security-Policy; only framing by other sites is refused, as on
   // every page of this origin (X-Frame-Options is ignored where the app's CSP has frame-ancestors).
   proxy.on('proxyRes', (proxyRes) => {

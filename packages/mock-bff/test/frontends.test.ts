@@ -8,8 +8,8 @@
  */
 import { once } from 'node:events';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -99,7 +99,9 @@ async function echoServer(t: ExecutionContext) {
     server.closeAllConnections();
     server.close();
   });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, release: () => release() };
+  // The upstream end of a proxied WebSocket: the test answers the upgrade itself.
+  server.on('upgrade', (_req, socket: Socket) => socket.on('error', () => {}).resume());
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, seen, release: () => release() };
 }
 
 test('proxy mode: the app is forwarded with its own headers; the dev server sees its own Host and Origin, never the BFF cookies', async (t) => {
@@ -152,6 +154,30 @@ test("proxy mode: the BFF's own routes are never forwarded, and a streamed answe
     rest += new TextDecoder().decode(chunk.value);
   }
   t.is(rest, 'data: last\n\n');
+});
+
+test('proxy mode: a browser that resets a proxied WebSocket (a reload dropping the HMR socket) leaves the BFF serving', async (t) => {
+  const dev = await echoServer(t);
+  const bff = await mockBff(t, { frontend: dev.url });
+  const upstream = once(dev.server, 'upgrade') as Promise<[IncomingMessage, Socket]>;
+  const browser = connect(Number(new URL(bff.url).port), '127.0.0.1');
+  await once(browser, 'connect');
+  browser.write(
+    `GET /@vite/client HTTP/1.1\r\nHost: ${new URL(bff.url).host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+      'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+  );
+  const [, devSocket] = await upstream;
+  devSocket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+  const [answer] = (await once(browser, 'data')) as [Buffer];
+  t.regex(answer.toString(), /^HTTP\/1\.1 101 /, 'the upgrade went through the BFF');
+  // A TCP reset, as a browser's when a page goes away: the BFF reads ECONNRESET on that socket.
+  // The BFF ends the upstream half of the pair.
+  const ended = once(devSocket, 'end');
+  browser.resetAndDestroy();
+  await ended;
+  const page = await fetch(`${bff.url}/after-the-reset`);
+  t.is(page.status, 200, 'the BFF (and the test process it runs in) is still up');
+  t.regex(await page.text(), /after-the-reset/);
 });
 
 test('proxy mode: with the dev server down, a 502 page names the address and the setting, with no stack trace', async (t) => {
