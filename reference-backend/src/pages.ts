@@ -4,7 +4,7 @@
  * script at all, its one inline style allowed by hash, and never in a frame.
  */
 import { createHash } from 'node:crypto';
-import type { Context } from 'koa';
+import type { Context, Next } from 'koa';
 import { AUTH_PATHS } from './paths.js';
 
 export function escapeHtml(value: unknown): string {
@@ -83,4 +83,34 @@ ${who}
 <p>Endpoints (send the <code>TMI-BFF-CSRF: 1</code> header):</p>
 <ul><li><code>GET /.well-known/bff-sessioninfo</code></li><li><code>GET /.well-known/bff-token?resource=…&amp;scope=…</code></li></ul>`,
   );
+}
+
+/**
+ * A failure shown to the user as a page: `title` and `detail` are shown (say what to do next);
+ * `log` only goes to the log. Sign-in's own failures are `SignInError`s (oauth/errors.ts).
+ */
+export class PageError extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail: string,
+    readonly log?: string,
+  ) {
+    super(`${title}: ${detail}`);
+    this.name = new.target.name;
+  }
+}
+
+/** First on every page route: a `PageError` becomes its page; anything else a generic one, logged. */
+export function renderErrorPages(event: string, log: (line: string) => void) {
+  return async function renderErrorPage(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+    } catch (err) {
+      const known = err instanceof PageError;
+      log(`${event} ${known ? (err.log ?? err.message) : ((err as Error).stack ?? String(err))}`);
+      const shown = known ? err : new PageError(500, 'Something went wrong', 'The request failed; try again.');
+      sendPage(ctx, shown.status, errorPage(shown.title, shown.detail));
+    }
+  };
 }

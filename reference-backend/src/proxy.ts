@@ -16,7 +16,7 @@ import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
 import type { Context, Next } from 'koa';
 import type { BackendConfig } from './config.js';
-import { renderErrorPages, SignInError } from './oauth/errors.js';
+import { PageError, renderErrorPages } from './pages.js';
 import { AUTH_PREFIX } from './paths.js';
 import { cookieNames } from './session/session.js';
 import { staticFrontend } from './static.js';
@@ -31,7 +31,7 @@ export interface ProxyOptions {
 }
 
 export interface FrontendProxy {
-  /** Forwards the request; resolves once the answer is complete, throws a `SignInError` 502 if the dev server is down. */
+  /** Forwards the request; resolves once the answer is complete, throws a `PageError` 502 if the dev server is down. */
   web(ctx: Context): Promise<void>;
   /** Forwards a WebSocket upgrade (hot module reload). */
   ws(req: IncomingMessage, socket: Duplex, head: Buffer): void;
@@ -96,7 +96,7 @@ export function frontendProxy(options: ProxyOptions): FrontendProxy {
           }
           ctx.respond = true;
           reject(
-            new SignInError(
+            new PageError(
               502,
               'The frontend dev server did not answer',
               `Nothing answered at ${target.origin} (${err.code ?? err.message}). Start your dev server there, or point the mock BFF at it with --frontend <url> (BFF_FRONTEND).`,

@@ -20,8 +20,7 @@ import Router from '@koa/router';
 import type { BffSession, TmiBff } from '@tmi-bff/koa';
 import type { Context, Middleware } from 'koa';
 import type { AdminRoute } from './admin.js';
-import { renderErrorPages } from './oauth/errors.js';
-import { homePage, pagePolicy } from './pages.js';
+import { homePage, pagePolicy, renderErrorPages } from './pages.js';
 import { AUTH_PATHS } from './paths.js';
 import type { SpaRoutes } from './spa.js';
 

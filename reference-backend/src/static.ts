@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Context, Next } from 'koa';
 import send from 'koa-send';
-import { SignInError } from './oauth/errors.js';
+import { PageError } from './pages.js';
 import { HEAD_MARKER } from './spa.js';
 
 export interface StaticOptions {
@@ -41,7 +41,7 @@ export function staticFrontend(options: StaticOptions) {
     try {
       html = await readFile(join(options.dir, 'index.html'), 'utf8');
     } catch {
-      throw new SignInError(
+      throw new PageError(
         404,
         'The app is not built',
         `There is no index.html in ${options.dir}. Build the app first, or point --static (BFF_SPA_DIR) at its output folder.`,
@@ -72,7 +72,7 @@ export function staticFrontend(options: StaticOptions) {
       });
     } catch (err) {
       const status = (err as { status?: number }).status ?? 500;
-      if (status !== 404) throw new SignInError(status === 500 ? 500 : 404, 'Not found', 'There is no such file.');
+      if (status !== 404) throw new PageError(status === 500 ? 500 : 404, 'Not found', 'There is no such file.');
     }
     if (served) {
       if (basename(served) === 'index.html') return sendIndex(ctx);
@@ -80,6 +80,6 @@ export function staticFrontend(options: StaticOptions) {
     }
     // The history fallback: a client-side route. A missing asset stays a 404, never the app's HTML.
     if (wantsHtml(ctx) && !hasExtension(ctx.path)) return sendIndex(ctx);
-    throw new SignInError(404, 'Not found', 'There is no such file.');
+    throw new PageError(404, 'Not found', 'There is no such file.');
   };
 }

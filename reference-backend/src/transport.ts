@@ -6,7 +6,7 @@
  */
 import type { Context, Next } from 'koa';
 import type { BackendConfig } from './config.js';
-import { renderErrorPages, SignInError } from './oauth/errors.js';
+import { PageError, renderErrorPages } from './pages.js';
 
 const HOW =
   'Serve it behind a TLS-terminating proxy and set BFF_TRUST_PROXY=1 (Koa then reads X-Forwarded-Proto), or set BFF_ORIGIN to the http:// origin it is reached at.';
@@ -23,7 +23,7 @@ export function requireConfiguredTransport(config: Pick<BackendConfig, 'origin' 
   return async function requireHttpsWhenConfigured(ctx: Context, next: Next): Promise<void> {
     if (!https || ctx.protocol === 'https' || endpointPaths.includes(ctx.path)) return next();
     await pageErrors(ctx, async () => {
-      throw new SignInError(
+      throw new PageError(
         400,
         'This app is served over https only',
         `BFF_ORIGIN is ${config.origin}, but this request arrived over plain http. Open ${config.origin}. ${HOW}`,

@@ -1,43 +1,14 @@
 /**
- * The errors of the routes that answer a browser with a page: sign-in, consent, the callback,
- * sign-out (and the pages around them: the https check, the user's frontend). A step throws a
- * `SignInError`; `renderErrorPages`, first on the route, writes it as an HTML page (pages.ts) under
- * the page security headers (page-security.ts). The JSON endpoints have their own errors
- * (@tmi-bff/koa `TmiBffError`).
+ * The errors of sign-in, consent, the callback and sign-out. A step throws a `SignInError`;
+ * `renderErrorPages` (pages.ts), first on the route, writes it as an HTML page under the page
+ * security headers (page-security.ts), as it does the other pages' `PageError`s (the https check,
+ * the user's frontend). The JSON endpoints have their own errors (@tmi-bff/koa `TmiBffError`).
  */
 import { describeAsFailure } from '@tmi-bff/koa';
-import type { Context, Next } from 'koa';
-import { errorPage, sendPage } from '../pages.js';
+import { PageError } from '../pages.js';
 
-/**
- * A failure shown to the user as a page: `title` and `detail` are shown (say what to do next);
- * `log` only goes to the log.
- */
-export class SignInError extends Error {
-  constructor(
-    readonly status: number,
-    readonly title: string,
-    readonly detail: string,
-    readonly log?: string,
-  ) {
-    super(`${title}: ${detail}`);
-    this.name = 'SignInError';
-  }
-}
-
-/** First on every page route: a `SignInError` becomes its page; anything else a generic one, logged. */
-export function renderErrorPages(event: string, log: (line: string) => void) {
-  return async function renderErrorPage(ctx: Context, next: Next): Promise<void> {
-    try {
-      await next();
-    } catch (err) {
-      const known = err instanceof SignInError;
-      log(`${event} ${known ? (err.log ?? err.message) : ((err as Error).stack ?? String(err))}`);
-      const shown = known ? err : new SignInError(500, 'Something went wrong', 'The request failed; try again.');
-      sendPage(ctx, shown.status, errorPage(shown.title, shown.detail));
-    }
-  };
-}
+/** A step of sign-in, consent, the callback or sign-out that failed: shown as a page (pages.ts `PageError`). */
+export class SignInError extends PageError {}
 
 /**
  * D6: a discovery that failed, as a page that says what is wrong (not just "unreachable") and
