@@ -1,8 +1,9 @@
 /** Runs the real `src/server.ts` entry point in a child process, as `npm run dev` does. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+
+export { freePort } from '../src/testing/index.js';
 
 const SERVER = fileURLToPath(new URL('../src/server.ts', import.meta.url));
 
@@ -12,16 +13,6 @@ export interface ServerProcess {
   stderr: string[];
   /** Resolves with the exit code. */
   exited: Promise<number | null>;
-}
-
-/** A port that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 export function runServer(env: Record<string, string>): ServerProcess {

@@ -1,55 +1,8 @@
 /**
- * A browser without a browser: a cookie jar (per host, path-scoped, ports ignored as browsers do),
- * `fetch` that never follows redirects, and the HTML forms of an AS's pages read and posted.
+ * A browser without a browser: a cookie jar (tough-cookie, RFC 6265), `fetch` that never follows
+ * redirects, and the HTML forms of an AS's pages read and posted.
  */
-
-interface StoredCookie {
-  name: string;
-  value: string;
-  path: string;
-  expires: number | undefined;
-}
-
-/** RFC 6265 §5.2, as much of it as these tests meet: name, value, Path, Max-Age, Expires. */
-export class CookieJar {
-  readonly #hosts = new Map<string, StoredCookie[]>();
-
-  capture(url: URL, res: Response): void {
-    const kept = this.#hosts.get(url.hostname) ?? [];
-    for (const header of res.headers.getSetCookie()) {
-      const [pair = '', ...attributes] = header.split(';').map((part) => part.trim());
-      const eq = pair.indexOf('=');
-      const cookie: StoredCookie = {
-        name: pair.slice(0, eq),
-        value: pair.slice(eq + 1),
-        path: '/',
-        expires: undefined,
-      };
-      for (const attribute of attributes) {
-        const [name = '', value = ''] = attribute.split('=');
-        if (/^path$/i.test(name)) cookie.path = value;
-        if (/^max-age$/i.test(name)) cookie.expires = Date.now() + Number(value) * 1000;
-        if (/^expires$/i.test(name) && cookie.expires === undefined) cookie.expires = Date.parse(value);
-      }
-      const others = kept.filter((c) => c.name !== cookie.name || c.path !== cookie.path);
-      if (cookie.expires === undefined || cookie.expires > Date.now()) others.push(cookie);
-      kept.splice(0, kept.length, ...others);
-    }
-    this.#hosts.set(url.hostname, kept);
-  }
-
-  header(url: URL): string {
-    const now = Date.now();
-    return (this.#hosts.get(url.hostname) ?? [])
-      .filter((c) => (c.expires === undefined || c.expires > now) && url.pathname.startsWith(c.path))
-      .map((c) => `${c.name}=${c.value}`)
-      .join('; ');
-  }
-
-  get(host: string, name: string): string | undefined {
-    return this.#hosts.get(host)?.find((c) => c.name === name)?.value;
-  }
-}
+import { CookieJar } from 'tough-cookie';
 
 export class Browser {
   readonly jar = new CookieJar();
@@ -58,10 +11,10 @@ export class Browser {
   async fetch(url: URL | string, init: RequestInit = {}): Promise<Response> {
     const target = new URL(url);
     const headers = new Headers(init.headers);
-    const cookie = this.jar.header(target);
+    const cookie = this.jar.getCookieStringSync(target.href);
     if (cookie) headers.set('cookie', cookie);
     const res = await fetch(target, { ...init, headers, redirect: 'manual' });
-    this.jar.capture(target, res);
+    for (const header of res.headers.getSetCookie()) this.jar.setCookieSync(header, target.href);
     return res;
   }
 

@@ -4,12 +4,11 @@
  * here against the mock AS in another process's place, with the mock AS made impossible to load.
  */
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readdir, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backendEnv, DEFAULT_ADDRESSES, loadSeed, SEED_FILE, startMockAs } from '@tmi-bff/mock-as';
+import { freePort } from '@tmi-bff/mock-as/testing';
 import test, { type ExecutionContext } from 'ava';
 import { startFakeAs } from './_fake-as.js';
 import { UserAgent } from './_setup.js';
@@ -35,15 +34,6 @@ test('No source file of the backend imports @tmi-bff/mock-as, and it is not amon
   const tsconfig = await readFile(join(root, 'tsconfig.json'), 'utf8');
   t.false(tsconfig.includes('mock-as'), 'the sources are typechecked without the mock AS');
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 /** `npm start`: the server process, with only the given environment, and @tmi-bff/mock-as impossible to load. */
 function startServer(t: ExecutionContext, env: Record<string, string>) {
