@@ -29,8 +29,13 @@ test('No source file of the backend imports @tmi-bff/mock-as, and it is not amon
       importing.push(file);
   }
   t.deepEqual(importing, []);
+  // Only @tmi-bff/koa's OpenIdClient talks OAuth: the backend never imports openid-client itself.
+  const oauth = [];
+  for (const file of files) if (/from ['"]openid-client['"]/.test(await readFile(file, 'utf8'))) oauth.push(file);
+  t.deepEqual(oauth, []);
   const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
   t.false('@tmi-bff/mock-as' in pkg.dependencies);
+  t.false('openid-client' in pkg.dependencies);
   const tsconfig = await readFile(join(root, 'tsconfig.json'), 'utf8');
   t.false(tsconfig.includes('mock-as'), 'the sources are typechecked without the mock AS');
 });
