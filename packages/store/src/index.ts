@@ -3,7 +3,7 @@
  */
 export { CoalescedFile } from './coalesced-file.js';
 export { type Entry, isLive, type KeyValueStore } from './key-value-store.js';
-export { KeyedMutex } from './keyed-mutex.js';
+export { DEFAULT_LEASE_MS, KeyedMutex, type KeyedMutexOptions } from './keyed-mutex.js';
 export { LowdbStore, type LowdbStoreOptions } from './lowdb-store.js';
 export { type Expired, MemoryStore, type MemoryStoreOptions } from './memory-store.js';
 export { type SealableStore, SealedStore, type SealedStoreOptions } from './sealed-store.js';

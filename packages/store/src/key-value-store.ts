@@ -11,8 +11,15 @@ export interface KeyValueStore {
   set<T>(key: string, value: T, ttlMs?: number): Promise<void>;
   delete(key: string): Promise<void>;
   /**
-   * Runs `fn` while holding the lock on `key`. Holders of the same key run one after the other.
-   * `leaseMs` bounds how long a distributed lock may be held by a holder that died.
+   * Runs `fn` while holding the lock on `key`; holders of the same key run one after the other, and
+   * a holder that throws releases the lock all the same. Resolves or rejects with `fn`'s outcome.
+   *
+   * The lock is leased: it is released when `fn` settles or when `leaseMs` (default
+   * `DEFAULT_LEASE_MS`, 30 s) has passed since `fn` started, whichever comes first, so a holder that
+   * hangs or died (another process, for a distributed store) does not block its key for ever. Past
+   * its lease, a holder is not stopped: the next holder proceeds while it still runs, and its later
+   * writes land after the next holder's (last writer wins, no value torn). Callers pass a lease
+   * longer than anything `fn` awaits; a distributed store may renew the lease while `fn` runs.
    */
   withLock<T>(key: string, fn: () => Promise<T>, options?: { leaseMs?: number }): Promise<T>;
   /** Flushes pending writes and stops timers. */

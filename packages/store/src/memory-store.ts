@@ -1,6 +1,6 @@
 /** A `KeyValueStore` in this process's memory: for tests and throwaway runs. */
 import { type Entry, isLive, type KeyValueStore } from './key-value-store.js';
-import { KeyedMutex } from './keyed-mutex.js';
+import { KeyedMutex, type KeyedMutexOptions } from './keyed-mutex.js';
 
 export interface MemoryStoreOptions {
   /** Clock, for tests. Default: Date.now. */
@@ -18,6 +18,11 @@ export interface MemoryStoreOptions {
    * Default: 60 000.
    */
   sweepIntervalMs?: number;
+  /**
+   * Told when a `withLock` holder outlived its lease and the key passed to the next holder (see
+   * `KeyedMutex`). Default: a process warning with code `TMI_BFF_STORE_LEASE_EXPIRED`.
+   */
+  onLeaseExpired?: KeyedMutexOptions['onLeaseExpired'];
 }
 
 /** Key and stored value of each entry a sweep removed. */
@@ -25,7 +30,7 @@ export type Expired = Array<[storedKey: string, value: unknown]>;
 
 export class MemoryStore implements KeyValueStore {
   protected entries: Record<string, Entry>;
-  readonly #mutex = new KeyedMutex();
+  readonly #mutex: KeyedMutex;
   protected readonly now: () => number;
   readonly #onExpired: MemoryStoreOptions['onExpired'];
   readonly #timer: NodeJS.Timeout | undefined;
@@ -33,6 +38,7 @@ export class MemoryStore implements KeyValueStore {
   constructor(options: MemoryStoreOptions = {}, entries: Record<string, Entry> = {}) {
     this.now = options.now ?? Date.now;
     this.#onExpired = options.onExpired;
+    this.#mutex = new KeyedMutex(options.onLeaseExpired ? { onLeaseExpired: options.onLeaseExpired } : {});
     this.entries = entries;
     const interval = options.sweepIntervalMs ?? 60_000;
     if (interval > 0) {
@@ -60,8 +66,9 @@ export class MemoryStore implements KeyValueStore {
     await this.persist();
   }
 
-  withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    return this.#mutex.run(key, fn);
+  /** In this process only (`KeyedMutex`): the lock is released when `fn` settles or its lease runs out. */
+  withLock<T>(key: string, fn: () => Promise<T>, options?: { leaseMs?: number }): Promise<T> {
+    return this.#mutex.run(key, fn, options);
   }
 
   /** Removes expired entries and reports them to `onExpired`; returns how many went. */
