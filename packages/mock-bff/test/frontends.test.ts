@@ -99,8 +99,13 @@ async function echoServer(t: ExecutionContext) {
     server.closeAllConnections();
     server.close();
   });
-  // The upstream end of a proxied WebSocket: the test answers the upgrade itself.
-  server.on('upgrade', (_req, socket: Socket) => socket.on('error', () => {}).resume());
+  // The upstream end of a proxied WebSocket: the test answers the upgrade itself. An upgraded socket
+  // is the server's no more: closing the server leaves it open, so the teardown destroys it.
+  const upgraded: Socket[] = [];
+  server.on('upgrade', (_req, socket: Socket) => upgraded.push(socket.on('error', () => {}).resume()));
+  t.teardown(() => {
+    for (const socket of upgraded) socket.destroy();
+  });
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, seen, release: () => release() };
 }
 
