@@ -4,7 +4,19 @@
  */
 import { MemoryStore } from '@tmi-bff/store';
 import test from 'ava';
-import { type AuthorizationServer, type GrantResult, TokenService } from '../src/index.js';
+import {
+  type AuthorizationServer,
+  AuthorizationServerError,
+  BackendNotReady,
+  cacheKey,
+  type GrantResult,
+  ScopeNotNarrowed,
+  TokenService,
+  type TokenServiceOptions,
+  toErrorBody,
+} from '../src/index.js';
+import { downscopers } from '../src/tokens/strategies/index.js';
+import { LEASE_SLACK_MS } from '../src/tokens/token-service.js';
 
 const ORDERS = 'https://api.example/orders';
 const INVOICES = 'https://api.example/invoices';
@@ -66,4 +78,174 @@ test('D8: with no scope asked, the second request is a cache hit, whatever scope
   const second = await tokens.getToken(session, { resources: [ORDERS], scopes: [], fresh: false });
   t.is(second.source, 'cache');
   t.is(calls.length, 1);
+});
+
+// The token service's own steps, with a fake AS that answers when the test lets it.
+
+/** A fake AS: each refresh and exchange is recorded and answered by `answer`, when the test says. */
+function fakeAs(
+  options: { hold?: boolean; scope?: (requested: string | undefined) => string; exchangeFails?: boolean } = {},
+) {
+  const calls: string[] = [];
+  let serial = 0;
+  const held: Array<() => void> = [];
+  const wait = () => (options.hold ? new Promise<void>((resolve) => held.push(resolve)) : Promise.resolve());
+  const as: AuthorizationServer = {
+    async refresh(refreshToken, request): Promise<GrantResult> {
+      calls.push(`refresh ${refreshToken} ${request.resources.join(',')} ${request.scope ?? '-'}`);
+      await wait();
+      serial += 1;
+      return {
+        access_token: `at-${serial}`,
+        refresh_token: `rt-${serial}`,
+        expires_in: 300,
+        scope: options.scope?.(request.scope) ?? request.scope ?? 'read write',
+      };
+    },
+    async exchange(subjectToken, request): Promise<GrantResult> {
+      calls.push(`exchange ${subjectToken} ${request.resource} ${request.scope}`);
+      if (options.exchangeFails) throw new AuthorizationServerError('invalid_scope', 'no exchange for you');
+      serial += 1;
+      return { access_token: `xt-${serial}`, expires_in: 300, scope: request.scope };
+    },
+    revokeRefreshToken: async () => ({ revoked: true }),
+  };
+  const release = () => {
+    for (const resolve of held.splice(0)) resolve();
+  };
+  return { as, calls, release, waiting: () => held.length };
+}
+
+/** A MemoryStore that records each write of the grant record and each lease asked for. */
+class RecordingStore extends MemoryStore {
+  readonly writes: Array<{ refresh_token?: string | undefined; tokens: number }> = [];
+  readonly leases: Array<number | undefined> = [];
+  override async set<T>(key: string, value: T, ttlMs?: number): Promise<void> {
+    const grant = value as { refresh_token?: string; tokens?: object };
+    if (key.startsWith('grant:')) {
+      this.writes.push({ refresh_token: grant.refresh_token, tokens: Object.keys(grant.tokens ?? {}).length });
+    }
+    return super.set(key, value, ttlMs);
+  }
+  override withLock<T>(key: string, fn: () => Promise<T>, options?: { leaseMs?: number }): Promise<T> {
+    this.leases.push(options?.leaseMs);
+    return super.withLock(key, fn, options);
+  }
+}
+
+async function started(as: AuthorizationServer, options: Partial<TokenServiceOptions> = {}) {
+  const store = new RecordingStore({ sweepIntervalMs: 0 });
+  const tokens = new TokenService({ store, authorizationServer: as, ...options });
+  await tokens.startGrant(session.id, { refreshToken: 'rt-0', resources: [ORDERS], scope: 'read write' }, 3600_000);
+  store.writes.length = 0;
+  store.leases.length = 0;
+  return { tokens, store };
+}
+
+const ask = (scopes: string[] = [], fresh = false) => ({ resources: [ORDERS], scopes, fresh });
+
+test('D8: a cached token is served without asking the AS; fresh=1 skips the cache', async (t) => {
+  const { as, calls } = fakeAs();
+  const { tokens } = await started(as);
+  const first = await tokens.getToken(session, ask(['read']));
+  const second = await tokens.getToken(session, ask(['read']));
+  t.is(first.source, 'refresh');
+  t.is(second.source, 'cache');
+  t.is(second.token.access_token, first.token.access_token);
+  t.deepEqual(calls, [`refresh rt-0 ${ORDERS} read`]);
+  const fresh = await tokens.getToken(session, ask(['read'], true));
+  t.is(fresh.source, 'refresh');
+  t.deepEqual(
+    calls,
+    [`refresh rt-0 ${ORDERS} read`, `refresh rt-1 ${ORDERS} read`],
+    'the rotated refresh token is spent next',
+  );
+});
+
+test('D10: two callers asking for the same token share one AS call', async (t) => {
+  const fake = fakeAs({ hold: true });
+  const { tokens } = await started(fake.as);
+  const one = tokens.getToken(session, ask(['read']));
+  const two = tokens.getToken(session, ask(['read']));
+  while (fake.waiting() === 0) await new Promise((resolve) => setImmediate(resolve));
+  fake.release();
+  const [a, b] = await Promise.all([one, two]);
+  t.is(a.token.access_token, b.token.access_token);
+  t.is(fake.calls.length, 1);
+});
+
+test('D10: the flight holds the session lock with a lease covering the AS requests, not the caller wait', async (t) => {
+  const { as } = fakeAs();
+  const { tokens, store } = await started(as, { asTimeoutMs: 1000, asRequestTimeoutMs: 7000 });
+  await tokens.getToken(session, ask(['read']));
+  t.deepEqual(store.leases, [2 * 7000 + LEASE_SLACK_MS]);
+  const defaults = await started(as);
+  await defaults.tokens.getToken(session, ask(['read']));
+  t.deepEqual(defaults.store.leases, [2 * 30_000 + LEASE_SLACK_MS]);
+});
+
+test('RFC 9700 §4.14.2: a rotated refresh token is saved first, even when the token is refused as too broad', async (t) => {
+  const logged: string[] = [];
+  const { as } = fakeAs({ scope: () => 'read write admin' });
+  const { tokens, store } = await started(as, { log: (event) => logged.push(event) });
+  const err = await t.throwsAsync(tokens.getToken(session, ask(['read'])), { instanceOf: ScopeNotNarrowed });
+  t.is(toErrorBody(err as ScopeNotNarrowed).error, 'invalid_scope');
+  t.deepEqual(store.writes[0], { refresh_token: 'rt-1', tokens: 0 }, 'the first write is the rotation alone');
+  t.is((await tokens.getGrant(session.id))?.refresh_token, 'rt-1');
+  t.deepEqual(logged, ['tokens.scope_not_narrowed']);
+  // The broader token is kept under its own scope only: the narrower request is never served it.
+  const grant = await tokens.getGrant(session.id);
+  t.deepEqual(Object.keys(grant?.tokens ?? {}), [cacheKey([ORDERS], ['admin', 'read', 'write'])]);
+});
+
+test('D9 exchange: a broad token is fetched by refresh, then exchanged; both are cached', async (t) => {
+  const { as, calls } = fakeAs();
+  const { tokens } = await started(as, { strategy: 'exchange' });
+  const narrow = await tokens.getToken(session, ask(['read']));
+  t.is(narrow.source, 'exchange');
+  t.is(narrow.token.access_token, 'xt-2');
+  t.is(narrow.token.scope, 'read');
+  t.deepEqual(calls, [`refresh rt-0 ${ORDERS} -`, `exchange at-1 ${ORDERS} read`]);
+  const broad = await tokens.getToken(session, ask());
+  t.like(broad, { source: 'cache', token: { access_token: 'at-1' } });
+  // A second narrower scope exchanges the cached broad token: no refresh.
+  const write = await tokens.getToken(session, ask(['write']));
+  t.is(write.source, 'exchange');
+  t.deepEqual(calls.slice(2), [`exchange at-1 ${ORDERS} write`]);
+});
+
+test('D9 exchange: when the exchange is refused, the refresh token rotated on the way is kept', async (t) => {
+  const { as, calls } = fakeAs({ exchangeFails: true });
+  const { tokens, store } = await started(as, { strategy: 'exchange' });
+  const err = await t.throwsAsync(tokens.getToken(session, ask(['read'])), { instanceOf: AuthorizationServerError });
+  t.is((err as AuthorizationServerError).error, 'invalid_scope');
+  t.deepEqual(store.writes, [{ refresh_token: 'rt-1', tokens: 0 }]);
+  t.is((await tokens.getGrant(session.id))?.refresh_token, 'rt-1');
+  t.is(calls.length, 2);
+});
+
+test('D9: strategies are chosen by name from one map; exchange serves only one resource with named scopes', async (t) => {
+  t.deepEqual(Object.keys(downscopers).sort(), ['exchange', 'refresh']);
+  const err = t.throws(
+    () => new TokenService({ store: new MemoryStore(), authorizationServer: fakeAs().as, strategy: 'magic' as never }),
+    { instanceOf: TypeError },
+  );
+  t.is((err as NodeJS.ErrnoException).code, 'ERR_INVALID_ARG_VALUE');
+  t.regex(err?.message ?? '', /"refresh", "exchange"/);
+  const { as, calls } = fakeAs();
+  const { tokens } = await started(as, { strategy: 'exchange' });
+  t.is(tokens.strategy, 'exchange');
+  const all = await tokens.getToken(session, ask());
+  t.is(all.source, 'refresh', 'no scope in particular: a plain refresh');
+  t.deepEqual(calls, [`refresh rt-0 ${ORDERS} -`]);
+});
+
+test('D13 (TMI-27): a resource the grant does not cover gets backend_not_ready (consent) before any AS call', async (t) => {
+  const { as, calls } = fakeAs();
+  const { tokens } = await started(as);
+  const err = await t.throwsAsync(tokens.getToken(session, { resources: [INVOICES], scopes: [], fresh: false }), {
+    instanceOf: BackendNotReady,
+  });
+  t.like(toErrorBody(err as BackendNotReady), { error: 'backend_not_ready', remediation: 'consent' });
+  t.deepEqual(calls, []);
 });

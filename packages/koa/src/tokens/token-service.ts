@@ -1,35 +1,57 @@
 /**
  * The default token source of bff-token: TMI-BFF-01 §4 steps 3–5 (TMI-17).
- * 1. a suitable cached token (exact resource and scope sets, outside the expiry margin) → served;
- * 2. otherwise a refresh token is spent at the AS (refresh, or refresh + token exchange, D9);
+ * 1. a suitable cached token (exact resource and scope sets, outside the expiry margin) → served
+ *    (token-cache.ts);
+ * 2. otherwise a refresh token is spent at the AS, by the configured strategy (D9,
+ *    strategies/): a refresh, or a refresh and a token exchange;
  * 3. no refresh token, or none covering the resource → backend_not_ready (TMI-27).
  *
- * Concurrency (D10): callers asking for the same (session, resources, scopes) share one AS request;
- * all AS requests of one session run one at a time under the store's lock, so a rotating refresh
- * token is never presented twice. An AS slower than `asTimeoutMs` gets the caller a
+ * Concurrency (D10): callers asking for the same (session, resources, scopes) share one flight;
+ * all flights of one session run one at a time under the store's lock, so a rotating refresh token
+ * is never presented twice. An AS slower than `asTimeoutMs` gets the caller a
  * `temporarily_unavailable`, while the request itself runs to completion under the lock and its
- * rotated refresh token is stored: nothing is lost (D6).
+ * rotated refresh token is stored: nothing is lost (D6). The lock's lease covers the AS requests
+ * themselves (`asRequestTimeoutMs`), not the caller's wait.
+ *
+ * The grant records (sign-in, consent, sign-out, expiry) are grant-store.ts's; the methods below
+ * that touch them pass through.
  *
  * Walkthrough: docs/walkthrough/03-bff-token.md.
  */
 import type { KeyValueStore } from '@tmi-bff/store';
 import { AuthorizationServerError, BackendNotReady, ScopeNotNarrowed, TemporarilyUnavailable } from '../errors.js';
 import type { AuthorizationServer, GrantResult, Revocation } from './authorization-server.js';
-import { cacheKey, scopeSet } from './cache-key.js';
-import { grantRecord, noRefreshToken, retireGrant, revokeRefreshToken } from './grant-records.js';
+import { cacheKey } from './cache-key.js';
+import { GrantStore, grantRecord, noRefreshToken } from './grant-store.js';
+import { type DownscopeContext, type Downscoper, type DownscopingStrategy, downscopers } from './strategies/index.js';
+import { scopeBeyond, TokenCache } from './token-cache.js';
 import type { BffSession, GrantInput, HeldToken, StoredGrant, TokenOutcome, TokenRequest } from './types.js';
 
-export type DownscopingStrategy = 'refresh' | 'exchange';
+export { grantKey } from './grant-store.js';
+export type { DownscopingStrategy } from './strategies/index.js';
+
+/**
+ * Time the store's writes may take under the session's lock, beyond the AS requests, when the lease
+ * is reckoned: 10 s.
+ */
+export const LEASE_SLACK_MS = 10_000;
 
 export interface TokenServiceOptions {
   store: KeyValueStore;
   authorizationServer: AuthorizationServer;
-  /** D9: how a narrower token is obtained. Default: 'refresh'. */
+  /** D9: how a narrower token is obtained, a name in `downscopers` (strategies/index.ts). Default: 'refresh'. */
   strategy?: DownscopingStrategy;
   /** D8: a cached token is not served within this many seconds of its expiry. Default: 30. */
   expiryMarginSeconds?: number;
   /** D6: how long a caller waits for the AS before `temporarily_unavailable`, in ms. Default: 5000. */
   asTimeoutMs?: number;
+  /**
+   * The hard bound of one AS request, in ms: when the `AuthorizationServer` gives up on it
+   * (`OpenIdClient`'s `requestTimeoutSeconds`, 30 s by default). The session's lock is leased for two
+   * of them (a refresh, then an exchange) plus `LEASE_SLACK_MS`, so it never passes to another
+   * flight while a request that spends the refresh token may still be answered. Default: 30 000.
+   */
+  asRequestTimeoutMs?: number;
   /** TMI-15: the resource used when a request names none. Default: none (the AS decides). */
   defaultResource?: string | undefined;
   /** Lifetime assumed when the AS omits `expires_in`, in seconds. Default: 60. */
@@ -46,32 +68,50 @@ export interface TokenServiceOptions {
   log?: (event: string, data: Record<string, unknown>) => void;
 }
 
-export const grantKey = (sessionId: string) => `grant:${sessionId}`;
-
 export class TokenService {
-  readonly #store: KeyValueStore;
   readonly #as: AuthorizationServer;
+  readonly #grants: GrantStore;
+  readonly #cache: TokenCache;
   readonly #strategy: DownscopingStrategy;
-  readonly #marginMs: number;
+  readonly #downscoper: Downscoper;
   readonly #timeoutMs: number;
+  readonly #leaseMs: number;
   readonly #defaultResource: string | undefined;
-  readonly #assumedLifetimeMs: number;
   readonly #now: () => number;
   readonly #onToken: TokenServiceOptions['onToken'];
   readonly #log: NonNullable<TokenServiceOptions['log']>;
   readonly #inflight = new Map<string, Promise<TokenOutcome>>();
 
   constructor(options: TokenServiceOptions) {
-    this.#store = options.store;
     this.#as = options.authorizationServer;
-    this.#strategy = options.strategy ?? 'refresh';
-    this.#marginMs = (options.expiryMarginSeconds ?? 30) * 1000;
-    this.#timeoutMs = options.asTimeoutMs ?? 5000;
-    this.#defaultResource = options.defaultResource;
-    this.#assumedLifetimeMs = (options.assumedLifetimeSeconds ?? 60) * 1000;
     this.#now = options.now ?? Date.now;
-    this.#onToken = options.onToken;
     this.#log = options.log ?? (() => {});
+    this.#grants = new GrantStore({
+      store: options.store,
+      authorizationServer: this.#as,
+      now: this.#now,
+      note: (line) => this.#log(line, {}),
+    });
+    this.#cache = new TokenCache({
+      now: this.#now,
+      marginMs: (options.expiryMarginSeconds ?? 30) * 1000,
+      assumedLifetimeMs: (options.assumedLifetimeSeconds ?? 60) * 1000,
+    });
+    this.#strategy = options.strategy ?? 'refresh';
+    if (!Object.hasOwn(downscopers, this.#strategy)) {
+      const names = Object.keys(downscopers).join('", "');
+      throw Object.assign(
+        new TypeError(`options.strategy must be one of "${names}", not ${JSON.stringify(this.#strategy)}`),
+        {
+          code: 'ERR_INVALID_ARG_VALUE',
+        },
+      );
+    }
+    this.#downscoper = downscopers[this.#strategy];
+    this.#timeoutMs = options.asTimeoutMs ?? 5000;
+    this.#leaseMs = 2 * (options.asRequestTimeoutMs ?? 30_000) + LEASE_SLACK_MS;
+    this.#defaultResource = options.defaultResource;
+    this.#onToken = options.onToken;
   }
 
   get strategy(): DownscopingStrategy {
@@ -83,38 +123,142 @@ export class TokenService {
     return Math.max(1, Math.floor((token.expires_at - this.#now()) / 1000));
   }
 
+  /** TMI-BFF-01 §4 (TMI-17): a token for the request, from the cache or from the AS. */
+  // #region walkthrough:get-token
+  async getToken(session: BffSession, input: TokenRequest): Promise<TokenOutcome> {
+    const request = this.#withDefaults(input);
+    const key = cacheKey(request.resources, request.scopes);
+    if (!request.fresh) {
+      const hit = this.#cache.lookup(await this.#grants.get(session.id), key);
+      if (hit) return this.#told(session, request, { token: hit, source: 'cache' });
+    }
+    const flightKey = `${session.id}\n${key}\n${request.fresh}`;
+    let flight = this.#inflight.get(flightKey);
+    if (!flight) {
+      flight = this.#obtain(session, request, key).finally(() => this.#inflight.delete(flightKey));
+      this.#inflight.set(flightKey, flight);
+    }
+    return this.#told(session, request, await this.#withinTimeout(flight));
+  }
+  // #endregion
+
+  // #region walkthrough:obtain
+  #obtain(session: BffSession, request: TokenRequest, key: string): Promise<TokenOutcome> {
+    const flight = async (): Promise<TokenOutcome> => {
+      // Read again under the lock: another request may have refreshed meanwhile.
+      const grant = await this.#grants.get(session.id);
+      if (!request.fresh) {
+        const hit = this.#cache.lookup(grant, key);
+        if (hit) return { token: hit, source: 'cache' };
+      }
+      // TMI-BFF-01 §4.3.2 (TMI-27): no artifact to get a token without the user.
+      if (!grant?.refresh_token) throw noRefreshToken(grant);
+      const uncovered = request.resources.filter((r) => !grant.resources.includes(r));
+      if (uncovered.length > 0) {
+        throw new BackendNotReady(
+          `the sign-in did not ask for ${uncovered.join(' ')}: the user must consent to it first`,
+          { remediation: 'consent' },
+        );
+      }
+      // D9: the strategy asks the AS; a rotated refresh token is saved before it returns.
+      const obtained = await this.#downscoper.obtain(request, this.#context(session, grant));
+      const { token, source } = obtained;
+      for (const also of obtained.alsoObtained ?? []) this.#cache.remember(grant, also.token, also.requestKey);
+      const broader = scopeBeyond(token, request.scopes);
+      this.#cache.remember(grant, token, broader.length > 0 ? undefined : key);
+      await this.#grants.put(session.id, grant);
+      if (broader.length > 0) {
+        // TMI-BFF-01 §8.3 (TMI-24): never a token with more scope than asked for, even from the AS.
+        this.#log('tokens.scope_not_narrowed', {
+          resources: request.resources,
+          requested: request.scopes.join(' '),
+          issued: token.scope,
+          strategy: source,
+        });
+        throw new ScopeNotNarrowed(request.scopes, broader);
+      }
+      return { token, source };
+    };
+    return this.#grants.withLock(session.id, flight, this.#leaseMs);
+  }
+  // #endregion
+
+  /** What a strategy works with: the grant read-only, and the one way to spend its refresh token. */
+  #context(session: BffSession, grant: StoredGrant): DownscopeContext {
+    return {
+      grant,
+      as: this.#as,
+      cache: this.#cache,
+      spendRefreshToken: (request) => this.#spendRefreshToken(session.id, grant, request),
+    };
+  }
+
+  /** RFC 6749 §6, with what the answer means for the grant record saved before anything else. */
+  async #spendRefreshToken(
+    sessionId: string,
+    grant: StoredGrant,
+    request: { resources: string[]; scope?: string | undefined },
+  ): Promise<GrantResult> {
+    let result: GrantResult;
+    try {
+      result = await this.#as.refresh(grant.refresh_token ?? '', request);
+    } catch (err) {
+      // invalid_grant: the refresh token is dead (expired, revoked, reused). Forget it, so the next
+      // request answers backend_not_ready instead of asking the AS again.
+      if (err instanceof AuthorizationServerError && err.error === 'invalid_grant') {
+        delete grant.refresh_token;
+        grant.refresh_token_missing = 'invalid_grant';
+        await this.#grants.put(sessionId, grant);
+      }
+      throw err;
+    }
+    // RFC 9700 §4.14.2: the AS rotated the refresh token; keep the new one before anything else.
+    if (result.refresh_token) {
+      grant.refresh_token = result.refresh_token;
+      await this.#grants.put(sessionId, grant);
+    }
+    return result;
+  }
+
+  #told(session: BffSession, request: TokenRequest, outcome: TokenOutcome): TokenOutcome {
+    this.#onToken?.({ sessionId: session.id, request, source: outcome.source });
+    return outcome;
+  }
+
+  #withDefaults(request: TokenRequest): TokenRequest {
+    if (request.resources.length > 0 || !this.#defaultResource) return request;
+    return { ...request, resources: [this.#defaultResource] };
+  }
+
+  /** D6: the caller waits at most `asTimeoutMs`; the flight itself goes on and is stored. */
+  #withinTimeout(flight: Promise<TokenOutcome>): Promise<TokenOutcome> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      const detail = `timeout: no answer from the AS within ${this.#timeoutMs} ms (asTimeoutMs); it goes on and is kept`;
+      timer = setTimeout(() => reject(new TemporarilyUnavailable(undefined, { detail })), this.#timeoutMs);
+      timer.unref();
+    });
+    flight.catch(() => {}); // settled later, possibly after the caller gave up
+    return Promise.race([flight, late]).finally(() => clearTimeout(timer));
+  }
+
+  // The grant records (grant-store.ts).
+
   /**
    * Sign-in: the grant record of a new session, ending with it after `ttlMs`. A missing refresh
    * token is recorded as `not_issued` (the AS's configuration), so bff-token can say what helps.
    */
-  async startGrant(sessionId: string, input: GrantInput, ttlMs: number): Promise<void> {
-    await this.#store.withLock(grantKey(sessionId), () =>
-      this.#put(grantKey(sessionId), grantRecord(input, this.#endsAt(ttlMs))),
-    );
+  startGrant(sessionId: string, input: GrantInput, ttlMs: number): Promise<void> {
+    return this.#grants.start(sessionId, input, ttlMs);
   }
 
   /**
    * Consent (D13): the session's grant grows to what `input` asked for. An AS may issue no new
    * refresh token with consent: the previous one then still serves. A replaced refresh token is
-   * retired (`retireGrant`, grant-records.ts). Returns the AS session the record now carries.
+   * retired (`retireGrant`). Returns the AS session the record now carries.
    */
-  async widenGrant(sessionId: string, input: GrantInput, ttlMs: number): Promise<{ asSession?: string }> {
-    const key = grantKey(sessionId);
-    const { previous, grown } = await this.#store.withLock(key, async () => {
-      const previous = await this.#store.get<StoredGrant>(key);
-      const grown = grantRecord(
-        {
-          ...input,
-          refreshToken: input.refreshToken ?? previous?.refresh_token,
-          asSession: input.asSession ?? previous?.as_session,
-        },
-        this.#endsAt(ttlMs),
-      );
-      await this.#put(key, grown);
-      return { previous, grown };
-    });
-    await this.#retire(previous, 'replaced by consent', grown);
-    return grown.as_session ? { asSession: grown.as_session } : {};
+  widenGrant(sessionId: string, input: GrantInput, ttlMs: number): Promise<{ asSession?: string }> {
+    return this.#grants.widen(sessionId, input, ttlMs);
   }
 
   /**
@@ -123,20 +267,8 @@ export class TokenService {
    * session that replaces it) carries the same AS session. Returns what the ended record said of
    * its AS session, or undefined when there was no record.
    */
-  async endGrant(
-    sessionId: string,
-    end: { why: string; successor?: string | undefined },
-  ): Promise<{ asSession?: string } | undefined> {
-    const key = grantKey(sessionId);
-    const grant = await this.#store.withLock(key, async () => {
-      const found = await this.#store.get<StoredGrant>(key);
-      if (found) await this.#store.delete(key);
-      return found;
-    });
-    if (!grant) return undefined;
-    const successor = end.successor ? await this.getGrant(end.successor) : undefined;
-    await this.#retire(grant, end.why, successor);
-    return grant.as_session ? { asSession: grant.as_session } : {};
+  endGrant(sessionId: string, end: { why: string; successor?: string | undefined }) {
+    return this.#grants.end(sessionId, end);
   }
 
   /**
@@ -144,8 +276,8 @@ export class TokenService {
    * grant the session `keptBy` already holds.
    */
   async discardGrant(input: GrantInput, why: string, keptBy?: string): Promise<void> {
-    const kept = keptBy ? await this.getGrant(keptBy) : undefined;
-    await this.#retire(grantRecord(input), why, kept);
+    const kept = keptBy ? await this.#grants.get(keptBy) : undefined;
+    await this.#grants.retire(grantRecord(input), why, kept);
   }
 
   /**
@@ -153,14 +285,8 @@ export class TokenService {
    * its refresh token is revoked, unless `carriedElsewhere` says a newer session carries the same
    * AS session (and so, at many ASes, the same grant).
    */
-  async grantExpired(record: unknown, carriedElsewhere: (asSession: string) => Promise<boolean>): Promise<void> {
-    const grant = record as StoredGrant | undefined;
-    if (typeof grant?.refresh_token !== 'string') return;
-    if (grant.as_session && (await carriedElsewhere(grant.as_session))) {
-      this.#note('grant.superseded (session expired): a newer session carries the same AS session; not revoked');
-      return;
-    }
-    await revokeRefreshToken(this.#as, (line) => this.#note(line), grant.refresh_token, 'session expired');
+  grantExpired(record: unknown, carriedElsewhere: (asSession: string) => Promise<boolean>): Promise<void> {
+    return this.#grants.expired(record, carriedElsewhere);
   }
 
   /** Whether the session has a grant record (a session without one has ended). */
@@ -185,32 +311,21 @@ export class TokenService {
 
   /** The grant record of a session, read-only (for inspection and tests; write through the methods above). */
   getGrant(sessionId: string): Promise<Readonly<StoredGrant> | undefined> {
-    return this.#store.get<StoredGrant>(grantKey(sessionId));
+    return this.#grants.get(sessionId);
   }
 
   /** Development knob: every cached access token of the session expires now. Returns how many, or undefined without a grant. */
-  async expireCachedTokens(sessionId: string): Promise<number | undefined> {
-    const key = grantKey(sessionId);
-    return this.#store.withLock(key, async () => {
-      const grant = await this.#store.get<StoredGrant>(key);
-      if (!grant) return undefined;
-      const held = Object.values(grant.tokens);
-      for (const token of held) token.expires_at = Math.min(token.expires_at, this.#now());
-      await this.#put(key, grant);
-      return held.length;
-    });
+  expireCachedTokens(sessionId: string): Promise<number | undefined> {
+    return this.#grants.update(sessionId, (grant) => this.#cache.expireAll(grant));
   }
 
   /** Development knob: the grant record now ends in `ttlMs` (with its session). False without a grant. */
   async setGrantLifetime(sessionId: string, ttlMs: number): Promise<boolean> {
-    const key = grantKey(sessionId);
-    return this.#store.withLock(key, async () => {
-      const grant = await this.#store.get<StoredGrant>(key);
-      if (!grant) return false;
+    const changed = await this.#grants.update(sessionId, (grant) => {
       grant.ends_at = this.#now() + Math.max(1, ttlMs);
-      await this.#put(key, grant);
       return true;
     });
+    return changed ?? false;
   }
 
   /**
@@ -220,193 +335,5 @@ export class TokenService {
   async revokeAtAs(sessionId: string): Promise<Revocation | undefined> {
     const refreshToken = (await this.getGrant(sessionId))?.refresh_token;
     return refreshToken ? this.#as.revokeRefreshToken(refreshToken) : undefined;
-  }
-
-  /** Writes a grant record, keeping the expiry it was saved with (the session's end). */
-  #put(storeKey: string, grant: StoredGrant): Promise<void> {
-    const ttlMs = grant.ends_at === undefined ? undefined : Math.max(1, grant.ends_at - this.#now());
-    return this.#store.set(storeKey, grant, ttlMs);
-  }
-
-  #endsAt(ttlMs: number): number {
-    return this.#now() + ttlMs;
-  }
-
-  /** A log line that is a sentence of its own. */
-  #note(line: string): void {
-    this.#log(line, {});
-  }
-
-  /** A grant the backend stops using, replaced by `successor` if anything (grant-records.ts). */
-  #retire(grant: StoredGrant | undefined, why: string, successor?: StoredGrant): Promise<void> {
-    return retireGrant(this.#as, (line) => this.#note(line), grant, why, successor);
-  }
-
-  /** TMI-BFF-01 §4 (TMI-17): a token for the request, from the cache or from the AS. */
-  // #region walkthrough:get-token
-  async getToken(session: BffSession, input: TokenRequest): Promise<TokenOutcome> {
-    const request = this.#withDefaults(input);
-    const key = cacheKey(request.resources, request.scopes);
-    if (!request.fresh) {
-      const hit = this.#cached(await this.getGrant(session.id), key);
-      if (hit) return this.#told(session, request, { token: hit, source: 'cache' });
-    }
-    const flightKey = `${session.id}\n${key}\n${request.fresh}`;
-    let flight = this.#inflight.get(flightKey);
-    if (!flight) {
-      flight = this.#obtain(session, request, key).finally(() => this.#inflight.delete(flightKey));
-      this.#inflight.set(flightKey, flight);
-    }
-    return this.#told(session, request, await this.#withinTimeout(flight));
-  }
-  // #endregion
-
-  #told(session: BffSession, request: TokenRequest, outcome: TokenOutcome): TokenOutcome {
-    this.#onToken?.({ sessionId: session.id, request, source: outcome.source });
-    return outcome;
-  }
-
-  #withDefaults(request: TokenRequest): TokenRequest {
-    if (request.resources.length > 0 || !this.#defaultResource) return request;
-    return { ...request, resources: [this.#defaultResource] };
-  }
-
-  /** D8: only an exact key match, and only outside the expiry margin. */
-  #cached(grant: StoredGrant | undefined, key: string): HeldToken | undefined {
-    const token = grant?.tokens[key];
-    return token && token.expires_at - this.#now() > this.#marginMs ? token : undefined;
-  }
-
-  /** D6: the caller waits at most `asTimeoutMs`; the flight itself goes on and is stored. */
-  #withinTimeout(flight: Promise<TokenOutcome>): Promise<TokenOutcome> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      const detail = `timeout: no answer from the AS within ${this.#timeoutMs} ms (asTimeoutMs); it goes on and is kept`;
-      timer = setTimeout(() => reject(new TemporarilyUnavailable(undefined, { detail })), this.#timeoutMs);
-      timer.unref();
-    });
-    flight.catch(() => {}); // settled later, possibly after the caller gave up
-    return Promise.race([flight, late]).finally(() => clearTimeout(timer));
-  }
-
-  // #region walkthrough:obtain
-  #obtain(session: BffSession, request: TokenRequest, key: string): Promise<TokenOutcome> {
-    const storeKey = grantKey(session.id);
-    return this.#store.withLock(storeKey, async () => {
-      // Read again under the lock: another request may have refreshed meanwhile.
-      const grant = await this.#store.get<StoredGrant>(storeKey);
-      if (!request.fresh) {
-        const hit = this.#cached(grant, key);
-        if (hit) return { token: hit, source: 'cache' as const };
-      }
-      // TMI-BFF-01 §4.3.2 (TMI-27): no artifact to get a token without the user.
-      if (!grant?.refresh_token) throw noRefreshToken(grant);
-      const uncovered = request.resources.filter((r) => !grant.resources.includes(r));
-      if (uncovered.length > 0) {
-        throw new BackendNotReady(
-          `the sign-in did not ask for ${uncovered.join(' ')}: the user must consent to it first`,
-          { remediation: 'consent' },
-        );
-      }
-      const outcome =
-        this.#strategy === 'exchange' && request.scopes.length > 0 && request.resources.length === 1
-          ? await this.#exchange(storeKey, grant, request)
-          : await this.#refresh(storeKey, grant, request);
-      const broader = this.#beyondRequest(outcome.token, request);
-      this.#remember(grant, outcome.token, broader.length > 0 ? undefined : key);
-      await this.#put(storeKey, grant);
-      if (broader.length > 0) {
-        // TMI-BFF-01 §8.3 (TMI-24): never a token with more scope than asked for, even from the AS.
-        this.#log('tokens.scope_not_narrowed', {
-          resources: request.resources,
-          requested: request.scopes.join(' '),
-          issued: outcome.token.scope,
-          strategy: outcome.source,
-        });
-        throw new ScopeNotNarrowed(request.scopes, broader);
-      }
-      return outcome;
-    });
-  }
-  // #endregion
-
-  #held(result: GrantResult, request: Pick<TokenRequest, 'resources' | 'scopes'>, fallbackScope: string): HeldToken {
-    const lifetimeMs = result.expires_in !== undefined ? result.expires_in * 1000 : this.#assumedLifetimeMs;
-    return {
-      access_token: result.access_token,
-      // RFC 6749 §5.1: an omitted scope is the requested one.
-      scope: scopeSet(result.scope ?? (request.scopes.join(' ') || fallbackScope)).join(' '),
-      resources: request.resources,
-      expires_at: this.#now() + lifetimeMs,
-    };
-  }
-
-  /** Scopes of `token` the request did not ask for (none when it asked for no scope in particular). */
-  #beyondRequest(token: HeldToken, request: TokenRequest): string[] {
-    if (request.scopes.length === 0) return [];
-    const asked = new Set(request.scopes);
-    return scopeSet(token.scope).filter((s) => !asked.has(s));
-  }
-
-  /**
-   * D8: a token answers the request it was obtained for (`requestKey`: the same `cacheKey` the
-   * lookup uses) and, when its actual scope differs, a request for exactly that scope too.
-   */
-  #remember(grant: StoredGrant, token: HeldToken, requestKey: string | undefined): void {
-    const now = this.#now();
-    for (const [k, t] of Object.entries(grant.tokens)) if (t.expires_at <= now) delete grant.tokens[k];
-    if (requestKey) grant.tokens[requestKey] = token;
-    grant.tokens[cacheKey(token.resources, scopeSet(token.scope))] = token;
-  }
-
-  /** D9 'refresh': RFC 6749 §6 with RFC 8707 resources and the (narrower) scope. */
-  async #refresh(storeKey: string, grant: StoredGrant, request: TokenRequest): Promise<TokenOutcome> {
-    const refreshToken = grant.refresh_token ?? '';
-    let result: GrantResult;
-    try {
-      result = await this.#as.refresh(refreshToken, {
-        resources: request.resources,
-        scope: request.scopes.join(' ') || undefined,
-      });
-    } catch (err) {
-      // invalid_grant: the refresh token is dead (expired, revoked, reused). Forget it, so the next
-      // request answers backend_not_ready instead of asking the AS again.
-      if (err instanceof AuthorizationServerError && err.error === 'invalid_grant') {
-        delete grant.refresh_token;
-        grant.refresh_token_missing = 'invalid_grant';
-        await this.#put(storeKey, grant);
-      }
-      throw err;
-    }
-    // RFC 9700 §4.14.2: the AS rotated the refresh token; keep the new one before anything else.
-    if (result.refresh_token) {
-      grant.refresh_token = result.refresh_token;
-      await this.#put(storeKey, grant);
-    }
-    return { token: this.#held(result, request, grant.scope), source: 'refresh' };
-  }
-
-  /** D9 'exchange': RFC 8693 exchange of a broader token held for the same resource. */
-  async #exchange(storeKey: string, grant: StoredGrant, request: TokenRequest): Promise<TokenOutcome> {
-    const wanted = new Set(request.scopes);
-    const now = this.#now();
-    let broad = Object.values(grant.tokens).find(
-      (t) =>
-        t.resources.length === 1 &&
-        t.resources[0] === request.resources[0] &&
-        t.expires_at - now > this.#marginMs &&
-        [...wanted].every((s) => t.scope.split(' ').includes(s)),
-    );
-    if (!broad) {
-      const full = await this.#refresh(storeKey, grant, { ...request, scopes: [] });
-      broad = full.token;
-      this.#remember(grant, broad, cacheKey(request.resources, []));
-    }
-    if (scopeSet(broad.scope).join(' ') === request.scopes.join(' ')) return { token: broad, source: 'refresh' };
-    const result = await this.#as.exchange(broad.access_token, {
-      resource: request.resources[0] ?? '',
-      scope: request.scopes.join(' '),
-    });
-    return { token: this.#held(result, request, request.scopes.join(' ')), source: 'exchange' };
   }
 }
