@@ -19,7 +19,9 @@ export interface KeyValueStore {
    * hangs or died (another process, for a distributed store) does not block its key for ever. Past
    * its lease, a holder is not stopped: the next holder proceeds while it still runs, and its later
    * writes land after the next holder's (last writer wins, no value torn). Callers pass a lease
-   * longer than anything `fn` awaits; a distributed store may renew the lease while `fn` runs.
+   * longer than anything `fn` awaits. A distributed store may keep a shorter expiry in the shared
+   * store and renew it while `fn` runs (so the lock of a process that died frees sooner), but holds
+   * the key no longer than `leaseMs` in all.
    */
   withLock<T>(key: string, fn: () => Promise<T>, options?: { leaseMs?: number }): Promise<T>;
   /** Flushes pending writes and stops timers. */
