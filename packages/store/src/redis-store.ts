@@ -181,12 +181,14 @@ export class RedisStore implements KeyValueStore {
   readonly #holders = new AsyncLocalStorage<Holder[]>();
   #timer: NodeJS.Timeout | undefined;
   #down = false;
+  #connected = false;
 
   /** Connects to Redis; rejects with `StoreUnavailable` when it cannot be reached within `commandTimeoutMs`. */
   static async connect(options: RedisStoreOptions): Promise<RedisStore> {
     const store = new RedisStore(options);
     try {
       await store.#client.connect();
+      store.#connected = true;
     } catch (err) {
       store.#client.destroy();
       throw store.#unavailable(err);
@@ -228,8 +230,9 @@ export class RedisStore implements KeyValueStore {
       disableOfflineQueue: true,
       socket: {
         connectTimeout: this.#timeout,
-        // Reconnect for ever in the background, backing off to one attempt a second.
-        reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 1000),
+        // Once connected, reconnect for ever in the background, backing off to one attempt a second;
+        // a first connection that fails makes `connect` reject instead.
+        reconnectStrategy: (retries, cause) => (this.#connected ? Math.min(50 * 2 ** retries, 1000) : cause),
       },
     }) as RedisClientType;
     this.#client.on('error', (err: unknown) => {
