@@ -8,7 +8,14 @@ import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { clientAuthFor, createTmiBff, defaultSessionInfo, OpenIdClient, SPEC, TokenService } from '@tmi-bff/koa';
-import { type KeyValueStore, LowdbStore, loadOrCreateSecret, MemoryStore, SealedStore } from '@tmi-bff/store';
+import {
+  type KeyValueStore,
+  LowdbStore,
+  loadOrCreateSecret,
+  MemoryStore,
+  RedisStore,
+  SealedStore,
+} from '@tmi-bff/store';
 import Koa from 'koa';
 import { adminRoutes, MOCK_META } from './admin.js';
 import type { BackendConfig } from './config.js';
@@ -73,9 +80,14 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
   };
   // Known before the store opens: entries found expired at open are reported right after it.
   const secret = await dataKey(config);
-  const inner = config.dataDir
-    ? await LowdbStore.open({ file: join(config.dataDir, 'bff.json'), onExpired, ...storeOptions })
-    : new MemoryStore({ onExpired, ...storeOptions });
+  if (config.redisUrl && !config.dataKey && !config.dataDir) {
+    throw new TypeError('a Redis store (BFF_STORE) is shared by instances: set BFF_DATA_KEY, the same on each of them');
+  }
+  const inner = config.redisUrl
+    ? await RedisStore.connect({ url: config.redisUrl, onExpired, ...storeOptions })
+    : config.dataDir
+      ? await LowdbStore.open({ file: join(config.dataDir, 'bff.json'), onExpired, ...storeOptions })
+      : new MemoryStore({ onExpired, ...storeOptions });
   // Data at rest: values sealed with AES-256-GCM, keys (such as the session cookie's id) hashed.
   const store = new SealedStore(inner, {
     secret,

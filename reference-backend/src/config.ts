@@ -41,6 +41,11 @@ export interface BackendConfig {
   /** Folder for the lowdb store and the cookie keys. Default: none (in memory). */
   dataDir?: string | undefined;
   /**
+   * A Redis that keeps the store instead (`RedisStore`), shared by every instance that names it, e.g.
+   * `redis://127.0.0.1:6379`. Every instance then needs the same `dataKey`. Default: none.
+   */
+  redisUrl?: string | undefined;
+  /**
    * 32 random bytes that seal the store at rest (AES-256-GCM values, HMAC-hashed keys).
    * Default: generated at first start into `<dataDir>/bff.key` (mode 0600); in memory, per process.
    */
@@ -183,6 +188,7 @@ const positive = (name: string, value: string | undefined, fallback: number): nu
  * | `BFF_AS_TIMEOUT_MS` | `5000` | refused |
  * | `BFF_DATA_DIR` | `<reference-backend>/.data`; `memory` keeps everything in memory | refused |
  * | `BFF_DATA_KEY` | a key generated into `<BFF_DATA_DIR>/bff.key`; else 32 bytes, base64url or hex | refused |
+ * | `BFF_STORE` (or `REDIS_URL`) | none: the store is lowdb in `BFF_DATA_DIR`; `redis://…` or `rediss://…`: a Redis shared by every instance (give them one `BFF_DATA_KEY`) | refused |
  * | `BFF_HOST` | `127.0.0.1` (the listen address, apart from the public `BFF_ORIGIN`) | refused |
  * | `BFF_PORT` | the port of `BFF_ORIGIN` | refused |
  * | `BFF_TRUST_PROXY` | off; `1` behind a TLS-terminating proxy | off |
@@ -218,6 +224,12 @@ export function configFromEnv(env: Record<string, string | undefined>, root: str
   const listen = setting(env, 'BFF_PORT', "unset it to listen on BFF_ORIGIN's port");
   const dataDir = setting(env, 'BFF_DATA_DIR', 'a folder, or "memory"; unset it for the default');
   const dataKey = setting(env, 'BFF_DATA_KEY', 'unset it to generate one');
+  const redisUrl = setting(env, 'BFF_STORE', 'a redis:// URL; unset it for the lowdb store') ?? env.REDIS_URL?.trim();
+  if (redisUrl !== undefined && redisUrl !== '' && !/^rediss?:\/\/./.test(redisUrl)) {
+    throw new TypeError(
+      `BFF_STORE (or REDIS_URL) must be a Redis URL such as redis://127.0.0.1:6379, got "${redisUrl}"; unset it for the lowdb store`,
+    );
+  }
   const mock = env.BFF_MOCK === '1';
   // Mock mode is for this machine only: a listen address beyond loopback is refused too.
   if (mock && host && !isLoopback(host)) {
@@ -255,6 +267,7 @@ export function configFromEnv(env: Record<string, string | undefined>, root: str
       sessionMaxAgeMs: DEFAULTS.sessionMaxAgeMs,
       dataDir: dataDir === 'memory' ? undefined : (dataDir ?? join(root, '.data')),
       dataKey: dataKey ? parseSecret(dataKey, 'BFF_DATA_KEY') : undefined,
+      redisUrl: redisUrl || undefined,
       trustProxy: env.BFF_TRUST_PROXY === '1',
       frontend,
       connectSrc,
