@@ -356,10 +356,25 @@ export class RedisStore implements KeyValueStore {
     }
   }
 
-  /** Stops the sweep timer and closes the connection once the calls already made are answered. */
+  /**
+   * Stops the sweep timer and closes the connection once the calls already made are answered, or
+   * after `commandTimeoutMs` when Redis does not answer them.
+   */
   async close(): Promise<void> {
     clearInterval(this.#timer);
-    if (this.#client.isOpen) await this.#client.close();
+    if (!this.#client.isOpen) return;
+    let timer: NodeJS.Timeout | undefined;
+    const closed = await Promise.race([
+      this.#client.close().then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), this.#timeout);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!closed && this.#client.isOpen) this.#client.destroy();
   }
 
   #report(member: string, json: string): void {
@@ -423,8 +438,12 @@ export class RedisStore implements KeyValueStore {
   #lose(holder: Holder, key: string): void {
     if (holder.state !== 'held') return;
     holder.state = 'lost';
-    this.#onLeaseLost(key);
     holder.controller.abort(this.#leaseLost(holder));
+    try {
+      this.#onLeaseLost(key);
+    } catch {
+      // A failing reporter must not break the renewal timer.
+    }
   }
 
   #leaseLost(holder: Holder): LeaseLost {

@@ -242,6 +242,16 @@ test.serial(
   },
 );
 
+test.serial('a store closes while Redis is down, without waiting for it', async (t) => {
+  const own = await startRedis();
+  t.teardown(() => own.remove());
+  const store = await RedisStore.connect({ url: own.url, commandTimeoutMs: 300, onConnection: () => {} });
+  await own.stop();
+  const started = Date.now();
+  await store.close();
+  t.true(Date.now() - started < 1000, `${Date.now() - started} ms`);
+});
+
 test.serial('connecting to a Redis that does not answer rejects with StoreUnavailable', async (t) => {
   const own = await startRedis();
   await own.remove();
