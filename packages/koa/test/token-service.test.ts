@@ -249,3 +249,30 @@ test('D13 (TMI-27): a resource the grant does not cover gets backend_not_ready (
   t.like(toErrorBody(err as BackendNotReady), { error: 'backend_not_ready', remediation: 'consent' });
   t.deepEqual(calls, []);
 });
+
+test('TMI-BFF-01 §4.2 (TMI-19): a token’s lifetime counts from when the request left for the AS, not from its answer', async (t) => {
+  let clock = 1_000_000;
+  const slow: AuthorizationServer = {
+    // The AS takes 5 s to answer a token that lives 60 s from when it was asked.
+    async refresh(): Promise<GrantResult> {
+      clock += 5000;
+      return { access_token: 'at', refresh_token: 'rt-1', expires_in: 60, scope: 'read' };
+    },
+    exchange: async () => {
+      clock += 5000;
+      return { access_token: 'at-x', expires_in: 60, scope: 'read' };
+    },
+    revokeRefreshToken: async () => ({ revoked: true }),
+  };
+  for (const strategy of ['refresh', 'exchange'] as const) {
+    const tokens = new TokenService({
+      store: new MemoryStore(),
+      authorizationServer: slow,
+      strategy,
+      now: () => clock,
+    });
+    await tokens.startGrant(session.id, { refreshToken: 'rt-0', resources: [ORDERS], scope: 'read write' }, 3600_000);
+    const { token } = await tokens.getToken(session, { resources: [ORDERS], scopes: ['read'], fresh: false });
+    t.is(tokens.expiresIn(token), 55, `${strategy}: 60 s from the request, 5 s of which went by waiting`);
+  }
+});

@@ -68,15 +68,29 @@ export class TokenCache {
     return held.length;
   }
 
-  /** The token an AS answer gives, for `request`; `fallbackScope` when the request named none. */
-  held(result: GrantResult, request: Pick<TokenRequest, 'resources' | 'scopes'>, fallbackScope: string): HeldToken {
+  /** The cache's clock, epoch ms: strategies note when a request leaves for the AS. */
+  now(): number {
+    return this.#now();
+  }
+
+  /**
+   * The token an AS answer gives, for `request`; `fallbackScope` when the request named none. Its
+   * lifetime counts from `askedAt`, when the request left for the AS, not from the answer's arrival:
+   * TMI-BFF-01 §4.2 (TMI-19), expires_in never promises more than the AS gave.
+   */
+  held(
+    result: GrantResult,
+    request: Pick<TokenRequest, 'resources' | 'scopes'>,
+    fallbackScope: string,
+    askedAt: number,
+  ): HeldToken {
     const lifetimeMs = result.expires_in !== undefined ? result.expires_in * 1000 : this.#assumedLifetimeMs;
     return {
       access_token: result.access_token,
       // RFC 6749 §5.1: an omitted scope is the requested one.
       scope: scopeSet(result.scope ?? (request.scopes.join(' ') || fallbackScope)).join(' '),
       resources: request.resources,
-      expires_at: this.#now() + lifetimeMs,
+      expires_at: askedAt + lifetimeMs,
     };
   }
 

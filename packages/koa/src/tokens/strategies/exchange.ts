@@ -21,7 +21,8 @@ export const exchange: Downscoper = {
     }
     const scope = request.scopes.join(' ');
     if (scopeSet(broad.scope).join(' ') === scope) return { token: broad, source: 'refresh', alsoObtained };
+    const askedAt = context.cache.now();
     const result = await context.as.exchange(broad.access_token, { resource, scope });
-    return { token: context.cache.held(result, request, scope), source: 'exchange', alsoObtained };
+    return { token: context.cache.held(result, request, scope, askedAt), source: 'exchange', alsoObtained };
   },
 };

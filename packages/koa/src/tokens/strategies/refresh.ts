@@ -3,10 +3,11 @@ import type { Downscoper } from './downscoper.js';
 
 export const refresh: Downscoper = {
   async obtain(request, { grant, cache, spendRefreshToken }) {
+    const askedAt = cache.now();
     const result = await spendRefreshToken({
       resources: request.resources,
       scope: request.scopes.join(' ') || undefined,
     });
-    return { token: cache.held(result, request, grant.scope), source: 'refresh' };
+    return { token: cache.held(result, request, grant.scope, askedAt), source: 'refresh' };
   },
 };
