@@ -148,6 +148,12 @@ function rows(config: BackendConfig): Row[] {
       isDefault: config.sessionMaxAgeMs === DEFAULTS.sessionMaxAgeMs,
     },
     {
+      name: 'BFF_STORE',
+      value: config.redisUrl ? withoutPassword(config.redisUrl) : config.dataDir ? 'lowdb' : 'memory',
+      env: ['BFF_STORE', 'REDIS_URL'],
+      isDefault: !config.redisUrl,
+    },
+    {
       name: 'BFF_DATA_DIR',
       value: config.dataDir ?? 'memory (nothing kept across restarts)',
       env: ['BFF_DATA_DIR'],

@@ -69,7 +69,11 @@ async function main(): Promise<void> {
       : `; the app served from ${config.frontend.static}`
     : '';
   const listening = new URL(config.origin).port === String(port) ? '' : ` (listening on ${host}:${port})`;
-  const where = config.dataDir ? `data in ${config.dataDir} (npm run reset clears it)` : 'data in memory';
+  const where = config.redisUrl
+    ? `data in Redis at ${new URL(config.redisUrl).host}`
+    : config.dataDir
+      ? `data in ${config.dataDir} (npm run reset clears it)`
+      : 'data in memory';
   console.log(
     `reference-backend ready at ${config.origin}${listening} in ${Math.round(performance.now() - started)} ms; ` +
       `AS ${config.issuer}; downscoping by ${config.tokens.strategy}; ${where}${front}`,

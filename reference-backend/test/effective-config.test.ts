@@ -140,3 +140,12 @@ test('an issuer or dev server URL with a password shows without it; a newline ne
   const lines = effectiveConfiguration(config({ secret: SECRET }, { origin: 'http://a\nBFF_FAKE x' })).split('\n');
   t.false(lines.some((l) => l.startsWith('BFF_FAKE')));
 });
+
+test('BFF_STORE: a Redis URL is shown without its password; unset, the store is lowdb', (t) => {
+  const block = effectiveConfiguration(
+    config({ secret: SECRET }, { redisUrl: `redis://bff:${SECRET}@redis.internal:6379/2` }),
+  );
+  t.deepEqual(leaked(block, SECRET), []);
+  t.is(line(block, 'BFF_STORE'), 'BFF_STORE | redis://<redacted>@redis.internal:6379/2 | (set)');
+  t.is(line(effectiveConfiguration(config({ secret: SECRET })), 'BFF_STORE'), 'BFF_STORE | lowdb | (default)');
+});
