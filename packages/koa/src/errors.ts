@@ -146,8 +146,22 @@ export function toErrorBody(err: unknown): ErrorBody {
   return { error: 'server_error', error_description: 'the backend failed unexpectedly; see its log' };
 }
 
-/** Any thrown value as a TmiBffError (unknown ones become ServerError). */
+/** The codes of the store's errors that mean "not now", not "broken" (@tmi-bff/store errors.ts). */
+const STORE_NOT_NOW = new Set(['TMI_BFF_STORE_UNAVAILABLE', 'TMI_BFF_STORE_LEASE_LOST']);
+
+/**
+ * Any thrown value as a TmiBffError (unknown ones become ServerError). D6: a session store that
+ * cannot be reached (Redis down) is `temporarily_unavailable`, as an AS that cannot be: nothing is
+ * lost, and the same request works once it is back.
+ */
 export function asTmiBffError(err: unknown): TmiBffError {
   if (err instanceof TmiBffError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && STORE_NOT_NOW.has(code)) {
+    return new TemporarilyUnavailable('the session store did not answer; try again shortly', {
+      detail: `store: ${(err as Error).message}`,
+      cause: err,
+    });
+  }
   return new ServerError(err instanceof Error ? (err.stack ?? err.message) : String(err), err);
 }

@@ -4,6 +4,7 @@
  */
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { LeaseLost, StoreUnavailable } from '@tmi-bff/store';
 import test, { type ExecutionContext } from 'ava';
 import Koa, { type Middleware } from 'koa';
 import {
@@ -100,4 +101,27 @@ test('requireSession: no session or an ended one is invalid_session', async (t) 
   });
   session = { id: 's', claims: {}, expiresAt: Date.now() + 60_000 };
   t.is((await fetch(url)).status, 200);
+});
+
+test('D6: a session store that does not answer (StoreUnavailable, LeaseLost) is temporarily_unavailable, not a 500', async (t) => {
+  for (const [Error_, code] of [
+    [StoreUnavailable, 'TMI_BFF_STORE_UNAVAILABLE'],
+    [LeaseLost, 'TMI_BFF_STORE_LEASE_LOST'],
+  ] as const) {
+    const url = await serve(t, errorHandler('test.error', quiet), async function storeDown() {
+      throw new Error_('connection refused');
+    });
+    const res = await fetch(url);
+    t.is(res.status, 400, code);
+    t.is(res.headers.get('cache-control'), 'no-store');
+    t.deepEqual(await res.json(), {
+      error: 'temporarily_unavailable',
+      error_description: 'the session store did not answer; try again shortly',
+    });
+  }
+  // Anything else stays a server error.
+  const url = await serve(t, errorHandler('test.error', quiet), async function broken() {
+    throw Object.assign(new Error('bug'), { code: 'ERR_SOMETHING' });
+  });
+  t.is((await fetch(url)).status, 500);
 });
