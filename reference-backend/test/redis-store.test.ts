@@ -5,11 +5,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
-import test from 'ava';
+import { CSRF_HEADER } from '@tmi-bff/koa';
+import { fetchWithJar } from '@tmi-bff/mock-as/testing';
+import test, { type ExecutionContext } from 'ava';
 import { createClient } from 'redis';
 import { configFromEnv, createBackend } from '../src/index.js';
-import { STOCKS, startStack } from './_setup.js';
+import { STOCKS, type Stack, startStack, type UserAgent } from './_setup.js';
 
 const REQUIRED = { BFF_ISSUER: 'https://as.example', BFF_CLIENT_ID: 'my-bff', BFF_CLIENT_SECRET: 'my-secret' };
 
@@ -86,4 +90,70 @@ test('a backend on Redis signs in and serves tokens; Redis holds sealed values u
     t.true(secret.length > 4);
     t.false(values.includes(secret) || keys.join(' ').includes(secret));
   }
+});
+
+/** A second instance of the stack's backend: the same settings (one public origin, one Redis, one data key), its own port. */
+async function secondInstance(t: ExecutionContext, stack: Stack, now: () => number) {
+  const backend = await createBackend({ ...stack.backend.config, log: () => {}, now });
+  const server = createHttpServer(backend.app.callback()).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(async () => {
+    server.close();
+    server.closeAllConnections();
+    await backend.close();
+  });
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  /** A request of `user`'s browser that a load balancer sent to this instance. */
+  return (user: UserAgent, path: string) =>
+    fetchWithJar(user.jar, `${base}${path}`, { headers: { [CSRF_HEADER]: '1' } });
+}
+
+test('Two instances on one Redis: a session created through one is served by the other', async (t) => {
+  const stack = await startStack(t, { backend: { redisUrl: redis.url, dataKey: new Uint8Array(randomBytes(32)) } });
+  const viaSecond = await secondInstance(t, stack, () => Date.now());
+  const alice = stack.browser();
+  await alice.signIn({ persona: 'alice' });
+  const info = await viaSecond(alice, '/.well-known/bff-sessioninfo');
+  t.is(info.status, 200);
+  t.like(await info.json(), { sub: 'alice' });
+  const token = await viaSecond(
+    alice,
+    `/.well-known/bff-token?resource=${encodeURIComponent(STOCKS)}&scope=stocks:read`,
+  );
+  t.is(token.status, 200);
+  t.like(await token.json(), { scope: 'stocks:read' });
+});
+
+test('D10 across instances: after expiry, 100 concurrent requests split across two instances make exactly one refresh', async (t) => {
+  const stack = await startStack(t, { backend: { redisUrl: redis.url, dataKey: new Uint8Array(randomBytes(32)) } });
+  let offset = 0;
+  const viaSecond = await secondInstance(t, stack, () => Date.now() + offset);
+  const alice = stack.browser();
+  await alice.signIn({ persona: 'alice' });
+  const first = await alice.token({ resource: STOCKS, scope: 'stocks:read' });
+  t.is(first.status, 200);
+  // Past the cached token's lifetime (300 s) on both instances' clocks, within the session's hour.
+  stack.advance(600_000);
+  offset = 600_000;
+  const from = stack.grants.length;
+  const path = `/.well-known/bff-token?resource=${encodeURIComponent(STOCKS)}&scope=stocks:read`;
+  const answers = await Promise.all(
+    Array.from({ length: 100 }, async (_, i) => {
+      if (i % 2 === 0) {
+        const res = await alice.token({ resource: STOCKS, scope: 'stocks:read' });
+        return { status: res.status, token: res.body.access_token };
+      }
+      const res = await viaSecond(alice, path);
+      return { status: res.status, token: ((await res.json()) as { access_token?: string }).access_token };
+    }),
+  );
+  t.deepEqual(
+    stack.grants.slice(from).map((g) => `${g.grant_type} ${g.ok}`),
+    ['refresh_token true'],
+    'one refresh at the AS for both instances',
+  );
+  t.deepEqual([...new Set(answers.map((a) => a.status))], [200]);
+  const tokens = new Set(answers.map((a) => a.token));
+  t.is(tokens.size, 1, 'every caller got the one new token');
+  t.not([...tokens][0], first.body.access_token);
 });
