@@ -2,14 +2,13 @@
  * BFF_STORE=redis://… (or REDIS_URL): the backend keeps its store in Redis, sealed as on disk.
  * Against a real redis-server (Debian's `apt-get install -y redis-server`), on a free loopback port.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
 import { CSRF_HEADER } from '@tmi-bff/koa';
 import { fetchWithJar } from '@tmi-bff/mock-as/testing';
+import { type RedisServer, startRedis } from '@tmi-bff/store/testing';
 import test, { type ExecutionContext } from 'ava';
 import { createClient } from 'redis';
 import { configFromEnv, createBackend } from '../src/index.js';
@@ -17,31 +16,11 @@ import { STOCKS, type Stack, startStack, type UserAgent } from './_setup.js';
 
 const REQUIRED = { BFF_ISSUER: 'https://as.example', BFF_CLIENT_ID: 'my-bff', BFF_CLIENT_SECRET: 'my-secret' };
 
-let redis: { url: string; child: ChildProcess };
+let redis: RedisServer;
 test.before(async () => {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  probe.close();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
-  );
-  const failed = once(child, 'error').then(([err]) => {
-    throw (err as NodeJS.ErrnoException).code === 'ENOENT'
-      ? new Error('redis-server is not installed: install it with `apt-get install -y redis-server` (Debian)')
-      : err;
-  });
-  redis = { url: `redis://127.0.0.1:${port}`, child };
-  const client = createClient({ url: redis.url, socket: { reconnectStrategy: 20 } });
-  client.on('error', () => undefined);
-  await Promise.race([failed, client.connect()]);
-  await client.close();
+  redis = await startRedis();
 });
-test.after.always(() => redis?.child.kill('SIGTERM'));
+test.after.always(() => redis?.remove());
 
 test('configFromEnv: BFF_STORE (or REDIS_URL) names a Redis for the store; anything but a redis:// URL is refused', (t) => {
   const of = (env: Record<string, string>) => configFromEnv({ ...REQUIRED, ...env }, '/repo/rb').config.redisUrl;

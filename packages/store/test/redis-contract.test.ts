@@ -1,8 +1,8 @@
 /** The `KeyValueStore` contract (contract.ts) for `RedisStore`, alone and under a `SealedStore`, on a real redis-server. */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { type RedisServer, startRedis } from '@tmi-bff/store/testing';
 import test, { type ExecutionContext } from 'ava';
 import { RedisStore, type RedisStoreOptions, SealedStore } from '../src/index.js';
-import { type RedisServer, startRedis } from './_redis.js';
 import { type ContractHooks, storeContract } from './contract.js';
 
 let redis: RedisServer;

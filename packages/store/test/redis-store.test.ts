@@ -3,10 +3,10 @@
  * clients, leases, outages. Serial: they measure real time, and one of them pauses the process.
  */
 import { randomUUID } from 'node:crypto';
+import { type RedisServer, startRedis } from '@tmi-bff/store/testing';
 import test, { type ExecutionContext } from 'ava';
 import { createClient } from 'redis';
 import { LeaseLost, RedisStore, type RedisStoreOptions, StoreUnavailable } from '../src/index.js';
-import { type RedisServer, startRedis } from './_redis.js';
 
 let redis: RedisServer;
 test.before(async () => {

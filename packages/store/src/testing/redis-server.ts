@@ -1,6 +1,6 @@
 /**
- * A real redis-server for tests: started on loopback on a free port, with nothing persisted, and
- * stopped afterwards. redis-server comes from Debian (`apt-get install -y redis-server`); without
+ * @tmi-bff/store/testing: a real redis-server for tests (this package's and the backend's), started
+ * on loopback on a free port, with nothing persisted, and stopped afterwards. redis-server comes from Debian (`apt-get install -y redis-server`); without
  * it the tests fail with that instruction, in CI and locally alike (they are never skipped).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
