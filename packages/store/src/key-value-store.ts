@@ -5,7 +5,11 @@
  * process), and distributed ones that implement `withLock` with a lease.
  */
 export interface KeyValueStore {
-  /** The value, or undefined when absent or expired. */
+  /**
+   * The value, or undefined when absent or expired. Read-only: it may be the store's own object
+   * (in-process stores return it frozen, without a copy per read), so a caller that changes it
+   * changes a copy (`structuredClone`) and writes that back with `set`.
+   */
   get<T>(key: string): Promise<T | undefined>;
   /** Stores a value; `ttlMs` > 0 makes it expire. Resolves once the value is durable for this store. */
   set<T>(key: string, value: T, ttlMs?: number): Promise<void>;

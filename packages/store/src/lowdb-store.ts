@@ -5,7 +5,7 @@
  */
 import { CoalescedFile } from './coalesced-file.js';
 import type { Entry } from './key-value-store.js';
-import { type Expired, MemoryStore, type MemoryStoreOptions } from './memory-store.js';
+import { deepFreeze, type Expired, MemoryStore, type MemoryStoreOptions } from './memory-store.js';
 
 interface Document {
   version: 1;
@@ -35,6 +35,8 @@ export class LowdbStore extends MemoryStore {
     const store = new LowdbStore(options);
     await store.#file.open();
     store.entries = store.#file.data.entries;
+    // Read-only from here, as the values `set` stores (see `MemoryStore.get`).
+    for (const entry of Object.values(store.entries)) deepFreeze(entry.value);
     const expired = store.removeExpired();
     if (expired.length > 0) setImmediate(() => store.reportExpired(expired));
     return store;

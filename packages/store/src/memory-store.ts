@@ -25,6 +25,13 @@ export interface MemoryStoreOptions {
   onLeaseExpired?: KeyedMutexOptions['onLeaseExpired'];
 }
 
+/** Freezes `value` and everything in it. */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  for (const inner of Object.values(value)) deepFreeze(inner);
+  return Object.freeze(value);
+}
+
 /** Key and stored value of each entry a sweep removed. */
 export type Expired = Array<[storedKey: string, value: unknown]>;
 
@@ -47,14 +54,16 @@ export class MemoryStore implements KeyValueStore {
     }
   }
 
+  /** The stored value itself, frozen: no copy per read (see `KeyValueStore.get`). */
   async get<T>(key: string): Promise<T | undefined> {
     const entry = this.entries[key];
-    return isLive(entry, this.now()) ? (structuredClone(entry.value) as T) : undefined;
+    return isLive(entry, this.now()) ? (entry.value as T) : undefined;
   }
 
+  /** Stores a frozen copy: the caller's object stays its own, and a reader cannot change the stored one. */
   async set<T>(key: string, value: T, ttlMs?: number): Promise<void> {
     this.entries[key] = {
-      value: structuredClone(value),
+      value: deepFreeze(structuredClone(value)),
       ...(ttlMs && ttlMs > 0 ? { expiresAt: this.now() + ttlMs } : {}),
     };
     await this.persist();

@@ -38,14 +38,18 @@ for (const subject of subjects) {
     return store;
   };
 
-  test(`${subject.name}: get returns a copy of what set stored, and nothing once deleted`, async (t) => {
+  test(`${subject.name}: get returns what set stored (read-only), and nothing once deleted`, async (t) => {
     const store = await open(t);
     const value = { refresh_token: 'rt-1', scopes: ['a'] };
     await store.set('grant:s1', value);
     value.scopes.push('b');
     const got = await store.get<typeof value>('grant:s1');
     t.deepEqual(got, { refresh_token: 'rt-1', scopes: ['a'] });
-    got?.scopes.push('c');
+    try {
+      got?.scopes.push('c');
+    } catch {
+      // frozen: the store's own value (in-process stores)
+    }
     t.deepEqual(await store.get('grant:s1'), { refresh_token: 'rt-1', scopes: ['a'] });
     t.is(await store.get('grant:other'), undefined);
     await store.delete('grant:s1');
@@ -267,3 +271,13 @@ for (const kind of ['MemoryStore', 'LowdbStore'] as const) {
     await store.close();
   });
 }
+
+test('MemoryStore and LowdbStore: a read costs no copy: get hands out the stored value, frozen', async (t) => {
+  for (const store of [new MemoryStore(), await LowdbStore.open({ file: await tempFile(t) })]) {
+    await store.set('grant:s1', { scopes: ['a'], nested: { deep: [1] } });
+    const first = await store.get<{ scopes: string[]; nested: { deep: number[] } }>('grant:s1');
+    t.is(first, await store.get('grant:s1'));
+    t.true(Object.isFrozen(first) && Object.isFrozen(first?.scopes) && Object.isFrozen(first?.nested.deep));
+    await store.close();
+  }
+});

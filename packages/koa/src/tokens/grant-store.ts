@@ -101,9 +101,15 @@ export class GrantStore {
     this.#note = options.note;
   }
 
-  /** The session's record, or undefined. A copy: change it through `put`. */
-  get(sessionId: string): Promise<StoredGrant | undefined> {
+  /** The session's record, or undefined. Read-only, and not copied: to change it, take `copy`. */
+  get(sessionId: string): Promise<Readonly<StoredGrant> | undefined> {
     return this.#store.get<StoredGrant>(grantKey(sessionId));
+  }
+
+  /** A copy of the session's record to change and `put` back, or undefined. */
+  async copy(sessionId: string): Promise<StoredGrant | undefined> {
+    const grant = await this.get(sessionId);
+    return grant && structuredClone(grant);
   }
 
   /** Writes a record, keeping the expiry it was saved with (the session's end). */
@@ -120,7 +126,7 @@ export class GrantStore {
   /** Under the session's lock: reads the record, lets `change` edit it, saves it. Undefined without a record. */
   update<T>(sessionId: string, change: (grant: StoredGrant) => T): Promise<T | undefined> {
     return this.withLock(sessionId, async () => {
-      const grant = await this.get(sessionId);
+      const grant = await this.copy(sessionId);
       if (!grant) return undefined;
       const result = change(grant);
       await this.put(sessionId, grant);

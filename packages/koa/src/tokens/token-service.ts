@@ -146,7 +146,7 @@ export class TokenService {
   #obtain(session: BffSession, request: TokenRequest, key: string): Promise<TokenOutcome> {
     const flight = async (): Promise<TokenOutcome> => {
       // Read again under the lock: another request may have refreshed meanwhile.
-      const grant = await this.#grants.get(session.id);
+      const grant = await this.#grants.copy(session.id);
       if (!request.fresh) {
         const hit = this.#cache.lookup(grant, key);
         if (hit) return { token: hit, source: 'cache' };
