@@ -6,6 +6,7 @@ export default {
     'reference-backend/test/**/*.test.ts',
     'sample-spa/test/**/*.test.ts',
     'portability/test/**/*.test.ts',
+    'bench/test/**/*.test.ts',
   ],
   extensions: { ts: 'module' },
   nodeArguments: ['--import=tsx', '--conditions=development', '--no-warnings=ExperimentalWarning'],

@@ -1,0 +1,61 @@
+/** A run's results as Markdown: the results file, and docs/benchmarks.md on `--write-docs`. */
+import type { Row } from './result.js';
+import type { Results } from './results.js';
+
+const num = (n: number | undefined, digits = 2) => (n === undefined || Number.isNaN(n) ? '' : n.toFixed(digits));
+const rps = (n: number | undefined) => (n === undefined ? '' : Math.round(n).toString());
+const cell = (text: string | undefined) => (text ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+function rowLine(r: Row): string {
+  const sessions = r.sessions === undefined ? '' : r.sessions.toLocaleString('en-US');
+  const ratio = r.ratio === undefined ? '' : `${num(r.ratio)}×`;
+  return `| ${cell(r.name)} | ${r.store ?? ''} | ${sessions} | ${rps(r.rps)} | ${num(r.p50Ms, 3)} | ${num(r.p99Ms, 3)} | ${ratio} | ${cell(r.note)} |`;
+}
+
+export function renderMarkdown(results: Results): string {
+  const m = results.machine;
+  const targets = results.targets.map(
+    (t) => `| ${cell(t.target)} | ${cell(t.measured)} | ${t.met ? 'met' : '**MISSED**'} |`,
+  );
+  const profiles = results.profiles.map(
+    (p) =>
+      `### ${p.row}: top self time in V8's CPU profiler (the load only)\n\n| function | self ms | % |\n|---|---|---|\n${p.top
+        .map((t) => `| \`${cell(t.fn)}\` | ${num(t.selfMs, 1)} | ${num(t.percent, 1)} |`)
+        .join('\n')}\n`,
+  );
+  return `# Benchmarks
+
+Measured by \`npm run bench\` (bench/run.ts) on ${results.date.slice(0, 10)}. Every server under test
+runs in its own Node process: a bare Koa app (the baseline), the reference backend (its lowdb store
+in a temporary folder, or Redis on loopback), the mock AS, an express-openid-connect app, and
+redis-server. The load is wrk (\`wrk -t1 -c${results.connections} -d${results.seconds}s --latency\`, after a 1 s
+warm-up) with the session cookie and \`TMI-BFF-CSRF: 1\`, everything on loopback. The cold paths
+(each request waits for the AS) are ${results.sequentialCount} requests one after the other over one
+connection, timed by the client, for the BFF and for the bare AS request it wraps alike.
+
+Absolute figures depend on the machine, and the load generator shares its CPUs with the servers;
+the ratio to the baseline measured in the same run is the figure to compare. Ratios are req/s ÷ the
+bare Koa req/s for throughput rows, and latency ÷ the reference named in the note for the others.
+
+## Targets
+
+| target | measured | |
+|---|---|---|
+${targets.join('\n')}
+
+## Figures
+
+| row | store | sessions | req/s | p50 ms | p99 ms | ratio | note |
+|---|---|---|---|---|---|---|---|
+${results.rows.map(rowLine).join('\n')}
+${profiles.length ? `\n## Profiles of the missed throughput targets\n\n${profiles.join('\n')}` : ''}${
+  results.notes.length ? `\n## Notes\n\n${results.notes.map((n) => `- ${n}`).join('\n')}\n` : ''
+}
+## Machine
+
+- CPU: ${m.cpus} × ${m.cpu}, RAM ${m.ramGiB} GiB
+- OS: ${m.os}
+- Node ${m.node}, ${m.wrk}
+- Commit: ${m.commit}
+`;
+}
