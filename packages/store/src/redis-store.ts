@@ -48,7 +48,8 @@
  *   soon as the loss is seen, and keep `lockTtlMs` well above the pauses the process can have.
  *
  * Outages. Commands are not queued while Redis is unreachable: every call rejects at once with
- * `StoreUnavailable` (and one that gets no answer within `commandTimeoutMs` too); the client keeps
+ * `StoreUnavailable` (and one that gets no answer within `commandTimeoutMs` too, as from a hung
+ * Redis; such a write may still be carried out once Redis answers again); the client keeps
  * reconnecting in the background, and calls succeed again once Redis is back.
  *
  * Scripts name keys they compute (the sweep), so the store runs against one Redis, not a Cluster.
@@ -402,7 +403,15 @@ export class RedisStore implements KeyValueStore {
   async #acquire(lockKey: string, token: string, px: number): Promise<number> {
     for (let attempt = 0; ; attempt += 1) {
       const sentAt = Date.now();
-      const taken = await this.#command<string | null>(['SET', lockKey, token, 'NX', 'PX', String(px)]);
+      let taken: string | null;
+      try {
+        taken = await this.#command<string | null>(['SET', lockKey, token, 'NX', 'PX', String(px)]);
+      } catch (err) {
+        // A SET that got no answer may still take the lock once Redis answers again: release it right
+        // after (same connection, so in order), rather than leave the key locked for `px` by no one.
+        if (err instanceof StoreUnavailable) void this.#command(['EVAL', RELEASE, '1', lockKey, token]).catch(() => {});
+        throw err;
+      }
       if (taken === 'OK') return sentAt;
       const wait = Math.min(2 * 2 ** attempt, this.#lockRetryMaxMs);
       await delay(wait / 2 + Math.random() * (wait / 2));
@@ -453,13 +462,29 @@ export class RedisStore implements KeyValueStore {
     );
   }
 
-  /** Sends one command; anything but Redis's own error reply becomes `StoreUnavailable`. */
+  /**
+   * Sends one command; anything but Redis's own error reply becomes `StoreUnavailable`, and so does
+   * no answer within `commandTimeoutMs`. node-redis's own per-command `timeout` ends once the command
+   * is written: a Redis that takes it and never answers (hung, stopped with SIGSTOP, a half-open
+   * connection) would hold the call for ever, so the wait is bounded here. The command stays in the
+   * connection's queue: a write that timed out may still be carried out once Redis answers again.
+   */
   async #command<T>(args: string[]): Promise<T> {
+    const sent = this.#client.sendCommand(args);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        sent.catch(() => undefined); // its eventual outcome has no one waiting for it
+        reject(new Error(`no answer within ${this.#timeout} ms (commandTimeoutMs)`));
+      }, this.#timeout);
+    });
     try {
-      return (await this.#client.sendCommand(args, { timeout: this.#timeout })) as T;
+      return (await Promise.race([sent, late])) as T;
     } catch (err) {
       if (err instanceof ErrorReply && !/^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN)\b/.test(err.message)) throw err;
       throw this.#unavailable(err);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

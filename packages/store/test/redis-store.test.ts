@@ -242,6 +242,33 @@ test.serial(
   },
 );
 
+test.serial(
+  'Redis hung (SIGSTOP): calls reject with StoreUnavailable within commandTimeoutMs; resumed: calls work again',
+  async (t) => {
+    const own = await startRedis();
+    t.teardown(() => own.remove());
+    const store = await open(t, { commandTimeoutMs: 300, lockTtlMs: 5000, onConnection: () => {} }, own);
+    await store.set('session:a', 'kept');
+    own.pause();
+    for (const call of [
+      () => store.get('session:a'),
+      () => store.set('session:b', 'b'),
+      () => store.withLock('grant:s1', async () => t.fail('ran without the lock')),
+    ]) {
+      const started = Date.now();
+      const error = await t.throwsAsync(call(), { instanceOf: StoreUnavailable });
+      t.regex(error?.message ?? '', /no answer within 300 ms \(commandTimeoutMs\)/);
+      t.true(Date.now() - started < 1000, `bounded by commandTimeoutMs (${Date.now() - started} ms)`);
+    }
+    own.resume();
+    t.is(await store.get('session:a'), 'kept');
+    // The lock's SET that timed out was carried out on resume, and released right after it.
+    const started = Date.now();
+    t.is(await store.withLock('grant:s1', async () => 'locked again'), 'locked again');
+    t.true(Date.now() - started < 1000, `not held for the lock ttl by no one (${Date.now() - started} ms)`);
+  },
+);
+
 test.serial('a store closes while Redis is down, without waiting for it', async (t) => {
   const own = await startRedis();
   t.teardown(() => own.remove());
@@ -264,7 +291,7 @@ test.serial('connecting to a Redis that does not answer rejects with StoreUnavai
 });
 
 test.serial('without redis-server installed, the test helper says how to install it', async (t) => {
-  await t.throwsAsync(startRedis('redis-server-not-installed'), {
+  await t.throwsAsync(startRedis({ bin: 'redis-server-not-installed' }), {
     message: /apt-get install -y redis-server/,
   });
 });

@@ -1,7 +1,10 @@
 /**
  * @tmi-bff/store/testing: a real redis-server for tests (this package's and the backend's), started
- * on loopback on a free port, with nothing persisted, and stopped afterwards. redis-server comes from Debian (`apt-get install -y redis-server`); without
- * it the tests fail with that instruction, in CI and locally alike (they are never skipped).
+ * on loopback on a free port, and stopped afterwards. By default nothing is persisted (a restart
+ * comes back empty); `persistent` keeps an append-only file in its folder, so a restart comes back
+ * with every write it acknowledged, as a production Redis with AOF does. redis-server comes from
+ * Debian (`apt-get install -y redis-server`); without it the tests fail with that instruction, in CI
+ * and locally alike (they are never skipped).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -13,12 +16,32 @@ import { join } from 'node:path';
 export interface RedisServer {
   readonly port: number;
   readonly url: string;
-  /** Stops the server (SIGTERM, nothing saved) and resolves once it has exited. */
+  /** Stops the server (SIGTERM: a persistent one flushes its append-only file) and resolves once it has exited. */
   stop(): Promise<void>;
-  /** Starts it again on the same port, empty, and resolves once it answers PING. */
+  /**
+   * Starts it again on the same port and resolves once it answers PING: empty, or, when persistent,
+   * with what it held.
+   */
   start(): Promise<void>;
+  /**
+   * Freezes the process (SIGSTOP): it keeps its port and its connections but answers nothing, as a
+   * hung or swapped-out Redis would, until `resume`.
+   */
+  pause(): void;
+  /** Lets a paused server run again (SIGCONT); it answers what it was sent meanwhile. */
+  resume(): void;
   /** Stops it for good and removes its folder. */
   remove(): Promise<void>;
+}
+
+export interface StartRedisOptions {
+  /** The redis-server binary (for tests of this helper). Default: `redis-server` on the PATH. */
+  bin?: string;
+  /**
+   * Keep the data across `stop` and `start`: an append-only file, fsynced on every write, in the
+   * server's own folder. Default: false (nothing persisted).
+   */
+  persistent?: boolean;
 }
 
 const MISSING =
@@ -49,16 +72,18 @@ function pong(port: number): Promise<boolean> {
   });
 }
 
-/** Starts redis-server (the binary `bin`, for tests of this helper) on a free loopback port. */
-export async function startRedis(bin = 'redis-server'): Promise<RedisServer> {
+/** Starts redis-server on a free loopback port, in a folder of its own. */
+export async function startRedis(options: StartRedisOptions = {}): Promise<RedisServer> {
+  const bin = options.bin ?? 'redis-server';
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'redis-'));
+  const persistence = options.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
   let child: ChildProcess | undefined;
 
   const start = async () => {
     const proc = spawn(
       bin,
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     child = proc;
@@ -84,8 +109,16 @@ export async function startRedis(bin = 'redis-server'): Promise<RedisServer> {
     child = undefined;
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = once(proc, 'exit');
+    proc.kill('SIGCONT'); // a paused server must run to take the SIGTERM
     proc.kill('SIGTERM');
     await exited;
+  };
+
+  const signal = (name: 'SIGSTOP' | 'SIGCONT') => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`redis-server on port ${port} is not running`);
+    }
+    child.kill(name);
   };
 
   try {
@@ -100,6 +133,8 @@ export async function startRedis(bin = 'redis-server'): Promise<RedisServer> {
     url: `redis://127.0.0.1:${port}`,
     start,
     stop,
+    pause: () => signal('SIGSTOP'),
+    resume: () => signal('SIGCONT'),
     remove: async () => {
       await stop();
       await rm(dir, { recursive: true, force: true });
