@@ -32,7 +32,7 @@ type Message = { eventLoop: true } | { profile: 'start' } | { profile: 'stop'; f
 async function answer(message: Message): Promise<object> {
   if ('eventLoop' in message) {
     // Each sample is the time between two ticks of a RESOLUTION_MS timer: the delay is what exceeds it.
-    const ms = (ns: number) => Math.max(0, Math.round(ns / 1e4) / 100 - RESOLUTION_MS);
+    const ms = (ns: number) => Math.max(0, Math.round((ns / 1e6 - RESOLUTION_MS) * 100) / 100);
     const figures = { p50Ms: ms(delay.percentile(50)), p99Ms: ms(delay.percentile(99)), maxMs: ms(delay.max) };
     delay.reset();
     return figures;
