@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DownscopingStrategy } from '@tmi-bff/koa';
 import { parseSecret } from '@tmi-bff/store';
+import { LOG_LEVELS, type LogLevel } from './log.js';
 import { isLoopback, type MockMode } from './mock-mode.js';
 import type { SpaConfig } from './spa.js';
 
@@ -54,8 +55,13 @@ export interface BackendConfig {
   cookieKeys?: string[] | undefined;
   /** Allow an http:// issuer (loopback development). Default: true when the issuer is http://. */
   allowInsecureRequests?: boolean | undefined;
-  /** Where log lines go. Default: console.log. */
+  /** Where log lines go. Default: stdout, written asynchronously (log.ts `stdoutSink`). */
   log?: ((line: string) => void) | undefined;
+  /**
+   * The least severe lines logged: 'error', 'warn', 'info' or 'debug' (every bff-token and
+   * bff-sessioninfo outcome, a client's errors included). Default: 'info'.
+   */
+  logLevel?: LogLevel | undefined;
   /** Behind a TLS-terminating proxy: trust X-Forwarded-Proto/-For (Koa `app.proxy`). Default: false. */
   trustProxy?: boolean | undefined;
   /** The sample SPA served at `/`. Default for `npm run dev`: `sample-spa/dist`; none: a plain home page. */
@@ -197,6 +203,7 @@ const positive = (name: string, value: string | undefined, fallback: number): nu
  * | `BFF_CONNECT_SRC` (space-separated origins) | the origins of the resources | only the app's own origin |
  * | `BFF_FRONTEND` | none; the URL of a dev server to proxy every other request to (e.g. http://localhost:5173) | none |
  * | `BFF_MOCK` | off; `1` turns mock mode on: the development-only scenario knobs under `/_mock` (loopback http only) | off |
+ * | `BFF_LOG_LEVEL` | `info`; or `error`, `warn`, `debug` (a line per bff-token and bff-sessioninfo outcome) | refused |
  * | `BFF_MOCK_AS_CONTROL` | none; in mock mode, the mock AS's control routes (e.g. http://localhost:4000/_mock) for the AS and persona knobs | none |
  */
 export function configFromEnv(env: Record<string, string | undefined>, root: string): ServerSettings {
@@ -229,6 +236,10 @@ export function configFromEnv(env: Record<string, string | undefined>, root: str
     throw new TypeError(
       `BFF_STORE (or REDIS_URL) must be a Redis URL such as redis://127.0.0.1:6379, got "${redisUrl}"; unset it for the lowdb store`,
     );
+  }
+  const logLevel = setting(env, 'BFF_LOG_LEVEL', 'unset it for the default (info)');
+  if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new TypeError(`BFF_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
   const mock = env.BFF_MOCK === '1';
   // Mock mode is for this machine only: a listen address beyond loopback is refused too.
@@ -269,6 +280,7 @@ export function configFromEnv(env: Record<string, string | undefined>, root: str
       dataKey: dataKey ? parseSecret(dataKey, 'BFF_DATA_KEY') : undefined,
       redisUrl: redisUrl || undefined,
       trustProxy: env.BFF_TRUST_PROXY === '1',
+      ...(logLevel ? { logLevel: logLevel as LogLevel } : {}),
       frontend,
       connectSrc,
       mock: mock ? { enabled: true, ...(control ? { control } : {}) } : undefined,

@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   const { config, host, port } = configFromEnv(process.env, root);
   const started = performance.now();
   console.log(effectiveConfiguration(config, { env: process.env }));
-  const backend = await createBackend({ ...config, log: (line) => console.log(line) });
+  const backend = await createBackend(config);
   // The AS's metadata against these settings, before serving (docs/configuration.md).
   const found = await checkAuthorizationServer(config, backend.client);
   if (found.unreachable) {
