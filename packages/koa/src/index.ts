@@ -2,12 +2,14 @@
  * @tmi-bff/koa: the two endpoints of draft-bertocci-oauth2-tmi-bff-01 as Koa middleware.
  *
  *   const bff = createTmiBff({ ack: SPEC.draft, origin, getSession, tokens: new TokenService({…}) });
- *   app.use(bff.routes());
+ *   app.use(bff.middleware()); // or, inside an @koa/router: router.use(bff.routes())
  */
 import Router from '@koa/router';
+import type { Middleware } from 'koa';
 import { bffSessionInfo } from './endpoints/bff-sessioninfo.js';
 import { bffToken } from './endpoints/bff-token.js';
 import { type ResolvedOptions, resolveOptions, type TmiBffOptions } from './options.js';
+import { composeOnce } from './shared/compose.js';
 import { META_NAMES, ROUTES } from './spec.js';
 
 export { bffSessionInfo } from './endpoints/bff-sessioninfo.js';
@@ -63,6 +65,13 @@ export interface TmiBff {
   options: ResolvedOptions;
   /** Both endpoints, at their configured paths. Every method reaches them (D2: 405 + Allow). */
   routes(): ReturnType<Router['routes']>;
+  /**
+   * Both endpoints as one middleware that switches on the path: each stack is composed once, so a
+   * request costs one map lookup, not a router's match and compose. Mount it before a general
+   * router. Paths match as `routes()` matches them (case-insensitive, an optional trailing slash);
+   * any other path goes on to `next`.
+   */
+  middleware(): Middleware;
   /** D1: `<meta>` tags that advertise the configured paths, for the HTML the backend serves. */
   metaTags(): string;
 }
@@ -72,10 +81,19 @@ export function createTmiBff(options: TmiBffOptions): TmiBff {
   const router = new Router();
   router.all(ROUTES.bffToken, opts.paths.bffToken, ...bffToken(opts));
   router.all(ROUTES.bffSessionInfo, opts.paths.bffSessionInfo, ...bffSessionInfo(opts));
+  const endpoints = new Map([
+    [opts.paths.bffToken.toLowerCase(), composeOnce(bffToken(opts))],
+    [opts.paths.bffSessionInfo.toLowerCase(), composeOnce(bffSessionInfo(opts))],
+  ]);
+  const middleware: Middleware = function tmiBffEndpoints(ctx, next) {
+    const endpoint = endpoints.get(ctx.path) ?? endpoints.get(ctx.path.toLowerCase().replace(/(.)\/$/, '$1'));
+    return endpoint ? endpoint(ctx) : next();
+  };
   const attr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
   return {
     options: opts,
     routes: () => router.routes(),
+    middleware: () => middleware,
     metaTags: () =>
       `<meta name="${META_NAMES.bffToken}" content="${attr(opts.paths.bffToken)}">\n` +
       `<meta name="${META_NAMES.bffSessionInfo}" content="${attr(opts.paths.bffSessionInfo)}">`,

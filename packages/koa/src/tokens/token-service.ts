@@ -81,6 +81,8 @@ export class TokenService {
   readonly #onToken: TokenServiceOptions['onToken'];
   readonly #log: NonNullable<TokenServiceOptions['log']>;
   readonly #inflight = new Map<string, Promise<TokenOutcome>>();
+  /** One read of a session's grant per request: the session check and the token lookup share it. */
+  readonly #readIn = new WeakMap<object, { sessionId: string; grant: Promise<Readonly<StoredGrant> | undefined> }>();
 
   constructor(options: TokenServiceOptions) {
     this.#as = options.authorizationServer;
@@ -123,13 +125,16 @@ export class TokenService {
     return Math.max(1, Math.floor((token.expires_at - this.#now()) / 1000));
   }
 
-  /** TMI-BFF-01 §4 (TMI-17): a token for the request, from the cache or from the AS. */
+  /**
+   * TMI-BFF-01 §4 (TMI-17): a token for the request, from the cache or from the AS. `within` (the
+   * request's context) lets the grant read by the session check serve the cache lookup too.
+   */
   // #region walkthrough:get-token
-  async getToken(session: BffSession, input: TokenRequest): Promise<TokenOutcome> {
+  async getToken(session: BffSession, input: TokenRequest, within?: object): Promise<TokenOutcome> {
     const request = this.#withDefaults(input);
     const key = cacheKey(request.resources, request.scopes);
     if (!request.fresh) {
-      const hit = this.#cache.lookup(await this.#grants.get(session.id), key);
+      const hit = this.#cache.lookup(await this.#read(session.id, within), key);
       if (hit) return this.#told(session, request, { token: hit, source: 'cache' });
     }
     const flightKey = `${session.id}\n${key}\n${request.fresh}`;
@@ -289,9 +294,23 @@ export class TokenService {
     return this.#grants.expired(record, carriedElsewhere);
   }
 
-  /** Whether the session has a grant record (a session without one has ended). */
-  async hasGrant(sessionId: string): Promise<boolean> {
-    return (await this.getGrant(sessionId)) !== undefined;
+  /**
+   * Whether the session has a grant record (a session without one has ended). With `within` (a
+   * request's context), the record read is kept for that request's other reads (getToken,
+   * unavailable): one store read per request. Only for requests that do not change the grant.
+   */
+  async hasGrant(sessionId: string, within?: object): Promise<boolean> {
+    return (await this.#read(sessionId, within)) !== undefined;
+  }
+
+  /** The grant, read once per `within` (a request's context); frozen, shared by that request's reads. */
+  #read(sessionId: string, within: object | undefined): Promise<Readonly<StoredGrant> | undefined> {
+    if (!within) return this.#grants.get(sessionId);
+    const kept = this.#readIn.get(within);
+    if (kept?.sessionId === sessionId) return kept.grant;
+    const grant = this.#grants.get(sessionId);
+    this.#readIn.set(within, { sessionId, grant });
+    return grant;
   }
 
   /**
@@ -299,8 +318,8 @@ export class TokenService {
    * token: never issued, or died), as bff-token would answer it; undefined while one is held.
    * bff-sessioninfo shows it, so the app learns before it asks (D13).
    */
-  async unavailable(sessionId: string): Promise<BackendNotReady | undefined> {
-    const grant = await this.getGrant(sessionId);
+  async unavailable(sessionId: string, within?: object): Promise<BackendNotReady | undefined> {
+    const grant = await this.#read(sessionId, within);
     return grant && !grant.refresh_token ? noRefreshToken(grant) : undefined;
   }
 
