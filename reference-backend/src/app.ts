@@ -19,6 +19,7 @@ import {
 import Koa from 'koa';
 import { adminRoutes, MOCK_META } from './admin.js';
 import type { BackendConfig } from './config.js';
+import { atLevel, logsAt, stdoutSink } from './log.js';
 import { assertMockModeAllowed } from './mock-mode.js';
 import { backchannelLogout } from './oauth/backchannel-logout.js';
 import { callbackRoute } from './oauth/callback.js';
@@ -29,6 +30,7 @@ import { logoutRoute, signedOutRoute } from './oauth/logout.js';
 import { pageSecurity } from './page-security.js';
 import { frontendRoutes } from './proxy.js';
 import { routes } from './routes.js';
+import { CookieKeys } from './session/cookie-keys.js';
 import { grantLifecycle } from './session/grant-lifecycle.js';
 import { randomId, sessionMiddleware } from './session/session.js';
 import { contentSecurityPolicy, spaRoutes } from './spa.js';
@@ -68,7 +70,10 @@ async function dataKey(config: BackendConfig): Promise<Uint8Array> {
 
 export async function createBackend(config: BackendConfig): Promise<Backend> {
   assertMockModeAllowed(config);
-  const log = config.log ?? console.log;
+  // Info and above by default (BFF_LOG_LEVEL); debug lines (each bff-token success) only when asked.
+  const sink = config.log ?? stdoutSink();
+  const level = config.logLevel ?? 'info';
+  const log = atLevel(sink, level, 'info');
   const storeOptions = {
     ...(config.now ? { now: config.now } : {}),
     ...(config.sweepIntervalMs !== undefined ? { sweepIntervalMs: config.sweepIntervalMs } : {}),
@@ -120,8 +125,8 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
     tokens,
     // D12: the user's claims and the session's end; D13: when no token can be had for this session
     // without the user (no refresh token), why and what helps, so the app learns before it asks.
-    sessionInfo: async (session) => {
-      const unavailable = await tokens.unavailable(session.id);
+    sessionInfo: async (session, ctx) => {
+      const unavailable = await tokens.unavailable(session.id, ctx);
       return {
         ...defaultSessionInfo(session),
         ...(unavailable
@@ -136,17 +141,21 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
       };
     },
     logger: {
-      debug: (event, data) => log(`${event} ${JSON.stringify(data ?? {})}`),
-      error: (event, data) => log(`${event} ${JSON.stringify(data ?? {})}`),
+      debug: logsAt(level, 'debug') ? (event, data) => sink(`${event} ${JSON.stringify(data ?? {})}`) : () => {},
+      error: (event, data) => sink(`${event} ${JSON.stringify(data ?? {})}`),
     },
   });
 
-  const app = new Koa({ keys: await cookieKeys(config, store), proxy: config.trustProxy ?? false });
+  const app = new Koa({ proxy: config.trustProxy ?? false });
+  // D5: one HMAC-SHA-256 per signed cookie checked (session/cookie-keys.ts).
+  app.keys = new CookieKeys(await cookieKeys(config, store));
   const warning = transportWarning(config);
   if (warning) log(warning);
   app.use(pageSecurity);
   app.use(requireConfiguredTransport(config, Object.values(bff.options.paths)));
   app.use(sessionMiddleware(app, store, config.origin, config.sessionMaxAgeMs));
+  // The two TMI-BFF endpoints first, each stack composed once (routes.ts lists them).
+  app.use(bff.middleware());
   // The user's app (config.frontend) answers every path that is not the backend's own.
   const frontend = frontendRoutes(config, Object.values(bff.options.paths), bff.metaTags(), log);
   if (frontend) app.use(frontend.serve);

@@ -3,8 +3,8 @@
  *
  * | route name        | method | path                               | what                                  |
  * |-------------------|--------|------------------------------------|---------------------------------------|
- * | bff.token         | GET, POST | /.well-known/bff-token          | TMI-BFF-01 §4 (in @tmi-bff/koa)       |
- * | bff.sessioninfo   | GET    | /.well-known/bff-sessioninfo       | TMI-BFF-01 §5 (in @tmi-bff/koa)       |
+ * | bff.token         | GET, POST | /.well-known/bff-token          | TMI-BFF-01 §4 (@tmi-bff/koa, ahead of this router) |
+ * | bff.sessioninfo   | GET    | /.well-known/bff-sessioninfo       | TMI-BFF-01 §5 (@tmi-bff/koa, ahead of this router) |
  * | auth.login        | GET    | /auth/login?returnTo=              | start sign-in (code + PKCE)           |
  * | auth.callback     | GET    | /auth/callback                     | the AS redirects back here            |
  * | auth.consent      | GET    | /auth/consent?resource=&scope=     | D13 remediation of backend_not_ready  |
@@ -67,7 +67,7 @@ export function routes({
   router.post('auth.logout', AUTH_PATHS.logout, renderErrorPages('auth.logout.error', log), ...logout);
   router.get('auth.signed-out', AUTH_PATHS.signedOut, ...signedOut);
   router.all('auth.backchannel-logout', AUTH_PATHS.backchannelLogout, ...backchannelLogout);
-  router.get('home', '/', async function showHome(ctx) {
+  router.get('home', '/', renderErrorPages('home.error', log), async function showHome(ctx) {
     if (await spa?.index(ctx)) return;
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
@@ -82,6 +82,7 @@ export function routes({
     router.get('spa.docs', '/docs/*path', spa.docs);
   }
   for (const knob of admin ?? []) router.all(knob.name, knob.path, ...knob.stack);
-  router.use(bff.routes());
+  // bff.token and bff.sessioninfo are not in this router: app.ts mounts `bff.middleware()` ahead of
+  // it, a path switch over stacks composed once, so the hit path does no routing work per request.
   return router;
 }

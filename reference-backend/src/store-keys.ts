@@ -14,6 +14,8 @@ export const STORE_KEYS = {
   asSession: (sid: string) => `as-session:${sid}`,
   /** The sessions of one user, by issuer and `sub`. */
   user: (user: string) => `sub:${user}`,
+  /** A session's ID token, for `id_token_hint` at sign-out (kept out of the session's own record). */
+  idToken: (sessionId: string) => `id-token:${sessionId}`,
   /** Whose session it is, by session id. */
   sessionUser: (sessionId: string) => `session-user:${sessionId}`,
   /** A logout token's `jti`, once seen at one issuer (replay defence). */

@@ -35,13 +35,13 @@ test('data at rest: refresh, ID and access tokens and the session cookie id cann
   const token = await alice.token({ resource: STOCKS, scope: 'stocks:read' });
   t.is(token.status, 200);
   const grant = await stack.backend.tokens.getGrant(sid);
-  const session = await stack.backend.store.get<{ id_token: string }>(`session:${alice.sessionCookie().key}`);
+  const idToken = await stack.backend.store.get<string>(`id-token:${sid}`);
   await stack.backend.close(); // flushes the file
 
   const file = await readFile(join(dataDir, 'bff.json'), 'utf8');
   const secrets = {
     'refresh token': String(grant?.refresh_token),
-    'ID token': String(session?.id_token),
+    'ID token': String(idToken),
     'access token': String(token.body.access_token),
     'session cookie id': alice.sessionCookie().key,
     'grant id': sid,

@@ -173,10 +173,10 @@ export function callbackRoute(deps: SignInDeps): Middleware[] {
       const data: SessionData = {
         sid: randomId(),
         claims: { ...claims },
-        id_token: result.id_token,
         expires_at: Date.now() + config.sessionMaxAgeMs,
       };
-      await grants.start(data.sid, grant, config.sessionMaxAgeMs, claims);
+      // The ID token stays server-side, out of the session record (for sign-out's id_token_hint).
+      await grants.start(data.sid, grant, config.sessionMaxAgeMs, claims, result.id_token);
       // The session this browser had is over: its grant is forgotten, and revoked at the AS.
       const previous = currentSession(ctx);
       if (previous) await grants.end(previous.id, 'replaced by a new sign-in', data.sid);

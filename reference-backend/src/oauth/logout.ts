@@ -38,8 +38,10 @@ export function logoutRoute({ config, client, grants }: LogoutDeps): Middleware[
     // #region walkthrough:logout
     async function endSession(ctx: Context, next: Next) {
       const session = currentSession(ctx);
-      ctx.state.idToken = ctx.session?.id_token;
-      if (session) await grants.end(session.id, 'signed out');
+      if (session) {
+        ctx.state.idToken = await grants.idToken(session.id);
+        await grants.end(session.id, 'signed out');
+      }
       ctx.session = null;
       await next();
     },

@@ -82,10 +82,22 @@ export function grantLifecycle({ tokens, store, now = Date.now }: GrantLifecycle
   }
 
   return {
-    /** Sign-in: the new session's grant, indexed. */
-    async start(sessionId: string, grant: GrantInput, ttlMs: number, user?: SessionUser): Promise<void> {
+    /** Sign-in: the new session's grant, indexed, and its ID token kept for sign-out. */
+    async start(
+      sessionId: string,
+      grant: GrantInput,
+      ttlMs: number,
+      user?: SessionUser,
+      idToken?: string,
+    ): Promise<void> {
       await tokens.startGrant(sessionId, grant, ttlMs);
+      if (idToken) await store.set(STORE_KEYS.idToken(sessionId), idToken, ttlMs);
       await index(sessionId, grant.asSession, ttlMs, user);
+    },
+
+    /** The ID token the session signed in with (OIDC RP-Initiated Logout 1.0 §2: `id_token_hint`). */
+    idToken(sessionId: string): Promise<string | undefined> {
+      return store.get<string>(STORE_KEYS.idToken(sessionId));
     },
 
     /** Consent (D13): the session's grant grows; a replaced refresh token is retired by the token layer. */
@@ -109,6 +121,7 @@ export function grantLifecycle({ tokens, store, now = Date.now }: GrantLifecycle
         await store.delete(sessionUserKey(sessionId));
         await updateUserSessions(user, undefined, sessionId);
       }
+      await store.delete(STORE_KEYS.idToken(sessionId));
       const ended = await tokens.endGrant(sessionId, { why, successor });
       if (ended?.asSession && (await store.get<string>(asSessionKey(ended.asSession))) === sessionId) {
         await store.delete(asSessionKey(ended.asSession));
@@ -122,7 +135,8 @@ export function grantLifecycle({ tokens, store, now = Date.now }: GrantLifecycle
     async current(ctx: Context): Promise<BffSession | undefined> {
       const session = currentSession(ctx);
       if (!session) return undefined;
-      if (await tokens.hasGrant(session.id)) return session;
+      // The grant read here is the request's: bff-token's cache lookup uses it too (one read).
+      if (await tokens.hasGrant(session.id, ctx)) return session;
       ctx.session = null;
       return undefined;
     },

@@ -12,14 +12,16 @@ import type { Context } from 'koa';
 import session, { type CreateSessionOptions } from 'koa-session';
 import { STORE_KEYS } from '../store-keys.js';
 
-/** What the session store holds for a signed-in user. */
+/**
+ * What the session store holds for a signed-in user: only what bff-sessioninfo and bff-token read,
+ * as koa-session reads (and checksums) it on every request. The ID token, for sign-out's
+ * `id_token_hint`, is kept in a record of its own (grant-lifecycle.ts).
+ */
 export interface SessionData {
   /** Server-side id of the session's grant (refresh token, cached tokens). */
   sid: string;
   /** ID token claims, for bff-sessioninfo. */
   claims: Record<string, unknown>;
-  /** The ID token, for `id_token_hint` at logout. */
-  id_token?: string | undefined;
   /** Epoch ms at which the session ends (absolute, from sign-in). */
   expires_at: number;
 }
@@ -51,7 +53,16 @@ export function sessionMiddleware(app: Koa, store: KeyValueStore, origin: string
     renew: false,
     genid: randomId,
     store: {
-      get: (k: string) => store.get(key(k)),
+      // A store that does not answer (Redis down) is not "no session": the failure is kept and thrown
+      // where the session is asked for (currentSession), inside the route's own error handling, so
+      // bff-token and bff-sessioninfo answer temporarily_unavailable (D6) and pages a 503 page.
+      // koa-session meanwhile holds an empty, unchanged session: it writes nothing back.
+      get: (k: string, _maxAge: unknown, { ctx }: { ctx?: Context }) =>
+        store.get(key(k)).catch((err: unknown) => {
+          if (!ctx) throw err;
+          (ctx.state as { [LOAD_FAILED]?: unknown })[LOAD_FAILED] = err;
+          return undefined;
+        }),
       set: (k: string, value: unknown, ttl: number) => store.set(key(k), value, ttl),
       destroy: (k: string) => store.delete(key(k)),
     },
@@ -59,8 +70,15 @@ export function sessionMiddleware(app: Koa, store: KeyValueStore, origin: string
   return session(options, app);
 }
 
-/** The session as the TMI-BFF endpoints see it, or undefined. */
+const LOAD_FAILED = Symbol('session store failure');
+
+/**
+ * The session as the TMI-BFF endpoints see it, or undefined. Throws the store's error when the
+ * session could not be read (StoreUnavailable: TMI_BFF_STORE_UNAVAILABLE, D6).
+ */
 export function currentSession(ctx: Context): BffSession | undefined {
+  const failed = (ctx.state as { [LOAD_FAILED]?: unknown })[LOAD_FAILED];
+  if (failed !== undefined) throw failed;
   const data = ctx.session;
   if (!data?.sid || !data.claims || !data.expires_at) return undefined;
   return { id: data.sid, claims: data.claims, expiresAt: data.expires_at };
