@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BareAs } from './lib/bare-as.js';
 import { renderMarkdown } from './lib/markdown.js';
-import { onStop, type Started, stopAll } from './lib/processes.js';
+import { isStopping, type Started, stopAll, track } from './lib/processes.js';
 import { topSelfTime } from './lib/profile.js';
 import type { Row } from './lib/result.js';
 import {
@@ -147,6 +147,7 @@ try {
     await throughput('bff-sessioninfo', url, headersOf(lowdb), { store: 'lowdb' }, lowdb);
   }
   const cacheHits: Array<{ backend: Started; row: Row }> = [];
+  let comparedMissed = false;
   for (const [store, backend] of [
     ['lowdb', lowdb],
     ['redis', redis],
@@ -180,7 +181,7 @@ try {
     const ours = cacheHits[0]?.row;
     if (ours?.rps && row.rps) {
       const times = ours.rps / row.rps;
-      check(
+      comparedMissed = !check(
         `bff-token cache hit (${ours.store}) ≥ 3 × express-openid-connect's token route`,
         `${times.toFixed(2)} × (${Math.round(ours.rps)} vs ${Math.round(row.rps)} req/s)`,
         times >= 3,
@@ -267,9 +268,10 @@ try {
     check(`${PARALLEL} parallel expired requests → exactly 1 AS call`, `${asCalls} AS token request(s)`, met);
   }
 
-  // A missed throughput target: the same row again, the backend under V8's CPU profiler.
-  for (const { backend, row } of cacheHits) {
-    if (row.met !== false) continue;
+  // A missed throughput target (its own, or the comparison with express-openid-connect): the same
+  // row again, the backend under V8's CPU profiler.
+  for (const [i, { backend, row }] of cacheHits.entries()) {
+    if (row.met !== false && !(i === 0 && comparedMissed)) continue;
     const file = join(tmp, `bff-token-${row.store}.cpuprofile`);
     await backend.ask({ profile: 'start' });
     await wrk(`${backend.url}${tokenPath}`, {
@@ -281,6 +283,10 @@ try {
     const profile = JSON.parse(await readFile(file, 'utf8'));
     profiles.push({ row: `bff-token, cache hit (${row.store})`, top: topSelfTime(profile, 8, fileURLToPath(ROOT)) });
   }
+} catch (err) {
+  // Interrupted: what failed was cut short by the stop, and the SIGINT handler ends the process.
+  if (isStopping()) await new Promise(() => undefined);
+  throw err;
 } finally {
   await stopAll();
 }
@@ -293,7 +299,7 @@ if (wants('scale') && existsSync(scaleScript)) {
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=development', scaleScript, '--json', file], {
     stdio: 'inherit',
   });
-  onStop(async () => void child.kill('SIGTERM'));
+  track(child);
   const budget = Math.max(30, RUN_BUDGET_S - (performance.now() - started) / 1000);
   const timer = setTimeout(() => {
     notes.push(`bench/scale.ts did not finish within ${Math.round(budget)} s (the run's 5-minute budget): stopped`);

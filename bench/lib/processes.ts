@@ -39,6 +39,25 @@ export interface StartOptions {
 }
 
 const running = new Set<() => Promise<void>>();
+const children = new Set<ChildProcess>();
+let stopping = false;
+
+/** Whether the run is stopping (interrupted, or its servers done). */
+export const isStopping = () => stopping;
+
+/** Throws once the run is stopping, so that nothing new starts while the servers go. */
+export function assertRunning(what: string): void {
+  if (stopping) throw new Error(`the run is stopping: ${what} not started`);
+}
+
+/** A child that is not a server (wrk, the scale run): killed with SIGTERM when the run stops. */
+export function track(child: ChildProcess): void {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  onStop(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  });
+}
 
 /** Runs `fn` at the end of the run, whatever ends it (see `stopAll`). */
 export function onStop(fn: () => Promise<void>): void {
@@ -47,6 +66,7 @@ export function onStop(fn: () => Promise<void>): void {
 
 /** Stops every process started through this module, in parallel. */
 export async function stopAll(): Promise<void> {
+  stopping = true;
   const all = [...running];
   running.clear();
   await Promise.allSettled(all.map((fn) => fn()));
@@ -59,7 +79,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 // Last resort on an abrupt exit: no waiting possible, so a plain SIGKILL to each child.
-const children = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
@@ -76,6 +95,7 @@ async function terminate(child: ChildProcess): Promise<void> {
 
 /** Starts `script` (a path relative to bench/) in its own Node process and waits until it listens. */
 export async function startServer(name: string, script: string, options: StartOptions): Promise<Started> {
+  assertRunning(name);
   const out = openSync(options.logFile, 'a');
   const child = spawn(
     process.execPath,

@@ -4,9 +4,7 @@
  * resolution.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { assertRunning, track } from './processes.js';
 
 export const WRK_MISSING = 'wrk is not installed: apt-get install -y wrk';
 
@@ -68,6 +66,12 @@ export interface WrkOptions {
 export async function wrk(url: string, { seconds, connections = 10, headers = {} }: WrkOptions): Promise<WrkResult> {
   const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '--timeout', '5s'];
   for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}: ${value}`);
-  const { stdout } = await run('wrk', [...args, url], { timeout: (seconds + 15) * 1000 });
+  assertRunning('wrk');
+  const stdout = await new Promise<string>((resolve, reject) => {
+    const child = execFile('wrk', [...args, url], { timeout: (seconds + 15) * 1000 }, (err, out) =>
+      err ? reject(err) : resolve(out),
+    );
+    track(child);
+  });
   return parseWrk(stdout);
 }
