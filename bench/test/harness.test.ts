@@ -93,7 +93,7 @@ test('a run writes its results under bench/results, and docs/benchmarks.md only 
   // No other bench code builds the docs page's path (comments may name it): outputPaths is the one way to it.
   const bench = new URL('../', import.meta.url);
   const files = (await readdir(bench, { recursive: true })).filter(
-    (f) => f.endsWith('.ts') && !f.startsWith('test/') && !f.startsWith('results/'),
+    (f) => f.endsWith('.ts') && !/^(test|results|node_modules)\//.test(f),
   );
   const naming = [];
   for (const f of files)
