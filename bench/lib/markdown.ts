@@ -19,7 +19,7 @@ export function renderMarkdown(results: Results): string {
   );
   const profiles = results.profiles.map(
     (p) =>
-      `### ${p.row}: top self time in V8's CPU profiler (the load only)\n\n| function | self ms | % |\n|---|---|---|\n${p.top
+      `### ${p.row}\n\nThe backend's top self time in V8's CPU profiler during that load only: busy ${p.busyMs} ms of ${p.wallMs} ms.\n\n| function | self ms | % |\n|---|---|---|\n${p.top
         .map((t) => `| \`${cell(t.fn)}\` | ${num(t.selfMs, 1)} | ${num(t.percent, 1)} |`)
         .join('\n')}\n`,
   );
@@ -48,7 +48,7 @@ ${targets.join('\n')}
 | row | store | sessions | req/s | p50 ms | p99 ms | ratio | note |
 |---|---|---|---|---|---|---|---|
 ${results.rows.map(rowLine).join('\n')}
-${profiles.length ? `\n## Profiles of the missed throughput targets\n\n${profiles.join('\n')}` : ''}${
+${profiles.length ? `\n## Profiles of the missed targets\n\n${profiles.join('\n')}` : ''}${
   results.notes.length ? `\n## Notes\n\n${results.notes.map((n) => `- ${n}`).join('\n')}\n` : ''
 }
 ## Machine

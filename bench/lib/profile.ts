@@ -11,10 +11,23 @@ export interface Top {
   percent: number;
 }
 
-interface CpuProfile {
+export interface CpuProfile {
   nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
   samples: number[];
   timeDeltas: number[];
+}
+
+/** How long the profile ran, and how much of it the process was not idle, in ms. */
+export function busyTime(profile: CpuProfile): { busyMs: number; wallMs: number } {
+  const idle = new Set(profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
+  let busy = 0;
+  let wall = 0;
+  profile.samples.forEach((id, i) => {
+    const us = profile.timeDeltas[i] ?? 0;
+    wall += us;
+    if (!idle.has(id)) busy += us;
+  });
+  return { busyMs: Math.round(busy / 1000), wallMs: Math.round(wall / 1000) };
 }
 
 export function topSelfTime(profile: CpuProfile, count = 8, root = ''): Top[] {

@@ -30,6 +30,9 @@ export interface TargetCheck {
 /** The top self-time functions of the backend, rerun under `node --cpu-prof` for a missed row. */
 export interface Profile {
   row: string;
+  /** The time the profiler ran, and the part of it the backend was busy (not idle). */
+  wallMs: number;
+  busyMs: number;
   top: Top[];
 }
 

@@ -2,7 +2,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import test from 'ava';
 import { renderMarkdown } from '../lib/markdown.js';
-import { topSelfTime } from '../lib/profile.js';
+import { busyTime, topSelfTime } from '../lib/profile.js';
 import { outputPaths, type Results } from '../lib/results.js';
 import { microseconds, parseWrk } from '../lib/wrk.js';
 
@@ -67,7 +67,12 @@ const RESULTS: Results = {
     { target: 'refresh ≤ 1.3 × the AS | p50', measured: '1.90 ×', met: false },
   ],
   profiles: [
-    { row: 'bff-token, cache hit (redis)', top: [{ fn: 'unseal (sealed-store.ts:12)', selfMs: 120.5, percent: 9.1 }] },
+    {
+      row: 'bff-token, cache hit (redis)',
+      wallMs: 3000,
+      busyMs: 2900,
+      top: [{ fn: 'unseal (sealed-store.ts:12)', selfMs: 120.5, percent: 9.1 }],
+    },
   ],
   notes: ['bench/scale.ts is not there: no scale rows'],
 };
@@ -78,6 +83,7 @@ test('the results as Markdown: targets met and MISSED, every row with its ratio,
   t.true(md.includes('| refresh ≤ 1.3 × the AS \\| p50 | 1.90 × | **MISSED** |'));
   t.true(md.includes('| bff-token, cache hit | redis | 100,000 | 7500 | 1.200 | 3.500 | 0.75× |  |'));
   t.true(md.includes('| `unseal (sealed-store.ts:12)` | 120.5 | 9.1 |'));
+  t.true(md.includes('busy 2900 ms of 3000 ms'));
   t.true(md.includes('- CPU: 2 × Test CPU, RAM 8 GiB'));
   t.true(md.includes('`wrk -t1 -c10 -d5s --latency`'));
   t.true(md.includes('- bench/scale.ts is not there: no scale rows'));
@@ -116,4 +122,5 @@ test('a CPU profile: self time summed per function, idle left out, the heaviest 
     { fn: 'unseal (packages/store/src/sealed-store.ts:42)', selfMs: 0.6, percent: 85.7 },
     { fn: '(garbage collector)', selfMs: 0.1, percent: 14.3 },
   ]);
+  t.deepEqual(busyTime(profile), { busyMs: 1, wallMs: 11 });
 });
