@@ -136,6 +136,7 @@ try {
     const loop = await server?.ask<{ p99Ms: number; maxMs: number }>({ eventLoop: true });
     baseline ??= result;
     const note = [
+      extra.note ?? '',
       result.non2xx ? `${result.non2xx} non-2xx answers` : '',
       result.socketErrors ? `${result.socketErrors} socket errors` : '',
       loop ? `event-loop delay p99 ${loop.p99Ms} ms, max ${loop.maxMs} ms` : '',
