@@ -42,7 +42,7 @@ const running = new Set<() => Promise<void>>();
 const children = new Set<ChildProcess>();
 let stopping = false;
 
-/** Whether the run is stopping (interrupted, or its servers done). */
+/** Whether the run was interrupted (SIGINT, SIGTERM) and is stopping. */
 export const isStopping = () => stopping;
 
 /** Throws once the run is stopping, so that nothing new starts while the servers go. */
@@ -50,7 +50,7 @@ export function assertRunning(what: string): void {
   if (stopping) throw new Error(`the run is stopping: ${what} not started`);
 }
 
-/** A child that is not a server (wrk, the scale run): killed with SIGTERM when the run stops. */
+/** A child that is not a server (wrk): killed with SIGTERM when the run stops. */
 export function track(child: ChildProcess): void {
   children.add(child);
   child.once('exit', () => children.delete(child));
@@ -66,7 +66,6 @@ export function onStop(fn: () => Promise<void>): void {
 
 /** Stops every process started through this module, in parallel. */
 export async function stopAll(): Promise<void> {
-  stopping = true;
   const all = [...running];
   running.clear();
   await Promise.allSettled(all.map((fn) => fn()));
@@ -74,14 +73,61 @@ export async function stopAll(): Promise<void> {
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
+    stopping = true;
     console.error(`bench: ${signal}, stopping every server`);
     void stopAll().finally(() => process.exit(130));
   });
 }
 // Last resort on an abrupt exit: no waiting possible, so a plain SIGKILL to each child.
+const groups = new Set<number>();
 process.once('exit', () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const pid of groups) signalGroup(pid, 'SIGKILL');
 });
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // the group is gone
+  }
+}
+
+/**
+ * Runs `args` (Node flags and a script) in a Node process and process group of its own, its output
+ * on this one's, and stops the whole group (the script's own servers too) after `budgetMs` or when
+ * the run stops: SIGTERM, then SIGKILL 10 s later.
+ */
+export async function runGroup(
+  args: string[],
+  budgetMs: number,
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; timedOut: boolean }> {
+  assertRunning(args.at(-1) ?? 'a child');
+  const child = spawn(process.execPath, args, { stdio: 'inherit', detached: true, env: { ...process.env, ...env } });
+  const pid = child.pid ?? 0;
+  groups.add(pid);
+  const exited = once(child, 'exit') as Promise<[number | null]>;
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    signalGroup(pid, 'SIGTERM');
+    const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  onStop(stop);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void stop();
+  }, budgetMs);
+  const [code] = await exited;
+  clearTimeout(timer);
+  // Whatever the script left behind in its group goes with it.
+  signalGroup(pid, 'SIGKILL');
+  groups.delete(pid);
+  return { code, timedOut };
+}
 
 /** Stops a child: SIGTERM (the servers close and exit 0, so `--cpu-prof` writes its profile), then SIGKILL. */
 async function terminate(child: ChildProcess): Promise<void> {
