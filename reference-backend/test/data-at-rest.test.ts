@@ -1,9 +1,9 @@
 /**
- * What a leaked data folder gives away: nothing usable. The backend's lowdb file is private (0600 in
- * a 0700 folder), its values are sealed (AES-256-GCM) and its keys hashed, so neither the refresh
+ * What a leaked data folder gives away: nothing usable. The backend's lowdb files are private (0600
+ * in a 0700 folder), its values are sealed (AES-256-GCM) and its keys hashed, so neither the refresh
  * token, the ID token nor the session cookie's id can be read from it.
  */
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
@@ -22,11 +22,14 @@ async function aliceOnDisk(t: ExecutionContext) {
   return { dataDir, stack, alice, sid: await stack.sessionId(alice) };
 }
 
-test('data at rest: the data file is 0600 in a 0700 folder, with a 0600 key file beside it', async (t) => {
+test('data at rest: the data files are 0600 in 0700 folders, with a 0600 key file beside them', async (t) => {
   const { dataDir, stack } = await aliceOnDisk(t);
   await stack.backend.close();
   t.is(await mode(dataDir), 0o700);
-  t.is(await mode(join(dataDir, 'bff.json')), 0o600);
+  t.is(await mode(join(dataDir, 'bff')), 0o700);
+  const names = await readdir(join(dataDir, 'bff'));
+  t.true(names.includes('manifest.json') && names.some((name) => name.startsWith('shard-')), names.join());
+  for (const name of names) t.is(await mode(join(dataDir, 'bff', name)), 0o600, name);
   t.is(await mode(join(dataDir, 'bff.key')), 0o600);
 });
 
@@ -38,7 +41,11 @@ test('data at rest: refresh, ID and access tokens and the session cookie id cann
   const idToken = await stack.backend.store.get<string>(`id-token:${sid}`);
   await stack.backend.close(); // flushes the file
 
-  const file = await readFile(join(dataDir, 'bff.json'), 'utf8');
+  // Every file of the store (bff/manifest.json and its shard files), as one text.
+  const folder = join(dataDir, 'bff');
+  const file = (await Promise.all((await readdir(folder)).map((name) => readFile(join(folder, name), 'utf8')))).join(
+    '\n',
+  );
   const secrets = {
     'refresh token': String(grant?.refresh_token),
     'ID token': String(idToken),

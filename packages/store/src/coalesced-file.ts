@@ -9,6 +9,18 @@
 import { dirname } from 'node:path';
 import { Low } from 'lowdb';
 import { makePrivateFolder, PrivateJsonFile, tightenFile } from './private-file.js';
+import { WriteTurns } from './write-turns.js';
+
+export interface CoalescedFileOptions<T> {
+  /**
+   * Where the write takes its turn for `JSON.stringify`: files sharing one take turns, so the event
+   * loop is never blocked for more than about its budget by their writes together. Default: a turn
+   * of its own.
+   */
+  turns?: WriteTurns;
+  /** Turns the document into JSON text, for a document that can do it faster. Default: `JSON.stringify`. */
+  stringify?: (data: T) => string;
+}
 
 export class CoalescedFile<T> {
   readonly #db: Low<T>;
@@ -16,10 +28,12 @@ export class CoalescedFile<T> {
   #pending: Promise<void> | undefined;
   #running: Promise<void> | undefined;
   #writes = 0;
+  readonly #turns: WriteTurns;
 
-  constructor(file: string, initial: T) {
+  constructor(file: string, initial: T, options: CoalescedFileOptions<T> = {}) {
     this.file = file;
-    this.#db = new Low<T>(new PrivateJsonFile<T>(file), initial);
+    this.#db = new Low<T>(new PrivateJsonFile<T>(file, options.stringify), initial);
+    this.#turns = options.turns ?? new WriteTurns();
   }
 
   /** The live document. Mutate it, then call `flush()`. */
@@ -57,12 +71,13 @@ export class CoalescedFile<T> {
   async #schedule(): Promise<void> {
     // One write at a time; changes made meanwhile join the next one.
     await this.#running?.catch(() => {});
-    // Let the current burst of synchronous changes finish before serialising.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    this.#writes += 1;
-    const run = this.#db.write();
+    // Serialised on a later turn of the event loop: the current burst of changes joins this write.
+    const run = this.#turns.run(() => {
+      this.#writes += 1;
+      this.#pending = undefined;
+      return this.#db.write();
+    });
     this.#running = run;
-    this.#pending = undefined;
     await run;
   }
 }

@@ -1,12 +1,14 @@
 /**
  * @tmi-bff/store: where a TMI-BFF backend keeps sessions, refresh tokens and cached access tokens.
  */
-export { CoalescedFile } from './coalesced-file.js';
+export { CoalescedFile, type CoalescedFileOptions } from './coalesced-file.js';
 export { LeaseLost, StoreUnavailable } from './errors.js';
+export { ExpiryIndex } from './expiry-index.js';
 export { type Entry, isLive, type KeyValueStore } from './key-value-store.js';
 export { DEFAULT_LEASE_MS, KeyedMutex, type KeyedMutexOptions } from './keyed-mutex.js';
-export { LowdbStore, type LowdbStoreOptions } from './lowdb-store.js';
+export { DEFAULT_SHARDS, LOWDB_MAX_ENTRIES, LowdbStore, type LowdbStoreOptions, lowdbFolder } from './lowdb-store.js';
 export { type Expired, MemoryStore, type MemoryStoreOptions } from './memory-store.js';
 export { RedisStore, type RedisStoreOptions } from './redis-store.js';
 export { type SealableStore, SealedStore, type SealedStoreOptions } from './sealed-store.js';
 export { loadOrCreateSecret, parseSecret } from './secret.js';
+export { WriteTurns } from './write-turns.js';

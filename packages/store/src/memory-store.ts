@@ -1,4 +1,5 @@
 /** A `KeyValueStore` in this process's memory: for tests and throwaway runs. */
+import { ExpiryIndex } from './expiry-index.js';
 import { type Entry, isLive, type KeyValueStore } from './key-value-store.js';
 import { KeyedMutex, type KeyedMutexOptions } from './keyed-mutex.js';
 
@@ -14,7 +15,8 @@ export interface MemoryStoreOptions {
   onExpired?: (storedKey: string, value: unknown) => void | Promise<void>;
   /**
    * How often expired entries are swept (and reported to `onExpired`), in milliseconds; 0 sweeps only
-   * when `sweep()` is called. The timer does not keep the process alive; `close()` stops it.
+   * when `sweep()` is called. The timer does not keep the process alive; `close()` stops it. A sweep
+   * looks only at the entries that are due (`ExpiryIndex`), however many the store holds.
    * Default: 60 000.
    */
   sweepIntervalMs?: number;
@@ -36,17 +38,17 @@ export function deepFreeze<T>(value: T): T {
 export type Expired = Array<[storedKey: string, value: unknown]>;
 
 export class MemoryStore implements KeyValueStore {
-  protected entries: Record<string, Entry>;
+  readonly #entries = new Map<string, Entry>();
+  readonly #expiry = new ExpiryIndex();
   readonly #mutex: KeyedMutex;
   protected readonly now: () => number;
   readonly #onExpired: MemoryStoreOptions['onExpired'];
   readonly #timer: NodeJS.Timeout | undefined;
 
-  constructor(options: MemoryStoreOptions = {}, entries: Record<string, Entry> = {}) {
+  constructor(options: MemoryStoreOptions = {}) {
     this.now = options.now ?? Date.now;
     this.#onExpired = options.onExpired;
     this.#mutex = new KeyedMutex(options.onLeaseExpired ? { onLeaseExpired: options.onLeaseExpired } : {});
-    this.entries = entries;
     const interval = options.sweepIntervalMs ?? 60_000;
     if (interval > 0) {
       this.#timer = setInterval(() => this.sweep(), interval);
@@ -56,23 +58,24 @@ export class MemoryStore implements KeyValueStore {
 
   /** The stored value itself, frozen: no copy per read (see `KeyValueStore.get`). */
   async get<T>(key: string): Promise<T | undefined> {
-    const entry = this.entries[key];
+    const entry = this.#entries.get(key);
     return isLive(entry, this.now()) ? (entry.value as T) : undefined;
   }
 
   /** Stores a frozen copy: the caller's object stays its own, and a reader cannot change the stored one. */
   async set<T>(key: string, value: T, ttlMs?: number): Promise<void> {
-    this.entries[key] = {
+    const entry: Entry = {
       value: deepFreeze(structuredClone(value)),
       ...(ttlMs && ttlMs > 0 ? { expiresAt: this.now() + ttlMs } : {}),
     };
-    await this.persist();
+    this.#entries.set(key, entry);
+    if (entry.expiresAt !== undefined) this.#index(entry.expiresAt, key);
+    await this.persist(key, entry);
   }
 
   async delete(key: string): Promise<void> {
-    if (!(key in this.entries)) return;
-    delete this.entries[key];
-    await this.persist();
+    if (!this.#entries.delete(key)) return;
+    await this.persist(key, undefined);
   }
 
   /** In this process only (`KeyedMutex`): the lock is released when `fn` settles or its lease runs out. */
@@ -87,15 +90,17 @@ export class MemoryStore implements KeyValueStore {
     return expired.length;
   }
 
-  /** Removes expired entries, without reporting them. */
+  /**
+   * Removes expired entries, without reporting them. Only the index items that are due are looked at;
+   * an item whose entry was replaced or deleted since it was added is dropped.
+   */
   protected removeExpired(): Expired {
-    const now = this.now();
     const expired: Expired = [];
-    for (const [key, entry] of Object.entries(this.entries)) {
-      const { value } = entry;
-      if (isLive(entry, now)) continue;
-      delete this.entries[key];
-      expired.push([key, value]);
+    for (const [expiresAt, key] of this.#expiry.takeDue(this.now())) {
+      const entry = this.#entries.get(key);
+      if (entry?.expiresAt !== expiresAt) continue;
+      this.#entries.delete(key);
+      expired.push([key, entry.value]);
     }
     return expired;
   }
@@ -113,18 +118,51 @@ export class MemoryStore implements KeyValueStore {
     }
   }
 
+  /**
+   * Replaces the content with `entries` (their values frozen, as `set` stores them), for a store that
+   * loads them from elsewhere. Expired ones stay until the next sweep.
+   */
+  protected load(entries: Iterable<[key: string, entry: Entry]>): void {
+    this.#entries.clear();
+    for (const [key, entry] of entries) {
+      deepFreeze(entry.value);
+      this.#entries.set(key, entry);
+    }
+    this.#expiry.rebuild(this.#expiring());
+  }
+
   /** Number of entries, live or not yet swept. */
   get size(): number {
-    return Object.keys(this.entries).length;
+    return this.#entries.size;
+  }
+
+  /** How many expiry-index items the sweeps have looked at: the ones that came due, not every entry. */
+  get sweepExamined(): number {
+    return this.#expiry.examined;
   }
 
   async close(): Promise<void> {
     clearInterval(this.#timer);
-    await this.persist();
+    await this.flush();
   }
 
-  /** Durability hook for subclasses. */
-  protected persist(): Promise<void> {
+  /** Durability hook for subclasses: `key` was set to `entry`, or deleted (undefined). */
+  protected persist(_key: string, _entry: Entry | undefined): Promise<void> {
     return Promise.resolve();
+  }
+
+  /** Durability hook for subclasses: resolves once every change is durable. */
+  protected flush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  #index(expiresAt: number, key: string): void {
+    this.#expiry.add(expiresAt, key);
+    // Lazy deletion leaves an item per replaced entry: rebuild once they outnumber the entries.
+    if (this.#expiry.size > 2 * this.#entries.size + 1024) this.#expiry.rebuild(this.#expiring());
+  }
+
+  *#expiring(): Generator<[number, string]> {
+    for (const [key, entry] of this.#entries) if (entry.expiresAt !== undefined) yield [entry.expiresAt, key];
   }
 }

@@ -36,9 +36,18 @@ async function tighten(path: string, mode: number): Promise<void> {
   if (!sticky && ours) await chmod(path, mode);
 }
 
-/** Writes `data` to a new 0600 file next to `target`, flushed to disk, then hands it to `commit`. */
-async function viaPrivateTemp(target: string, data: string, commit: (temp: string) => Promise<void>): Promise<void> {
+/**
+ * Writes `data` to a new 0600 file next to `target`, flushed to disk, then hands it to `commit`. The
+ * temporary file is removed unless `commit` renamed it.
+ */
+async function viaPrivateTemp(
+  target: string,
+  data: string,
+  commit: (temp: string) => Promise<void>,
+  renames: boolean,
+): Promise<void> {
   const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  let renamed = false;
   const handle = await open(temp, 'wx', PRIVATE_FILE);
   try {
     try {
@@ -48,14 +57,34 @@ async function viaPrivateTemp(target: string, data: string, commit: (temp: strin
       await handle.close();
     }
     await commit(temp);
+    renamed = renames;
   } finally {
-    await rm(temp, { force: true });
+    if (!renamed) await rm(temp, { force: true });
   }
   await syncFolder(dirname(target));
 }
 
-/** Makes a rename durable; some platforms cannot fsync a folder, which only weakens durability. */
-async function syncFolder(dir: string): Promise<void> {
+/** Folder syncs asked for and not started yet, by folder: renames made meanwhile share them. */
+const folderSyncs = new Map<string, Promise<void>>();
+
+/**
+ * Makes the renames done so far in `dir` durable. Callers that ask while a sync is waiting to start
+ * share it, so the files written together in one folder cost one folder sync.
+ */
+function syncFolder(dir: string): Promise<void> {
+  let waiting = folderSyncs.get(dir);
+  if (!waiting) {
+    waiting = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      folderSyncs.delete(dir);
+      return syncFolderNow(dir);
+    });
+    folderSyncs.set(dir, waiting);
+  }
+  return waiting;
+}
+
+/** Some platforms cannot fsync a folder, which only weakens durability. */
+async function syncFolderNow(dir: string): Promise<void> {
   const handle = await open(dir, 'r').catch(() => undefined);
   try {
     await handle?.sync();
@@ -68,7 +97,7 @@ async function syncFolder(dir: string): Promise<void> {
 
 /** Atomically replaces (or creates) `target` with a 0600 file holding `data`. */
 export function replacePrivateFile(target: string, data: string): Promise<void> {
-  return viaPrivateTemp(target, data, (temp) => rename(temp, target));
+  return viaPrivateTemp(target, data, (temp) => rename(temp, target), true);
 }
 
 /**
@@ -77,7 +106,7 @@ export function replacePrivateFile(target: string, data: string): Promise<void> 
  */
 export async function createPrivateFile(target: string, data: string): Promise<boolean> {
   try {
-    await viaPrivateTemp(target, data, (temp) => link(temp, target));
+    await viaPrivateTemp(target, data, (temp) => link(temp, target), false);
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
@@ -87,7 +116,11 @@ export async function createPrivateFile(target: string, data: string): Promise<b
 
 /** A lowdb adapter: compact JSON in a private file, replaced atomically on every write. */
 export class PrivateJsonFile<T> implements Adapter<T> {
-  constructor(readonly file: string) {}
+  /** `stringify` turns the document into JSON text; default: `JSON.stringify`. */
+  constructor(
+    readonly file: string,
+    readonly stringify: (data: T) => string = (data) => JSON.stringify(data),
+  ) {}
 
   async read(): Promise<T | null> {
     const text = await readFile(this.file, 'utf8').catch((err: NodeJS.ErrnoException) => {
@@ -99,6 +132,6 @@ export class PrivateJsonFile<T> implements Adapter<T> {
 
   write(data: T): Promise<void> {
     // Compact JSON: lowdb's JSONFile pretty-prints, which is ~30 % larger and slower.
-    return replacePrivateFile(this.file, JSON.stringify(data));
+    return replacePrivateFile(this.file, this.stringify(data));
   }
 }

@@ -7,7 +7,7 @@ import { LowdbStore } from '../src/index.js';
 
 const [file, size] = process.argv.slice(2);
 if (!file || !size) throw new TypeError('usage: _write-past-limit.ts <file> <bytes>');
-const store = await LowdbStore.open({ file });
+const store = await LowdbStore.open({ file, shards: 1 });
 try {
   await store.set('session:big', 'x'.repeat(Number(size)));
   console.log('written');

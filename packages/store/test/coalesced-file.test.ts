@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import test from 'ava';
-import { CoalescedFile, LowdbStore } from '../src/index.js';
+import { CoalescedFile, LowdbStore, lowdbFolder } from '../src/index.js';
 import { modeOf, tempFile } from './_setup.js';
 
 test('CoalescedFile writes its file 0600 in a folder it creates 0700', async (t) => {
@@ -50,10 +50,13 @@ const run = promisify(execFile);
 
 test('LowdbStore: a write that fails halfway leaves the previous file intact, and the store reopens with it', async (t) => {
   const file = await tempFile(t);
-  const before = await LowdbStore.open({ file });
+  const folder = lowdbFolder(file);
+  // One shard: the failing write replaces the file that holds session:old.
+  const before = await LowdbStore.open({ file, shards: 1 });
   await before.set('session:old', { refresh_token: 'rt-old' });
   await before.close();
-  const old = await readFile(file);
+  const shard = join(folder, 'shard-000-of-001.json');
+  const old = await readFile(shard);
   t.true(old.length < LIMIT_BLOCKS * 512);
 
   const { stdout } = await run('/bin/sh', [
@@ -69,13 +72,13 @@ test('LowdbStore: a write that fails halfway leaves the previous file intact, an
   // The child really did fail halfway through its write.
   t.is(stdout.trim(), 'EFBIG');
 
-  const now = await readFile(file);
+  const now = await readFile(shard);
   t.true(now.equals(old), `the file is ${now.length} bytes (was ${old.length}): ${now.subarray(0, 60)}…`);
   t.deepEqual(JSON.parse(old.toString('utf8')).entries['session:old'].value, { refresh_token: 'rt-old' });
-  const after = await LowdbStore.open({ file });
+  const after = await LowdbStore.open({ file, shards: 1 });
   t.teardown(() => after.close());
   t.deepEqual(await after.get('session:old'), { refresh_token: 'rt-old' });
   t.is(await after.get('session:big'), undefined);
   // The failed temporary file was removed.
-  t.deepEqual(await readdir(dirname(file)), ['store.json']);
+  t.deepEqual((await readdir(folder)).sort(), ['manifest.json', 'shard-000-of-001.json']);
 });
