@@ -169,7 +169,8 @@ test('D10 across instances: one of two killed (SIGKILL) while its refresh waits 
   await dropped;
   t.deepEqual(grants.slice(from), ['undefined invalid_request'], 'the dead instance’s refresh token was not read');
 
-  // Instance 2: temporarily_unavailable while the dead holder's lock lasts, then the token.
+  // Instance 2: temporarily_unavailable while the dead holder's lock lasts, then the token. Retried
+  // as an app would: each answer awaited, then a short pause (an answer may come at once).
   const answers: string[] = [];
   let got: { status: number; body: Record<string, unknown> } | undefined;
   while (Date.now() < lapsesAt + 10_000) {
@@ -179,6 +180,7 @@ test('D10 across instances: one of two killed (SIGKILL) while its refresh waits 
       got = res;
       break;
     }
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const tookMs = Date.now() - killedAt;
   t.truthy(got, `instance 2 answered ${answers.join(', ')}`);
@@ -194,7 +196,7 @@ test('D10 across instances: one of two killed (SIGKILL) while its refresh waits 
   // D10: no refresh while the lock held; the next holder takes it as soon as it lapses.
   const lateBy = Number(refreshedAt.at(-1)) - lapsesAt;
   t.true(lateBy >= -50, `not refreshed before the lock lapsed (${lateBy} ms after)`);
-  t.true(lateBy < 3000, `refreshed soon after the lock lapsed (${lateBy} ms after)`);
+  t.true(lateBy < 5000, `refreshed soon after the lock lapsed (${lateBy} ms after)`);
 
   // Not burned: the grant lives on, and its rotated refresh token works again.
   const again = await viaSecond('/_mock/session/expire-tokens', expireTokens);
