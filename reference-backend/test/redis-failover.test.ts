@@ -162,9 +162,11 @@ test('D10 across instances: one of two killed (SIGKILL) while its refresh waits 
   t.teardown(() => client.destroy());
   const locks = await client.keys('tmi-bff:lock:*');
   t.is(locks.length, 1, 'the session is locked');
+  const asked = Date.now();
   const pttl = await client.pTTL(String(locks[0]));
   t.true(pttl > 0 && pttl <= LOCK_TTL_MS, `the lock lapses by itself, within the lock ttl (PTTL ${pttl} ms)`);
-  const lapsesAt = Date.now() + pttl;
+  // Redis answered PTTL after `asked`: the lock lapses no earlier than this.
+  const lapsesAt = asked + pttl;
 
   await dropped;
   t.deepEqual(grants.slice(from), ['undefined invalid_request'], 'the dead instance’s refresh token was not read');
@@ -195,7 +197,7 @@ test('D10 across instances: one of two killed (SIGKILL) while its refresh waits 
   t.deepEqual(grants.slice(from + 1), ['refresh_token ok'], 'one refresh at the AS: instance 2’s');
   // D10: no refresh while the lock held; the next holder takes it as soon as it lapses.
   const lateBy = Number(refreshedAt.at(-1)) - lapsesAt;
-  t.true(lateBy >= -50, `not refreshed before the lock lapsed (${lateBy} ms after)`);
+  t.true(lateBy >= -5, `not refreshed before the lock lapsed (${lateBy} ms after)`);
   t.true(lateBy < 5000, `refreshed soon after the lock lapsed (${lateBy} ms after)`);
 
   // Not burned: the grant lives on, and its rotated refresh token works again.
