@@ -1,0 +1,196 @@
+/**
+ * Does the backend stay fast as sessions pile up? For each store (lowdb in a temporary folder, Redis
+ * on loopback) and each size (stored sessions), this measures against the reference backend in its
+ * own process (bench/scale/backend.ts):
+ *
+ * - bff-token cache hits under wrk, with one real signed-in session's cookie;
+ * - real sign-ins through the mock AS's forms: the backend's /auth/callback, and the whole sequence;
+ * - the backend's event-loop delay during each of the two;
+ * - the backend's open time (createBackend on the stored sessions).
+ *
+ * The sessions are one real sign-in's records cloned (bench/scale/seed.ts), written before the
+ * backend starts. Targets and rows: bench/scale/report.ts.
+ *
+ *   node --import tsx --conditions=development bench/scale.ts \
+ *     [--json <file>] [--sessions 100,10000,100000] [--stores lowdb,redis] [--sign-ins 30]
+ */
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { backendEnv, DEFAULT_ADDRESSES, loadSeed, SEED_FILE, startMockAs } from '@tmi-bff/mock-as';
+import { configFromEnv, createBackend } from '@tmi-bff/reference-backend';
+import { startRedis } from '@tmi-bff/store/testing';
+import { freePort, onStop, startServer, stopAll } from './lib/processes.js';
+import type { Row } from './lib/result.js';
+import { wrk } from './lib/wrk.js';
+import { type EventLoopDelay, judge, type Measured, rowsOf, table } from './scale/report.js';
+import { addClones, readTemplate } from './scale/seed.js';
+import { sessionCookieId, signOut, timedSignIn } from './scale/sign-ins.js';
+
+const STORES = ['lowdb', 'redis'] as const;
+type Store = (typeof STORES)[number];
+
+/**
+ * Clones written at once. lowdb: all of them, so each shard file is written once (every batch
+ * rewrites every shard). Redis: pipelined, few enough that each answers within the store's
+ * commandTimeoutMs on a loaded machine.
+ */
+const BATCH: Record<Store, number> = { lowdb: Number.POSITIVE_INFINITY, redis: 250 };
+/** No sign-in starts after this long in one step, so a slow store still ends the run. */
+const SIGN_IN_BUDGET_MS = 20_000;
+/** wrk's duration; shorter at the larger sizes, where seeding and opening take most of the time. */
+const wrkSeconds = (sessions: number) => (sessions >= 10_000 ? 3 : 5);
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'string' },
+    sessions: { type: 'string', default: '100,10000,100000' },
+    stores: { type: 'string', default: STORES.join(',') },
+    'sign-ins': { type: 'string', default: '30' },
+  },
+});
+const sizes = args.sessions
+  .split(',')
+  .map(Number)
+  .sort((a, b) => a - b);
+if (!sizes.every((n) => Number.isInteger(n) && n > 0)) {
+  throw new TypeError(`--sessions takes positive whole numbers, e.g. 100,10000,100000; got "${args.sessions}"`);
+}
+const stores = args.stores.split(',') as Store[];
+if (!stores.every((s) => STORES.includes(s))) {
+  throw new TypeError(`--stores takes ${STORES.join(' and/or ')}, e.g. lowdb,redis; got "${args.stores}"`);
+}
+const signInCount = Number(args['sign-ins']);
+if (!(Number.isInteger(signInCount) && signInCount > 0)) {
+  throw new TypeError(`--sign-ins takes a positive whole number; got "${args['sign-ins']}"`);
+}
+
+const progress = (line: string) => console.error(`scale: ${line}`);
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const root = fileURLToPath(new URL('../reference-backend', import.meta.url));
+
+/** The backend in this process (no listen): for the template sign-in, and to write the clones. */
+async function openHere(env: Record<string, string>) {
+  return createBackend({ ...configFromEnv(env, root).config, log: () => {} });
+}
+
+/** `count` timed sign-ins (each signed out afterwards, untimed), within SIGN_IN_BUDGET_MS. */
+async function signIns(origin: string, count: number): Promise<Measured['signIns']> {
+  const callbackMs: number[] = [];
+  const totalMs: number[] = [];
+  const started = performance.now();
+  for (let i = 0; i < count; i += 1) {
+    if (performance.now() - started > SIGN_IN_BUDGET_MS) {
+      return { asked: count, callbackMs, totalMs, note: `stopped after ${seconds(SIGN_IN_BUDGET_MS)}` };
+    }
+    const one = await timedSignIn(origin);
+    callbackMs.push(one.callbackMs);
+    totalMs.push(one.totalMs);
+    await signOut(origin, one.jar);
+  }
+  return { asked: count, callbackMs, totalMs };
+}
+
+async function main(): Promise<Row[]> {
+  const work = await mkdtemp(join(tmpdir(), 'tmi-bff-scale-'));
+  onStop(() => rm(work, { recursive: true, force: true }));
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const seed = await loadSeed(SEED_FILE, { ...DEFAULT_ADDRESSES, BFF_ORIGIN: origin });
+  const as = await startMockAs({ seed, log: () => {} });
+  onStop(() => as.close());
+  const redis = stores.includes('redis') ? await startRedis() : undefined;
+  if (redis) onStop(() => redis.remove());
+  const base: Record<string, string> = {
+    ...backendEnv(seed, as.issuer),
+    BFF_ORIGIN: origin,
+    BFF_SPA_DIR: 'none',
+    BFF_DATA_KEY: randomBytes(32).toString('base64url'),
+  };
+  const resource = base.BFF_RESOURCES?.split(' ')[0] ?? '';
+  const tokenUrl = `${origin}/.well-known/bff-token?resource=${encodeURIComponent(resource)}&scope=stocks%3Aread`;
+
+  const measured: Measured[] = [];
+  for (const store of stores) {
+    const env = {
+      ...base,
+      BFF_DATA_DIR: join(work, store),
+      ...(redis && store === 'redis' ? { BFF_STORE: redis.url } : {}),
+    };
+    // One real session, signed in against the backend in this process: wrk's, and the clones' template.
+    let here: Awaited<ReturnType<typeof openHere>> | undefined = await openHere(env);
+    const server = createServer(here.app.callback()).listen(port, '127.0.0.1');
+    await once(server, 'listening');
+    const hot = await timedSignIn(origin);
+    server.close();
+    server.closeAllConnections();
+    const template = await readTemplate(here.store, sessionCookieId(origin, hot.jar));
+    const headers = { cookie: hot.jar.header(origin), 'TMI-BFF-CSRF': '1' };
+    // Every measured sign-in is signed out again: the sessions stored stay the template and its clones.
+    let stored = 1;
+
+    for (const sessions of sizes) {
+      here ??= await openHere(env);
+      const seedStarted = performance.now();
+      const count = Math.max(0, sessions - stored);
+      await addClones(here.store, template, count, BATCH[store]);
+      await here.close();
+      here = undefined;
+      stored += count;
+      const seeded = { count, ms: performance.now() - seedStarted };
+
+      const backend = await startServer(`backend (${store}, ${sessions} sessions)`, 'scale/backend.ts', {
+        env,
+        logFile: join(work, `${store}-${sessions}.log`),
+        timeoutMs: 120_000,
+      });
+      const eventLoop = () => backend.ask<EventLoopDelay>({ eventLoop: true });
+      try {
+        const { openMs } = await backend.ask<{ openMs: number }>({ openMs: true });
+        const primed = await fetch(tokenUrl, { headers });
+        if (primed.status !== 200) throw new Error(`bff-token answered ${primed.status}: ${await primed.text()}`);
+        await wrk(tokenUrl, { headers, seconds: 1 });
+        await eventLoop();
+        const cacheHit = await wrk(tokenUrl, { headers, seconds: wrkSeconds(sessions) });
+        const wrkEventLoop = await eventLoop();
+        const signedIn = await signIns(origin, signInCount);
+        const signInEventLoop = await eventLoop();
+        measured.push({
+          store,
+          sessions,
+          openMs,
+          seeded,
+          wrkSeconds: wrkSeconds(sessions),
+          cacheHit,
+          wrkEventLoop,
+          signIns: signedIn,
+          signInEventLoop,
+        });
+        progress(
+          `${store} at ${sessions} sessions: seeded ${count} in ${seconds(seeded.ms)}, open ${Math.round(openMs)} ms, ` +
+            `cache hit p99 ${cacheHit.p99Us / 1000} ms, ${signedIn.callbackMs.length} sign-ins`,
+        );
+      } finally {
+        await backend.stop();
+      }
+    }
+  }
+  const rows = measured.flatMap(rowsOf);
+  judge(rows);
+  return rows;
+}
+
+const started = performance.now();
+try {
+  const rows = await main();
+  console.log(table(rows));
+  if (args.json) await writeFile(args.json, `${JSON.stringify(rows, null, 2)}\n`);
+  progress(`done in ${seconds(performance.now() - started)}${args.json ? `; rows in ${args.json}` : ''}`);
+} finally {
+  await stopAll();
+}
