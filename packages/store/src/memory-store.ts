@@ -38,7 +38,7 @@ export function deepFreeze<T>(value: T): T {
 export type Expired = Array<[storedKey: string, value: unknown]>;
 
 export class MemoryStore implements KeyValueStore {
-  readonly #entries = new Map<string, Entry>();
+  #entries = new Map<string, Entry>();
   readonly #expiry = new ExpiryIndex();
   readonly #mutex: KeyedMutex;
   protected readonly now: () => number;
@@ -56,10 +56,13 @@ export class MemoryStore implements KeyValueStore {
     }
   }
 
-  /** The stored value itself, frozen: no copy per read (see `KeyValueStore.get`). */
+  /**
+   * The stored value itself, frozen: no copy per read (see `KeyValueStore.get`). A value `set` stored
+   * is frozen already; one loaded from a file is frozen at its first read.
+   */
   async get<T>(key: string): Promise<T | undefined> {
     const entry = this.#entries.get(key);
-    return isLive(entry, this.now()) ? (entry.value as T) : undefined;
+    return isLive(entry, this.now()) ? (deepFreeze(entry.value) as T) : undefined;
   }
 
   /** Stores a frozen copy: the caller's object stays its own, and a reader cannot change the stored one. */
@@ -119,15 +122,11 @@ export class MemoryStore implements KeyValueStore {
   }
 
   /**
-   * Replaces the content with `entries` (their values frozen, as `set` stores them), for a store that
-   * loads them from elsewhere. Expired ones stay until the next sweep.
+   * Replaces the content with `entries`, for a store that loads them from elsewhere: the map becomes
+   * the store's own, and its values are frozen when first read. Expired ones stay until the next sweep.
    */
-  protected load(entries: Iterable<[key: string, entry: Entry]>): void {
-    this.#entries.clear();
-    for (const [key, entry] of entries) {
-      deepFreeze(entry.value);
-      this.#entries.set(key, entry);
-    }
+  protected load(entries: Map<string, Entry>): void {
+    this.#entries = entries;
     this.#expiry.rebuild(this.#expiring());
   }
 

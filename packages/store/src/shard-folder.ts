@@ -37,6 +37,7 @@ interface Manifest {
 }
 
 const MANIFEST = 'manifest.json';
+const READ_AT_ONCE = 16;
 const SHARD_FILE = /^shard-(\d+)-of-(\d+)\.json$/;
 const shardFile = (index: number, count: number) =>
   `shard-${String(index).padStart(3, '0')}-of-${String(count).padStart(3, '0')}.json`;
@@ -105,9 +106,13 @@ export class ShardFolder {
             { length: current },
             (_, i) => new CoalescedFile<ShardDocument>(join(folder, shardFile(i, current)), empty()),
           );
+    // A few files at a time: the text of every shard at once would only make the heap peak.
     const found = files.filter((file) => present.has(basename(file.file)));
-    await Promise.all(found.map((file) => file.open()));
-    for (const file of found) for (const key in file.data.entries) entries.set(key, file.data.entries[key] as Entry);
+    for (let i = 0; i < found.length; i += READ_AT_ONCE) {
+      const batch = found.slice(i, i + READ_AT_ONCE);
+      await Promise.all(batch.map((file) => file.open()));
+      for (const file of batch) for (const key in file.data.entries) entries.set(key, file.data.entries[key] as Entry);
+    }
     const legacy = await readJson<ShardDocument>(legacyFile);
     // What the single file holds is newer than the shards: it was written after them or is the same.
     for (const key in legacy?.entries) entries.set(key, legacy.entries[key] as Entry);
