@@ -7,6 +7,7 @@ import test from 'ava';
 import {
   type AuthorizationServer,
   AuthorizationServerError,
+  asTmiBffError,
   BackendNotReady,
   cacheKey,
   type GrantResult,
@@ -275,4 +276,54 @@ test('TMI-BFF-01 §4.2 (TMI-19): a token’s lifetime counts from when the reque
     const { token } = await tokens.getToken(session, { resources: [ORDERS], scopes: ['read'], fresh: false });
     t.is(tokens.expiresIn(token), 55, `${strategy}: 60 s from the request, 5 s of which went by waiting`);
   }
+});
+
+// D6: what asTimeoutMs counts (as-clock.ts): the AS, and the wait for the session's lock; not the store.
+
+/** A MemoryStore whose writes of grant records take `delayMs` once `slow` is set. */
+class SlowWriteStore extends MemoryStore {
+  slow = false;
+  constructor(readonly delayMs: number) {
+    super({ sweepIntervalMs: 0 });
+  }
+  override async set<T>(key: string, value: T, ttlMs?: number): Promise<void> {
+    if (this.slow && key.startsWith('grant:')) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    return super.set(key, value, ttlMs);
+  }
+}
+
+test('D6: store writes slower than asTimeoutMs after the AS answered do not time the caller out: the refresh is served and kept', async (t) => {
+  const { as, calls } = fakeAs();
+  const store = new SlowWriteStore(300);
+  const tokens = new TokenService({ store, authorizationServer: as, asTimeoutMs: 100 });
+  await tokens.startGrant(session.id, { refreshToken: 'rt-0', resources: [ORDERS], scope: 'read write' }, 3600_000);
+  store.slow = true;
+  const outcome = await tokens.getToken(session, ask(['read']));
+  t.is(outcome.source, 'refresh');
+  t.is(outcome.token.access_token, 'at-1');
+  t.deepEqual(calls, [`refresh rt-0 ${ORDERS} read`]);
+  // Two writes of 300 ms each (the rotation, then the cached token): both done before the answer.
+  t.is((await tokens.getGrant(session.id))?.refresh_token, 'rt-1');
+  t.like(await tokens.getToken(session, ask(['read'])), { source: 'cache' });
+});
+
+test('D6: an AS slower than asTimeoutMs gets its caller temporarily_unavailable, and a caller queued behind it on the session lock too; the late answer is kept', async (t) => {
+  const fake = fakeAs({ hold: true });
+  const { tokens } = await started(fake.as, { asTimeoutMs: 100 });
+  const first = tokens.getToken(session, ask(['read']));
+  while (fake.waiting() === 0) await new Promise((resolve) => setImmediate(resolve));
+  // Another token for the same session: it waits for the lock the first flight holds.
+  const queued = tokens.getToken(session, ask(['write']));
+  for (const caller of [first, queued]) {
+    const err = await t.throwsAsync(caller);
+    t.like(toErrorBody(asTmiBffError(err)), { error: 'temporarily_unavailable' });
+    t.regex(String((err as { error_detail?: string }).error_detail), /no answer from the AS within 100 ms/);
+  }
+  t.deepEqual(fake.calls, [`refresh rt-0 ${ORDERS} read`], 'the queued flight has not reached the AS');
+  fake.release();
+  // The first flight completes in the background and keeps the rotated refresh token.
+  for (let turn = 0; turn < 100 && (await tokens.getGrant(session.id))?.refresh_token !== 'rt-1'; turn++) {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  t.is((await tokens.getGrant(session.id))?.refresh_token, 'rt-1');
 });

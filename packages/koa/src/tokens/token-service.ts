@@ -13,13 +13,19 @@
  * rotated refresh token is stored: nothing is lost (D6). The lock's lease covers the AS requests
  * themselves (`asRequestTimeoutMs`), not the caller's wait.
  *
+ * What `asTimeoutMs` counts (as-clock.ts): the flight's AS requests, and its wait for the session's
+ * lock (whose holder may be waiting on a slow AS, here or in another instance: a caller queued
+ * behind it times out at the same bound). Reads and writes of the store under the lock are not
+ * counted: a slow store after the AS has answered still serves the token.
+ *
  * The grant records (sign-in, consent, sign-out, expiry) are grant-store.ts's; the methods below
  * that touch them pass through.
  *
  * Walkthrough: docs/walkthrough/03-bff-token.md.
  */
 import type { KeyValueStore } from '@tmi-bff/store';
-import { AuthorizationServerError, BackendNotReady, ScopeNotNarrowed, TemporarilyUnavailable } from '../errors.js';
+import { AuthorizationServerError, BackendNotReady, ScopeNotNarrowed } from '../errors.js';
+import { FlightClock } from './as-clock.js';
 import type { AuthorizationServer, GrantResult, Revocation } from './authorization-server.js';
 import { cacheKey } from './cache-key.js';
 import { GrantStore, grantRecord, noRefreshToken } from './grant-store.js';
@@ -80,7 +86,7 @@ export class TokenService {
   readonly #now: () => number;
   readonly #onToken: TokenServiceOptions['onToken'];
   readonly #log: NonNullable<TokenServiceOptions['log']>;
-  readonly #inflight = new Map<string, Promise<TokenOutcome>>();
+  readonly #inflight = new Map<string, { outcome: Promise<TokenOutcome>; clock: FlightClock }>();
   /** One read of a session's grant per request: the session check and the token lookup share it. */
   readonly #readIn = new WeakMap<object, { sessionId: string; grant: Promise<Readonly<StoredGrant> | undefined> }>();
 
@@ -140,7 +146,9 @@ export class TokenService {
     const flightKey = `${session.id}\n${key}\n${request.fresh}`;
     let flight = this.#inflight.get(flightKey);
     if (!flight) {
-      flight = this.#obtain(session, request, key).finally(() => this.#inflight.delete(flightKey));
+      const clock = new FlightClock();
+      const outcome = this.#obtain(session, request, key, clock).finally(() => this.#inflight.delete(flightKey));
+      flight = { outcome, clock };
       this.#inflight.set(flightKey, flight);
     }
     return this.#told(session, request, await this.#withinTimeout(flight));
@@ -148,8 +156,11 @@ export class TokenService {
   // #endregion
 
   // #region walkthrough:obtain
-  #obtain(session: BffSession, request: TokenRequest, key: string): Promise<TokenOutcome> {
+  #obtain(session: BffSession, request: TokenRequest, key: string, clock: FlightClock): Promise<TokenOutcome> {
+    // D6: waiting for the lock counts (its holder may be waiting on a slow AS); the store work under it does not.
+    clock.run();
     const flight = async (): Promise<TokenOutcome> => {
+      clock.pause();
       // Read again under the lock: another request may have refreshed meanwhile.
       const grant = await this.#grants.copy(session.id);
       if (!request.fresh) {
@@ -166,7 +177,7 @@ export class TokenService {
         );
       }
       // D9: the strategy asks the AS; a rotated refresh token is saved before it returns.
-      const obtained = await this.#downscoper.obtain(request, this.#context(session, grant));
+      const obtained = await this.#downscoper.obtain(request, this.#context(session, grant, clock));
       const { token, source } = obtained;
       for (const also of obtained.alsoObtained ?? []) this.#cache.remember(grant, also.token, also.requestKey);
       const broader = scopeBeyond(token, request.scopes);
@@ -188,13 +199,21 @@ export class TokenService {
   }
   // #endregion
 
-  /** What a strategy works with: the grant read-only, and the one way to spend its refresh token. */
-  #context(session: BffSession, grant: StoredGrant): DownscopeContext {
+  /**
+   * What a strategy works with: the grant read-only, and the one way to spend its refresh token.
+   * Every AS request runs with the flight's clock running (D6).
+   */
+  #context(session: BffSession, grant: StoredGrant, clock: FlightClock): DownscopeContext {
+    const as = this.#as;
     return {
       grant,
-      as: this.#as,
+      as: {
+        refresh: (refreshToken, request) => clock.timed(() => as.refresh(refreshToken, request)),
+        exchange: (subjectToken, request) => clock.timed(() => as.exchange(subjectToken, request)),
+        revokeRefreshToken: (refreshToken) => as.revokeRefreshToken(refreshToken),
+      },
       cache: this.#cache,
-      spendRefreshToken: (request) => this.#spendRefreshToken(session.id, grant, request),
+      spendRefreshToken: (request) => this.#spendRefreshToken(session.id, grant, request, clock),
     };
   }
 
@@ -203,10 +222,11 @@ export class TokenService {
     sessionId: string,
     grant: StoredGrant,
     request: { resources: string[]; scope?: string | undefined },
+    clock: FlightClock,
   ): Promise<GrantResult> {
     let result: GrantResult;
     try {
-      result = await this.#as.refresh(grant.refresh_token ?? '', request);
+      result = await clock.timed(() => this.#as.refresh(grant.refresh_token ?? '', request));
     } catch (err) {
       // invalid_grant: the refresh token is dead (expired, revoked, reused). Forget it, so the next
       // request answers backend_not_ready instead of asking the AS again.
@@ -235,16 +255,18 @@ export class TokenService {
     return { ...request, resources: [this.#defaultResource] };
   }
 
-  /** D6: the caller waits at most `asTimeoutMs`; the flight itself goes on and is stored. */
-  #withinTimeout(flight: Promise<TokenOutcome>): Promise<TokenOutcome> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      const detail = `timeout: no answer from the AS within ${this.#timeoutMs} ms (asTimeoutMs); it goes on and is kept`;
-      timer = setTimeout(() => reject(new TemporarilyUnavailable(undefined, { detail })), this.#timeoutMs);
-      timer.unref();
-    });
-    flight.catch(() => {}); // settled later, possibly after the caller gave up
-    return Promise.race([flight, late]).finally(() => clearTimeout(timer));
+  /**
+   * D6: the caller waits for the AS at most `asTimeoutMs` (the flight's clock, as-clock.ts); the
+   * flight itself goes on and is stored.
+   */
+  async #withinTimeout(flight: { outcome: Promise<TokenOutcome>; clock: FlightClock }): Promise<TokenOutcome> {
+    flight.outcome.catch(() => {}); // settled later, possibly after the caller gave up
+    const mine = flight.clock.join(this.#timeoutMs);
+    try {
+      return await Promise.race([flight.outcome, mine.expired]);
+    } finally {
+      flight.clock.leave(mine);
+    }
   }
 
   // The grant records (grant-store.ts).
