@@ -142,6 +142,7 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
     },
     logger: {
       debug: logsAt(level, 'debug') ? (event, data) => sink(`${event} ${JSON.stringify(data ?? {})}`) : () => {},
+      warn: logsAt(level, 'warn') ? (event, data) => sink(`${event} ${JSON.stringify(data ?? {})}`) : () => {},
       error: (event, data) => sink(`${event} ${JSON.stringify(data ?? {})}`),
     },
   });

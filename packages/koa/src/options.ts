@@ -8,6 +8,8 @@ import type { BffSession, HeldToken, TokenOutcome, TokenRequest } from './tokens
 
 export interface Logger {
   debug(event: string, data?: Record<string, unknown>): void;
+  /** A failure the client did not cause (the AS or the store not answering, D6). Default: `error`. */
+  warn?(event: string, data?: Record<string, unknown>): void;
   error(event: string, data?: Record<string, unknown>): void;
 }
 

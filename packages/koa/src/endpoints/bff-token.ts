@@ -54,12 +54,15 @@ export function toTokenRequest(params: URLSearchParams, freshParameter: string):
 // #region walkthrough:bff-token
 export function bffToken(opts: ResolvedOptions): Middleware[] {
   return [
+    // TMI-BFF-01 §4.3 (TMI-25), D6: any failure below becomes the spec's JSON error, never cached.
     errorHandler(`${ROUTES.bffToken}.error`, opts.logger),
     noStore,
     // TMI-BFF-01 §3.1 (TMI-09): GET MUST be supported; POST MAY (D2).
     allowMethods(opts.post.enabled ? ['GET', 'POST'] : ['GET']),
     requireTls(opts.origin),
     requireSameOrigin({ header: opts.csrfHeader, origin: opts.origin }),
+    // Cookie → session: TMI-BFF-01 §3 (TMI-08). `getSession` checks the signed cookie, reads the
+    // session, and in the reference backend its grant too, which the token lookup below reuses.
     requireSession(opts),
     async function parseTokenRequest(ctx: Context, next: Next) {
       ctx.state.tokenRequest = toTokenRequest(await readParameters(ctx), opts.freshParameter);
@@ -67,6 +70,8 @@ export function bffToken(opts: ResolvedOptions): Middleware[] {
     },
     async function respondWithToken(ctx: Context) {
       const request = ctx.state.tokenRequest as TokenRequest;
+      // Grant → cache hit, else the AS: TMI-BFF-01 §4 steps 3–5 (TMI-17). The grant is read once per
+      // request (`ctx` keys the read the session check made); a suitable cached token is served as is.
       const { token, source } = await opts.tokens.getToken(sessionOf(ctx), request, ctx);
       ctx.set(TOKEN_SOURCE_HEADER, source);
       // TMI-BFF-01 §4.2 (TMI-18…21), D7: exactly these members; scope always, never a refresh token.

@@ -1,10 +1,11 @@
 /**
  * First in every endpoint stack: turns any thrown error into the spec's JSON error response.
  * TMI-BFF-01 §4.3 (TMI-25): status 400 and `{ error, error_description? }`; D6: the no-store
- * headers on errors too; a 5xx never carries its cause.
+ * headers on errors too; a 5xx never carries its cause. Logged: a client's error at debug, the AS or
+ * the store not answering (temporarily_unavailable) as a warning, a 5xx as an error.
  */
 import type { Context, Next } from 'koa';
-import { asTmiBffError, MethodNotAllowed, toErrorBody } from '../errors.js';
+import { asTmiBffError, MethodNotAllowed, TemporarilyUnavailable, toErrorBody } from '../errors.js';
 import type { Logger } from '../options.js';
 import { setNoStore } from './no-store.js';
 
@@ -19,8 +20,10 @@ export function errorHandler(eventName: string, log: Logger) {
       if (err instanceof MethodNotAllowed) ctx.set('Allow', err.allow.join(', '));
       ctx.type = 'application/json;charset=UTF-8';
       ctx.body = toErrorBody(err);
-      if (err.expose)
-        log.debug(eventName, { error: err.error, description: err.error_description, detail: err.error_detail });
+      const data = { error: err.error, description: err.error_description, detail: err.error_detail };
+      // D6: the AS or the store not answering is the operator's concern, not the client's: a warning.
+      if (err instanceof TemporarilyUnavailable) (log.warn ?? log.error).call(log, eventName, data);
+      else if (err.expose) log.debug(eventName, data);
       else log.error(eventName, { error: err.error, detail: err.error_detail });
       ctx.app.emit(eventName, err, ctx);
     }
