@@ -81,3 +81,38 @@ test('D2: POST can be turned off; bff-token then answers 405 with Allow: GET', a
   t.is(res.status, 405);
   t.is(res.headers.get('allow'), 'GET');
 });
+
+test('middleware(): the endpoints as one path switch answer as routes() does (paths, a trailing slash, case, 405 + Allow); any other path goes on', async (t) => {
+  const bff = createTmiBff({
+    origin: 'http://localhost:3000',
+    getSession: async () => ({ id: 's1', claims: { sub: 'alice' } }),
+    tokens,
+  });
+  const answers = async (mount: (app: Koa) => void) => {
+    const app = new Koa();
+    mount(app);
+    app.use(function fallThrough(ctx) {
+      ctx.body = 'next';
+    });
+    const server = app.listen(0, '127.0.0.1');
+    t.teardown(() => server.close());
+    await once(server, 'listening');
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const out = [];
+    for (const [method, path] of [
+      ['GET', WELL_KNOWN.bffToken],
+      ['POST', WELL_KNOWN.bffSessionInfo],
+      ['GET', `${WELL_KNOWN.bffSessionInfo}/`],
+      ['GET', WELL_KNOWN.bffSessionInfo.toUpperCase()],
+      ['GET', '/elsewhere'],
+    ] as const) {
+      const res = await fetch(base + path, { method, headers: csrf });
+      out.push([res.status, res.headers.get('allow'), await res.text()]);
+    }
+    return out;
+  };
+  const switched = await answers((app) => app.use(bff.middleware()));
+  t.deepEqual(switched, await answers((app) => app.use(bff.routes())));
+  t.deepEqual(switched[1]?.slice(0, 2), [405, 'GET']);
+  t.deepEqual(switched[4], [200, null, 'next']);
+});
