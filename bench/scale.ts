@@ -9,7 +9,7 @@
  * - the backend's open time (createBackend on the stored sessions).
  *
  * The sessions are one real sign-in's records cloned (bench/scale/seed.ts), written before the
- * backend starts. Targets and rows: bench/scale/report.ts.
+ * backend starts, sizes in turn (each adds to the last). Targets and rows: bench/scale/report.ts.
  *
  *   node --import tsx --conditions=development bench/scale.ts \
  *     [--json <file>] [--sessions 100,10000,100000] [--stores lowdb,redis] [--sign-ins 30]
@@ -24,23 +24,24 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { backendEnv, DEFAULT_ADDRESSES, loadSeed, SEED_FILE, startMockAs } from '@tmi-bff/mock-as';
 import { configFromEnv, createBackend } from '@tmi-bff/reference-backend';
+import { type KeyValueStore, LowdbStore, parseSecret, RedisStore } from '@tmi-bff/store';
 import { startRedis } from '@tmi-bff/store/testing';
 import { freePort, onStop, startServer, stopAll } from './lib/processes.js';
 import type { Row } from './lib/result.js';
 import { wrk } from './lib/wrk.js';
 import { type EventLoopDelay, judge, type Measured, rowsOf, table } from './scale/report.js';
-import { addClones, readTemplate } from './scale/seed.js';
+import { readTemplate, sealClones, type Template, writeSealed } from './scale/seed.js';
 import { sessionCookieId, signOut, timedSignIn } from './scale/sign-ins.js';
 
 const STORES = ['lowdb', 'redis'] as const;
 type Store = (typeof STORES)[number];
 
 /**
- * Clones written at once. lowdb: all of them, so each shard file is written once (every batch
- * rewrites every shard). Redis: pipelined, few enough that each answers within the store's
+ * Records written at a time. lowdb: all of them, so each shard file is written once (a write
+ * rewrites the shard it touches). Redis: pipelined, few enough that each answers within the store's
  * commandTimeoutMs on a loaded machine.
  */
-const BATCH: Record<Store, number> = { lowdb: Number.POSITIVE_INFINITY, redis: 250 };
+const CONCURRENCY: Record<Store, number> = { lowdb: Number.POSITIVE_INFINITY, redis: 1_000 };
 /** No sign-in starts after this long in one step, so a slow store still ends the run. */
 const SIGN_IN_BUDGET_MS = 20_000;
 /** wrk's duration; shorter at the larger sizes, where seeding and opening take most of the time. */
@@ -74,9 +75,19 @@ const progress = (line: string) => console.error(`scale: ${line}`);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const root = fileURLToPath(new URL('../reference-backend', import.meta.url));
 
-/** The backend in this process (no listen): for the template sign-in, and to write the clones. */
+/** The backend in this process (no listen): for the hot sessions' sign-in. */
 async function openHere(env: Record<string, string>) {
   return createBackend({ ...configFromEnv(env, root).config, log: () => {} });
+}
+
+/**
+ * The store under the backend's SealedStore, opened as createBackend opens it
+ * (reference-backend/src/app.ts): where the sealed clones are written.
+ */
+async function openInner(store: Store, env: Record<string, string>): Promise<KeyValueStore> {
+  const options = { onExpired: () => {}, sweepIntervalMs: 0 };
+  if (store === 'redis') return RedisStore.connect({ url: env.BFF_STORE as string, ...options });
+  return LowdbStore.open({ file: join(env.BFF_DATA_DIR as string, 'bff.json'), ...options });
 }
 
 /** `count` timed sign-ins (each signed out afterwards, untimed), within SIGN_IN_BUDGET_MS. */
@@ -115,43 +126,64 @@ async function main(): Promise<Row[]> {
   const resource = base.BFF_RESOURCES?.split(' ')[0] ?? '';
   const tokenUrl = `${origin}/.well-known/bff-token?resource=${encodeURIComponent(resource)}&scope=stocks%3Aread`;
 
-  const measured: Measured[] = [];
+  const secret = parseSecret(base.BFF_DATA_KEY as string, 'BFF_DATA_KEY');
+  const envOf = (store: Store) => ({
+    ...base,
+    BFF_DATA_DIR: join(work, store),
+    ...(redis && store === 'redis' ? { BFF_STORE: redis.url } : {}),
+  });
+
+  // One real session per store, signed in against the backend in this process: the one wrk uses.
+  // The first is also the template of the clones.
+  const hot = new Map<Store, Record<string, string>>();
+  let template: Template | undefined;
   for (const store of stores) {
-    const env = {
-      ...base,
-      BFF_DATA_DIR: join(work, store),
-      ...(redis && store === 'redis' ? { BFF_STORE: redis.url } : {}),
-    };
-    // One real session, signed in against the backend in this process: wrk's, and the clones' template.
-    let here: Awaited<ReturnType<typeof openHere>> | undefined = await openHere(env);
+    const here = await openHere(envOf(store));
     const server = createServer(here.app.callback()).listen(port, '127.0.0.1');
     await once(server, 'listening');
-    const hot = await timedSignIn(origin);
+    const { jar } = await timedSignIn(origin);
     server.close();
     server.closeAllConnections();
-    const template = await readTemplate(here.store, sessionCookieId(origin, hot.jar));
-    const headers = { cookie: hot.jar.header(origin), 'TMI-BFF-CSRF': '1' };
-    // Every measured sign-in is signed out again: the sessions stored stay the template and its clones.
-    let stored = 1;
+    template ??= await readTemplate(here.store, sessionCookieId(origin, jar));
+    await here.close();
+    hot.set(store, { cookie: jar.header(origin), 'TMI-BFF-CSRF': '1' });
+  }
 
-    for (const sessions of sizes) {
-      here ??= await openHere(env);
-      const seedStarted = performance.now();
-      const count = Math.max(0, sessions - stored);
-      await addClones(here.store, template, count, BATCH[store]);
-      await here.close();
-      here = undefined;
-      stored += count;
-      const seeded = { count, ms: performance.now() - seedStarted };
+  const measured: Measured[] = [];
+  // Every measured sign-in is signed out again: the sessions stored stay the hot one and the clones.
+  let stored = 1;
+  for (const sessions of sizes) {
+    const count = Math.max(0, sessions - stored);
+    const sealStarted = performance.now();
+    const records = await sealClones(secret, template as Template, count);
+    const sealMs = performance.now() - sealStarted;
+    stored += count;
+    const writeMs = new Map<Store, number>();
+    for (const store of stores) {
+      const started = performance.now();
+      const inner = await openInner(store, envOf(store));
+      await writeSealed(inner, records, CONCURRENCY[store]);
+      await inner.close();
+      writeMs.set(store, performance.now() - started);
+    }
 
+    for (const store of stores) {
+      const headers = hot.get(store) as Record<string, string>;
+      const seeded = { count, sealMs, writeMs: writeMs.get(store) ?? 0 };
       const backend = await startServer(`backend (${store}, ${sessions} sessions)`, 'scale/backend.ts', {
-        env,
+        env: envOf(store),
         logFile: join(work, `${store}-${sessions}.log`),
         timeoutMs: 120_000,
       });
       const eventLoop = () => backend.ask<EventLoopDelay>({ eventLoop: true });
       try {
-        const { openMs } = await backend.ask<{ openMs: number }>({ openMs: true });
+        const { openMs, entries } = await backend.ask<{ openMs: number; entries?: number }>({ openMs: true });
+        // Each session is about five records: fewer means the clones went where the backend does not look.
+        if (entries !== undefined && entries < sessions * 4) {
+          throw new Error(
+            `the backend opened ${entries} entries for ${sessions} sessions: does openInner still open the store as reference-backend/src/app.ts does?`,
+          );
+        }
         const primed = await fetch(tokenUrl, { headers });
         if (primed.status !== 200) throw new Error(`bff-token answered ${primed.status}: ${await primed.text()}`);
         await wrk(tokenUrl, { headers, seconds: 1 });
@@ -172,14 +204,18 @@ async function main(): Promise<Row[]> {
           signInEventLoop,
         });
         progress(
-          `${store} at ${sessions} sessions: seeded ${count} in ${seconds(seeded.ms)}, open ${Math.round(openMs)} ms, ` +
-            `cache hit p99 ${cacheHit.p99Us / 1000} ms, ${signedIn.callbackMs.length} sign-ins`,
+          `${store} at ${sessions} sessions: ${count} added (sealed ${seconds(sealMs)}, written ${seconds(seeded.writeMs)}), ` +
+            `open ${Math.round(openMs)} ms, cache hit p99 ${cacheHit.p99Us / 1000} ms, ${signedIn.callbackMs.length} sign-ins`,
         );
       } finally {
         await backend.stop();
       }
     }
   }
+  // Store by store, each in order of size.
+  measured.sort(
+    (a, b) => stores.indexOf(a.store as Store) - stores.indexOf(b.store as Store) || a.sessions - b.sessions,
+  );
   const rows = measured.flatMap(rowsOf);
   judge(rows);
   return rows;

@@ -3,7 +3,8 @@
  * (configFromEnv), plus what the scale run asks of it over IPC.
  *
  *   → parent  { ready: origin }    once it listens (bench/lib/processes.ts startServer)
- *   ← parent  { openMs: true }     answered with { openMs }: createBackend's time on the stored data
+ *   ← parent  { openMs: true }     answered with { openMs, entries }: createBackend's time on the
+ *                                  stored data, and how many entries the store opened (lowdb)
  *   ← parent  { eventLoop: true }  answered with { p50Ms, p99Ms, maxMs }: the event-loop delay since
  *                                  the last ask (perf_hooks.monitorEventLoopDelay, beyond its 10 ms
  *                                  sampling interval); a new window starts
@@ -34,7 +35,7 @@ await once(server, 'listening');
 const ms = (ns: number) => Math.max(0, Math.round((ns / 1e6 - RESOLUTION_MS) * 100) / 100);
 process.on('message', (message: { openMs?: boolean; eventLoop?: boolean }) => {
   if (message.openMs) {
-    process.send?.({ openMs });
+    process.send?.({ openMs, entries: (backend.store as { size?: number }).size });
     return;
   }
   process.send?.({ p50Ms: ms(delay.percentile(50)), p99Ms: ms(delay.percentile(99)), maxMs: ms(delay.max) });

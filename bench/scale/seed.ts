@@ -1,7 +1,9 @@
 /**
- * N stored sessions, fast: the records of one real sign-in, cloned under new random ids and written
- * through the backend's own store (the SealedStore over LowdbStore or RedisStore that createBackend
- * opens), so they are sealed, laid out and indexed exactly as sign-ins leave them.
+ * N stored sessions, fast: the records of one real sign-in, cloned under new random ids, sealed by
+ * the store's own `SealedStore` with the backend's data key, and written into each store through
+ * its own class (`LowdbStore`, `RedisStore`, opened as createBackend opens them), so they are
+ * sealed, laid out and indexed exactly as sign-ins leave them. Sealing is most of the cost, and
+ * what it gives is the same for every store (same key, same stored keys): sealed once, written to each.
  *
  * A session is five records (reference-backend: store-keys.ts, session/session.ts,
  * session/grant-lifecycle.ts):
@@ -17,7 +19,7 @@
 import { randomBytes } from 'node:crypto';
 import { grantKey } from '@tmi-bff/koa';
 import type { SessionData } from '@tmi-bff/reference-backend';
-import { type KeyValueStore, StoreUnavailable } from '@tmi-bff/store';
+import { type KeyValueStore, type SealableStore, SealedStore, StoreUnavailable } from '@tmi-bff/store';
 
 // The backend's key namespaces (reference-backend/src/store-keys.ts); `readTemplate` fails loudly
 // when one of them no longer finds its record.
@@ -81,27 +83,60 @@ function writeClone(
   return writes;
 }
 
-/** How often a batch is written again when the store did not answer in time (a loaded machine). */
+/** Records as a store holds them under a `SealedStore`: stored key, sealed value, time to live. */
+export type SealedRecords = Array<[storedKey: string, sealed: unknown, ttlMs: number]>;
+
+/** A store that keeps nothing: it records what a `SealedStore` over it writes. */
+class Recorder implements SealableStore {
+  readonly written: SealedRecords = [];
+  async get<T>(): Promise<T | undefined> {
+    return undefined;
+  }
+  async set<T>(key: string, value: T, ttlMs?: number): Promise<void> {
+    this.written.push([key, value, ttlMs ?? 0]);
+  }
+  async delete(): Promise<void> {}
+  withLock<T>(_key: string, fn: () => Promise<T>): Promise<T> {
+    return fn();
+  }
+  async close(): Promise<void> {}
+}
+
+/** `count` clones of `template`, sealed with `secret` (the backend's data key). */
+export async function sealClones(secret: Uint8Array, template: Template, count: number): Promise<SealedRecords> {
+  const recorder = new Recorder();
+  const sealed = new SealedStore(recorder, { secret });
+  const now = Date.now();
+  const idsOf = ids(count);
+  const writes: Array<Promise<void>> = [];
+  for (let i = 0; i < count; i += 1) writes.push(...writeClone(sealed, template, now, idsOf(i)));
+  await Promise.all(writes);
+  return recorder.written;
+}
+
+/** How often a record is written again when the store did not answer in time (a loaded machine). */
 const ATTEMPTS = 3;
 
 /**
- * Adds `count` clones of `template` to `store`, `batch` at a time: each batch's writes are issued at
- * once (Redis pipelines them; a lowdb store coalesces them into one flush) and awaited together. A
- * batch the store did not answer in time (`StoreUnavailable`) is written again, under the same ids.
+ * Writes sealed records into the store under the `SealedStore`, `concurrency` writes in flight at
+ * any time: Redis pipelines them, a lowdb store coalesces them into one write per shard (so give it
+ * every record at once). A write the store did not answer in time (`StoreUnavailable`) is made again.
  */
-export async function addClones(store: KeyValueStore, template: Template, count: number, batch: number) {
-  for (let done = 0; done < count; ) {
-    const size = Math.min(batch, count - done);
-    const now = Date.now();
-    const idsOf = ids(size);
-    for (let attempt = 1; ; attempt += 1) {
-      const writes: Array<Promise<void>> = [];
-      for (let i = 0; i < size; i += 1) writes.push(...writeClone(store, template, now, idsOf(i)));
-      const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected');
-      if (!failed) break;
-      if (!(failed.reason instanceof StoreUnavailable) || attempt === ATTEMPTS) throw failed.reason;
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+export async function writeSealed(inner: KeyValueStore, records: SealedRecords, concurrency: number): Promise<void> {
+  let next = 0;
+  async function writer(): Promise<void> {
+    while (next < records.length) {
+      const [key, value, ttlMs] = records[next++] as SealedRecords[number];
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          await inner.set(key, value, ttlMs);
+          break;
+        } catch (err) {
+          if (!(err instanceof StoreUnavailable) || attempt === ATTEMPTS) throw err;
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+      }
     }
-    done += size;
   }
+  await Promise.all(Array.from({ length: Math.min(concurrency, records.length) }, writer));
 }
