@@ -11,7 +11,7 @@ import { type Expired, MemoryStore, type MemoryStoreOptions } from './memory-sto
 import { ShardFolder } from './shard-folder.js';
 
 /** Shard files of a store, unless `shards` says otherwise: measured to keep a write's cost small up to the limit. */
-export const DEFAULT_SHARDS = 1024;
+export const DEFAULT_SHARDS = 4096;
 
 /**
  * Entries above which the lowdb store is not meant to be used (about 5 per signed-in session: 100 000

@@ -116,10 +116,24 @@ export class ShardFolder {
     const legacy = await readJson<ShardDocument>(legacyFile);
     // What the single file holds is newer than the shards: it was written after them or is the same.
     for (const key in legacy?.entries) entries.set(key, legacy.entries[key] as Entry);
-    if (current !== count || legacy) {
-      for (const [key, entry] of entries) shards.#files[shardOf(key, count)].data.entries[key] = entry;
-      await Promise.all(shards.#files.map((file) => file.flush()));
+    // The shards to write: all that hold entries after a reshard, those the single file adds to otherwise.
+    const changed = new Set<number>();
+    if (current !== count) {
+      // Files of this count left by a reshard that stopped before its manifest: not part of the store.
+      for (const file of shards.#files) if (present.has(basename(file.file))) await rm(file.file, { force: true });
+      for (const [key, entry] of entries) {
+        const index = shardOf(key, count);
+        (shards.#files[index] as CoalescedFile<ShardDocument>).data.entries[key] = entry;
+        changed.add(index);
+      }
+    } else {
+      for (const key in legacy?.entries) {
+        const index = shardOf(key, count);
+        (shards.#files[index] as CoalescedFile<ShardDocument>).data.entries[key] = legacy.entries[key] as Entry;
+        changed.add(index);
+      }
     }
+    await Promise.all([...changed].map((index) => (shards.#files[index] as CoalescedFile<ShardDocument>).flush()));
     if (!manifest || current !== count) {
       await replacePrivateFile(
         join(folder, MANIFEST),
