@@ -16,7 +16,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,7 +110,9 @@ async function signIns(origin: string, count: number): Promise<Measured['signIns
 
 async function main(): Promise<Row[]> {
   const work = await mkdtemp(join(tmpdir(), 'tmi-bff-scale-'));
-  onStop(() => rm(work, { recursive: true, force: true }));
+  // Once every process is gone (the end, or SIGINT/SIGTERM: stopAll, then exit), not while a
+  // backend still writes its store or its log there.
+  process.once('exit', () => rmSync(work, { recursive: true, force: true }));
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const seed = await loadSeed(SEED_FILE, { ...DEFAULT_ADDRESSES, BFF_ORIGIN: origin });
@@ -221,12 +224,23 @@ async function main(): Promise<Row[]> {
   return rows;
 }
 
+// SIGINT and SIGTERM stop every process (bench/lib/processes.ts); what fails because of it is no error.
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+  });
+}
+
 const started = performance.now();
 try {
   const rows = await main();
   console.log(table(rows));
   if (args.json) await writeFile(args.json, `${JSON.stringify(rows, null, 2)}\n`);
   progress(`done in ${seconds(performance.now() - started)}${args.json ? `; rows in ${args.json}` : ''}`);
+} catch (err) {
+  if (!interrupted) throw err;
+  process.exitCode = 130;
 } finally {
   await stopAll();
 }
