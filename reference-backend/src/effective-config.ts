@@ -189,6 +189,12 @@ function rows(config: BackendConfig): Row[] {
       isDefault: !config.trustProxy,
     },
     {
+      name: 'BFF_LOG_LEVEL',
+      value: config.logLevel ?? 'info',
+      env: ['BFF_LOG_LEVEL'],
+      isDefault: config.logLevel === undefined,
+    },
+    {
       name: 'BFF_MOCK',
       value: config.mock?.enabled ? 'on' : 'off',
       env: ['BFF_MOCK'],
