@@ -10,6 +10,8 @@
  *
  * The sessions are one real sign-in's records cloned (bench/scale/seed.ts), written before the
  * backend starts, sizes in turn (each adds to the last). Targets and rows: bench/scale/report.ts.
+ * Run it on a quiet machine: on a loaded one, p99s move a lot from run to run, and the event-loop
+ * delay also counts the time the backend's process waits for a CPU.
  *
  *   node --import tsx --conditions=development bench/scale.ts \
  *     [--json <file>] [--sessions 100,10000,100000] [--stores lowdb,redis] [--sign-ins 30]
