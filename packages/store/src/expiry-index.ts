@@ -32,10 +32,15 @@ export class ExpiryIndex {
     this.#up(this.#keys.length - 1);
   }
 
-  /** Removes and returns every item due at `now` (expiresAt ≤ now), earliest first. */
-  takeDue(now: number): Array<[expiresAt: number, key: string]> {
+  /** Whether an item is due at `now`. */
+  hasDue(now: number): boolean {
+    return this.#keys.length > 0 && this.#at[0] <= now;
+  }
+
+  /** Removes and returns the items due at `now` (expiresAt ≤ now), earliest first, at most `limit`. */
+  takeDue(now: number, limit = Number.POSITIVE_INFINITY): Array<[expiresAt: number, key: string]> {
     const due: Array<[number, string]> = [];
-    while (this.#keys.length > 0 && this.#at[0] <= now) {
+    while (due.length < limit && this.hasDue(now)) {
       due.push([this.#at[0], this.#keys[0]]);
       this.#removeTop();
     }

@@ -16,7 +16,8 @@ export interface MemoryStoreOptions {
   /**
    * How often expired entries are swept (and reported to `onExpired`), in milliseconds; 0 sweeps only
    * when `sweep()` is called. The timer does not keep the process alive; `close()` stops it. A sweep
-   * looks only at the entries that are due (`ExpiryIndex`), however many the store holds.
+   * looks only at the entries that are due (`ExpiryIndex`), however many the store holds, and the
+   * timer's sweeps remove them `SWEEP_CHUNK` at a time, one chunk per turn of the event loop.
    * Default: 60 000.
    */
   sweepIntervalMs?: number;
@@ -34,6 +35,9 @@ export function deepFreeze<T>(value: T): T {
   return Object.freeze(value);
 }
 
+/** How many expired entries a timer sweep removes (and reports) per turn of the event loop. */
+export const SWEEP_CHUNK = 1000;
+
 /** Key and stored value of each entry a sweep removed. */
 export type Expired = Array<[storedKey: string, value: unknown]>;
 
@@ -44,6 +48,7 @@ export class MemoryStore implements KeyValueStore {
   protected readonly now: () => number;
   readonly #onExpired: MemoryStoreOptions['onExpired'];
   readonly #timer: NodeJS.Timeout | undefined;
+  #closed = false;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -51,7 +56,7 @@ export class MemoryStore implements KeyValueStore {
     this.#mutex = new KeyedMutex(options.onLeaseExpired ? { onLeaseExpired: options.onLeaseExpired } : {});
     const interval = options.sweepIntervalMs ?? 60_000;
     if (interval > 0) {
-      this.#timer = setInterval(() => this.sweep(), interval);
+      this.#timer = setInterval(() => this.#sweepInChunks(), interval);
       this.#timer.unref();
     }
   }
@@ -93,13 +98,21 @@ export class MemoryStore implements KeyValueStore {
     return expired.length;
   }
 
+  /** A sweep that leaves the event loop between chunks, so that many entries expiring together do not block it. */
+  #sweepInChunks(): void {
+    if (this.#closed) return;
+    this.reportExpired(this.removeExpired(SWEEP_CHUNK));
+    if (this.#expiry.hasDue(this.now())) setImmediate(() => this.#sweepInChunks());
+  }
+
   /**
-   * Removes expired entries, without reporting them. Only the index items that are due are looked at;
-   * an item whose entry was replaced or deleted since it was added is dropped.
+   * Removes expired entries (from the first `limit` index items due), without reporting them. Only
+   * the index items that are due are looked at; an item whose entry was replaced or deleted since it
+   * was added is dropped.
    */
-  protected removeExpired(): Expired {
+  protected removeExpired(limit?: number): Expired {
     const expired: Expired = [];
-    for (const [expiresAt, key] of this.#expiry.takeDue(this.now())) {
+    for (const [expiresAt, key] of this.#expiry.takeDue(this.now(), limit)) {
       const entry = this.#entries.get(key);
       if (entry?.expiresAt !== expiresAt) continue;
       this.#entries.delete(key);
@@ -141,6 +154,7 @@ export class MemoryStore implements KeyValueStore {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     clearInterval(this.#timer);
     await this.flush();
   }

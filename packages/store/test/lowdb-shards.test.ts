@@ -5,7 +5,7 @@
 import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import test from 'ava';
-import { LOWDB_MAX_ENTRIES, LowdbStore, lowdbFolder, MemoryStore } from '../src/index.js';
+import { LOWDB_MAX_ENTRIES, LowdbStore, lowdbFolder, MemoryStore, SWEEP_CHUNK } from '../src/index.js';
 import { shardOf } from '../src/shard-folder.js';
 import { entriesOnDisk, modeOf, tempFile } from './_setup.js';
 
@@ -225,4 +225,30 @@ test("LowdbStore: the store's timer sweeps a large store by looking only at what
   t.deepEqual(expired, ['login:1', 'login:2', 'login:3']);
   t.is(store.sweepExamined, 3);
   t.is(store.size, 20_000);
+});
+
+test('MemoryStore: the timer sweeps many expired entries SWEEP_CHUNK at a time, and reports each once', async (t) => {
+  let now = 1_000;
+  const sizes: number[] = [];
+  let done!: () => void;
+  const allReported = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  const store: MemoryStore = new MemoryStore({
+    now: () => now,
+    sweepIntervalMs: 10,
+    onExpired: () => {
+      sizes.push(store.size);
+      if (sizes.length === 2 * SWEEP_CHUNK + 500) done();
+    },
+  });
+  t.teardown(() => store.close());
+  for (let i = 0; i < 2 * SWEEP_CHUNK + 500; i += 1) void store.set(`login:${i}`, i, 10);
+  for (let i = 0; i < 100; i += 1) void store.set(`session:${i}`, i, 3_600_000);
+  now += 10;
+  await allReported;
+  // Each chunk is reported once it is removed, before the next chunk goes.
+  t.deepEqual([...new Set(sizes)], [100 + SWEEP_CHUNK + 500, 100 + 500, 100]);
+  t.is(store.sweepExamined, 2 * SWEEP_CHUNK + 500);
+  t.is(store.size, 100);
 });
