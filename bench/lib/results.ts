@@ -52,6 +52,25 @@ export interface Results {
   notes: string[];
 }
 
+/** The targets rows carry themselves (the scale rows of bench/scale.ts), as target checks. */
+export function targetsOf(rows: Row[]): TargetCheck[] {
+  return rows.flatMap((row) => {
+    if (row.target === undefined || row.met === undefined) return [];
+    const at = [row.store, row.sessions === undefined ? '' : `${row.sessions.toLocaleString('en-US')} sessions`];
+    const figures = `p50 ${row.p50Ms.toFixed(2)} ms, p99 ${row.p99Ms.toFixed(2)} ms`;
+    return [
+      {
+        target: `${row.name} (${at.filter(Boolean).join(', ')}): ${row.target}`,
+        measured:
+          row.ratio === undefined
+            ? `${figures}${row.note ? `; ${row.note}` : ''}`
+            : `${row.ratio.toFixed(2)} × (${figures})`,
+        met: row.met,
+      },
+    ];
+  });
+}
+
 /** The nearest-rank percentile of `values`. */
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return Number.NaN;

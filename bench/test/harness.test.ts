@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import test from 'ava';
 import { renderMarkdown } from '../lib/markdown.js';
 import { busyTime, topSelfTime } from '../lib/profile.js';
-import { outputPaths, type Results } from '../lib/results.js';
+import { outputPaths, type Results, targetsOf } from '../lib/results.js';
 import { microseconds, parseWrk } from '../lib/wrk.js';
 
 const WRK_REPORT = `Running 1s test @ http://127.0.0.1:18999/
@@ -123,4 +123,42 @@ test('a CPU profile: self time summed per function, idle left out, the heaviest 
     { fn: '(garbage collector)', selfMs: 0.1, percent: 14.3 },
   ]);
   t.deepEqual(busyTime(profile), { busyMs: 1, wallMs: 11 });
+});
+
+test('the targets the scale rows carry, with their figures', (t) => {
+  const rows = [
+    { name: 'bff-token, cache hit', store: 'lowdb', sessions: 100, p50Ms: 2, p99Ms: 8 },
+    {
+      name: 'bff-token, cache hit',
+      store: 'lowdb',
+      sessions: 100_000,
+      p50Ms: 3,
+      p99Ms: 9.5,
+      ratio: 1.1875,
+      target: 'p99 ≤ 1.5 × p99 at 100 sessions',
+      met: true,
+    },
+    {
+      name: 'sign-in, /auth/callback',
+      store: 'lowdb',
+      sessions: 100_000,
+      p50Ms: 193.29,
+      p99Ms: 553.35,
+      note: 'event-loop max 249.26 ms',
+      target: 'p50 ≤ 50 ms',
+      met: false,
+    },
+  ];
+  t.deepEqual(targetsOf(rows), [
+    {
+      target: 'bff-token, cache hit (lowdb, 100,000 sessions): p99 ≤ 1.5 × p99 at 100 sessions',
+      measured: '1.19 × (p50 3.00 ms, p99 9.50 ms)',
+      met: true,
+    },
+    {
+      target: 'sign-in, /auth/callback (lowdb, 100,000 sessions): p50 ≤ 50 ms',
+      measured: 'p50 193.29 ms, p99 553.35 ms; event-loop max 249.26 ms',
+      met: false,
+    },
+  ]);
 });
