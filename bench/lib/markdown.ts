@@ -35,7 +35,7 @@ connection, timed by the client, for the BFF and for the bare AS request it wrap
 
 Absolute figures depend on the machine, and the load generator shares its CPUs with the servers;
 the ratio to the baseline measured in the same run is the figure to compare. Ratios are req/s ÷ the
-bare Koa req/s for throughput rows, and latency ÷ the reference named in the note for the others.
+bare Koa req/s for throughput rows, and latency ÷ the reference its note or target names for the others.
 
 ## Targets
 
