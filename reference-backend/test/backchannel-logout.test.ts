@@ -253,7 +253,7 @@ test('OIDC BCL 1.0 §2.7: a logout token with a sub and no sid ends every sessio
 test("the user's session index follows sign-in, a new sign-in over a session, and sign-out", async (t) => {
   const { stack } = await bclStack(t);
   const index = async () =>
-    (await stack.backend.store.get<{ ids: string[] }>(`sub:${stack.as.issuer} alice`))?.ids.sort() ?? [];
+    [...((await stack.backend.store.get<{ ids: string[] }>(`sub:${stack.as.issuer} alice`))?.ids ?? [])].sort();
   const first = await signedIn(stack, 'alice');
   const firstId = await stack.sessionId(first);
   const second = await signedIn(stack, 'alice');

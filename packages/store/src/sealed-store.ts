@@ -8,6 +8,13 @@
  *   subkeys      = HKDF-SHA256(secret, info) with one `info` per use
  *
  * Expiry stays with the inner store, in clear.
+ *
+ * A hot key costs neither its HMAC nor its decryption twice: the store remembers the stored key of
+ * the last `KEY_CACHE_SIZE` keys, and what it opened, by envelope. An inner store that hands out
+ * its own object until the key is set again (MemoryStore, LowdbStore) is remembered per object; one
+ * that decodes each read anew (RedisStore) by the envelope's GCM tag, unique per seal with a random
+ * IV, and only when the IV, ciphertext and stored key are the same as when it opened. `get` returns
+ * the opened value deep-frozen (the `KeyValueStore.get` contract: read-only).
  */
 import {
   createCipheriv,
@@ -20,12 +27,17 @@ import {
 } from 'node:crypto';
 import { invalidValue } from './errors.js';
 import type { KeyValueStore } from './key-value-store.js';
+import { deepFreeze } from './memory-store.js';
 
 const CIPHER = 'aes-256-gcm';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const ENCRYPTION_INFO = 'tmi-bff/store v1 value encryption';
 const KEY_HASHING_INFO = 'tmi-bff/store v1 key hashing';
+/** How many keys' stored keys (HMACs) a SealedStore remembers. */
+export const KEY_CACHE_SIZE = 10_000;
+/** How many opened values a SealedStore remembers by their envelope's tag (inner stores that decode each read). */
+export const OPENED_CACHE_SIZE = 4096;
 
 export interface SealedStoreOptions {
   /** 32 random bytes; see `parseSecret` and `loadOrCreateSecret`. Both subkeys derive from it. */
@@ -55,6 +67,20 @@ const isEnvelope = (raw: unknown): raw is Envelope =>
   (raw as Envelope).v === 1 &&
   ['iv', 'ct', 'tag'].every((field) => typeof (raw as Record<string, unknown>)[field] === 'string');
 
+/** What an envelope opened to, and where: a remembered value is used only for the same stored key. */
+interface Opened {
+  storedKey: string;
+  iv: string;
+  ct: string;
+  value: unknown;
+}
+
+/** Remembers `value` under `key`, forgetting the oldest entry once `map` holds `limit`. */
+function remember<K, V>(map: Map<K, V>, key: K, value: V, limit: number): void {
+  if (map.size >= limit) map.delete(map.keys().next().value as K);
+  map.set(key, value);
+}
+
 const subkey = (secret: Uint8Array, info: string): KeyObject =>
   createSecretKey(Buffer.from(hkdfSync('sha256', secret, new Uint8Array(0), info, 32)));
 
@@ -63,6 +89,10 @@ export class SealedStore implements KeyValueStore {
   readonly #encryptionKey: KeyObject;
   readonly #hashKey: KeyObject;
   readonly #onError: SealedStoreOptions['onError'];
+  readonly #storedKeys = new Map<string, string>();
+  readonly #openedEnvelopes = new WeakMap<object, Opened>();
+  readonly #openedTags = new Map<string, Opened>();
+  #decrypted = 0;
 
   constructor(inner: SealableStore, options: SealedStoreOptions) {
     if (!(options.secret instanceof Uint8Array) || options.secret.length !== 32) {
@@ -81,13 +111,32 @@ export class SealedStore implements KeyValueStore {
 
   /** The key under which the inner store holds `key`'s value. */
   storedKey(key: string): string {
-    return SealedStore.namespaceOf(key) + createHmac('sha256', this.#hashKey).update(key).digest('base64url');
+    const known = this.#storedKeys.get(key);
+    if (known !== undefined) return known;
+    const stored = SealedStore.namespaceOf(key) + createHmac('sha256', this.#hashKey).update(key).digest('base64url');
+    remember(this.#storedKeys, key, stored, KEY_CACHE_SIZE);
+    return stored;
   }
 
+  /** How many values this store has decrypted since it was made (a value read again is not). */
+  get decrypted(): number {
+    return this.#decrypted;
+  }
+
+  /** The value, deep-frozen: it may be the one an earlier `get` returned. */
   async get<T>(key: string): Promise<T | undefined> {
     const stored = this.storedKey(key);
     const raw = await this.#inner.get(stored);
-    return raw === undefined ? undefined : (this.unseal(stored, raw) as T | undefined);
+    if (raw === undefined) return undefined;
+    const opened = this.#remembered(stored, raw);
+    if (opened) return opened.value as T;
+    const value = this.unseal(stored, raw);
+    if (value === undefined) return undefined;
+    const envelope = raw as Envelope;
+    const entry: Opened = { storedKey: stored, iv: envelope.iv, ct: envelope.ct, value: deepFreeze(value) };
+    if (Object.isFrozen(envelope)) this.#openedEnvelopes.set(envelope, entry);
+    else remember(this.#openedTags, envelope.tag, entry, OPENED_CACHE_SIZE);
+    return entry.value as T;
   }
 
   async set<T>(key: string, value: T, ttlMs?: number): Promise<void> {
@@ -128,6 +177,7 @@ export class SealedStore implements KeyValueStore {
         authTagLength: TAG_BYTES,
       });
       decipher.setAAD(Buffer.from(storedKey));
+      this.#decrypted++;
       decipher.setAuthTag(Buffer.from(raw.tag, 'base64url'));
       const json = Buffer.concat([decipher.update(Buffer.from(raw.ct, 'base64url')), decipher.final()]);
       return JSON.parse(json.toString('utf8'));
@@ -136,6 +186,17 @@ export class SealedStore implements KeyValueStore {
         `${storedKey}: the sealed value does not open (tampered with, moved from another key, or sealed with another secret)`,
       );
     }
+  }
+
+  /** What `raw` opened to before under `storedKey`, if it is the same envelope. */
+  #remembered(storedKey: string, raw: unknown): Opened | undefined {
+    if (typeof raw !== 'object' || raw === null) return undefined;
+    const byObject = this.#openedEnvelopes.get(raw);
+    if (byObject) return byObject.storedKey === storedKey ? byObject : undefined;
+    const { tag, iv, ct } = raw as Partial<Envelope>;
+    if (typeof tag !== 'string') return undefined;
+    const byTag = this.#openedTags.get(tag);
+    return byTag && byTag.storedKey === storedKey && byTag.iv === iv && byTag.ct === ct ? byTag : undefined;
   }
 
   #seal(storedKey: string, value: unknown): Envelope {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import { LowdbStore, lowdbFolder, MemoryStore, SealedStore } from '../src/index.js';
+import { OPENED_CACHE_SIZE } from '../src/sealed-store.js';
 import { entriesOnDisk, tempFile } from './_setup.js';
 
 const secret = randomBytes(32);
@@ -152,4 +153,74 @@ test('SealedStore refuses a secret that is not 32 bytes, and a value that is not
   }
   const { sealed } = sealedOverMemory();
   await t.throwsAsync(sealed.set('k', undefined), { instanceOf: TypeError });
+});
+
+test('SealedStore: a value read again is not decrypted again, and comes back deep-frozen', async (t) => {
+  const { sealed } = sealedOverMemory();
+  await sealed.set('grant:a', { tokens: { k: { scope: 'read' } } });
+  const first = await sealed.get<{ tokens: { k: { scope: string } } }>('grant:a');
+  t.is(sealed.decrypted, 1);
+  const second = await sealed.get('grant:a');
+  t.is(sealed.decrypted, 1);
+  t.is(second, first);
+  t.true(Object.isFrozen(first));
+  t.true(Object.isFrozen(first?.tokens.k));
+  t.throws(() => {
+    (first as { tokens: { k: { scope: string } } }).tokens.k.scope = 'write';
+  });
+
+  await sealed.set('grant:a', { tokens: {} });
+  t.deepEqual(await sealed.get('grant:a'), { tokens: {} });
+  t.is(sealed.decrypted, 2);
+});
+
+/** A store that hands out a new copy of its value on each read, as RedisStore decodes each reply. */
+class CopyingStore extends MemoryStore {
+  override async get<T>(key: string): Promise<T | undefined> {
+    const value = await super.get<T>(key);
+    return value === undefined ? undefined : structuredClone(value);
+  }
+}
+
+test('SealedStore: over a store that copies on read, a value read again is not decrypted again; a tampered one is refused', async (t) => {
+  const inner = new CopyingStore();
+  const errors: string[] = [];
+  const sealed = new SealedStore(inner, { secret, onError: (message) => errors.push(message) });
+  await sealed.set('grant:a', { refresh_token: REFRESH_TOKEN });
+  t.deepEqual(await sealed.get('grant:a'), { refresh_token: REFRESH_TOKEN });
+  t.deepEqual(await sealed.get('grant:a'), { refresh_token: REFRESH_TOKEN });
+  t.is(sealed.decrypted, 1);
+
+  // The same tag with another ciphertext (or IV) is opened, and refused.
+  const stored = sealed.storedKey('grant:a');
+  const envelope = (await inner.get<{ ct: string; iv: string; tag: string }>(stored)) ?? { ct: '', iv: '', tag: '' };
+  const ct = Buffer.from(envelope.ct, 'base64url');
+  ct[0] = (ct[0] ?? 0) ^ 1;
+  await inner.set(stored, { ...envelope, ct: ct.toString('base64url') });
+  t.is(await sealed.get('grant:a'), undefined);
+  t.is(sealed.decrypted, 2);
+  t.is(errors.length, 1);
+  // The untouched envelope moved under another key does not open there either.
+  await inner.set(sealed.storedKey('grant:b'), envelope);
+  t.is(await sealed.get('grant:b'), undefined);
+  t.is(errors.length, 2);
+  // Put back, it opens again without a decryption.
+  await inner.set(stored, envelope);
+  t.deepEqual(await sealed.get('grant:a'), { refresh_token: REFRESH_TOKEN });
+  t.is(sealed.decrypted, 3);
+
+  await sealed.set('grant:a', { refresh_token: 'rt-next' });
+  t.deepEqual(await sealed.get('grant:a'), { refresh_token: 'rt-next' });
+  t.is(sealed.decrypted, 4);
+});
+
+test('SealedStore: it remembers at most OPENED_CACHE_SIZE values opened by tag, forgetting the oldest', async (t) => {
+  const sealed = new SealedStore(new CopyingStore(), { secret });
+  for (let i = 0; i <= OPENED_CACHE_SIZE; i++) await sealed.set(`grant:${i}`, { i });
+  for (let i = 0; i <= OPENED_CACHE_SIZE; i++) await sealed.get(`grant:${i}`);
+  t.is(sealed.decrypted, OPENED_CACHE_SIZE + 1);
+  await sealed.get(`grant:${OPENED_CACHE_SIZE}`);
+  t.is(sealed.decrypted, OPENED_CACHE_SIZE + 1);
+  t.deepEqual(await sealed.get('grant:0'), { i: 0 });
+  t.is(sealed.decrypted, OPENED_CACHE_SIZE + 2);
 });
