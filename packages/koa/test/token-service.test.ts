@@ -185,18 +185,26 @@ test('D10: the flight holds the session lock with a lease covering the AS reques
   t.deepEqual(defaults.store.leases, [2 * 30_000 + LEASE_SLACK_MS]);
 });
 
-test('RFC 9700 §4.14.2: a rotated refresh token is saved first, even when the token is refused as too broad', async (t) => {
+test('RFC 9700 §4.14.2: a rotated refresh token is saved before the answer, even when the token is refused as too broad', async (t) => {
   const logged: string[] = [];
   const { as } = fakeAs({ scope: () => 'read write admin' });
   const { tokens, store } = await started(as, { log: (event) => logged.push(event) });
   const err = await t.throwsAsync(tokens.getToken(session, ask(['read'])), { instanceOf: ScopeNotNarrowed });
   t.is(toErrorBody(err as ScopeNotNarrowed).error, 'invalid_scope');
-  t.deepEqual(store.writes[0], { refresh_token: 'rt-1', tokens: 0 }, 'the first write is the rotation alone');
+  t.deepEqual(store.writes, [{ refresh_token: 'rt-1', tokens: 1 }], 'one write: the rotation, with the token kept');
   t.is((await tokens.getGrant(session.id))?.refresh_token, 'rt-1');
   t.deepEqual(logged, ['tokens.scope_not_narrowed']);
   // The broader token is kept under its own scope only: the narrower request is never served it.
   const grant = await tokens.getGrant(session.id);
   t.deepEqual(Object.keys(grant?.tokens ?? {}), [cacheKey([ORDERS], ['admin', 'read', 'write'])]);
+});
+
+test('RFC 9700 §4.14.2: a refresh costs one store write, the rotated refresh token and the new token together', async (t) => {
+  const { as } = fakeAs();
+  const { tokens, store } = await started(as);
+  const got = await tokens.getToken(session, ask(['read']));
+  t.is(got.source, 'refresh');
+  t.deepEqual(store.writes, [{ refresh_token: 'rt-1', tokens: 1 }]);
 });
 
 test('D9 exchange: a broad token is fetched by refresh, then exchanged; both are cached', async (t) => {

@@ -176,8 +176,16 @@ export class TokenService {
           { remediation: 'consent' },
         );
       }
-      // D9: the strategy asks the AS; a rotated refresh token is saved before it returns.
-      const obtained = await this.#downscoper.obtain(request, this.#context(session, grant, clock));
+      // D9: the strategy asks the AS. A rotated refresh token is saved before the AS is asked again,
+      // or with the token below, or before an error goes out: whichever comes first (see `#context`).
+      const context = this.#context(session, grant, clock);
+      let obtained: Awaited<ReturnType<Downscoper['obtain']>>;
+      try {
+        obtained = await this.#downscoper.obtain(request, context);
+      } catch (err) {
+        await context.saveRotated();
+        throw err;
+      }
       const { token, source } = obtained;
       for (const also of obtained.alsoObtained ?? []) this.#cache.remember(grant, also.token, also.requestKey);
       const broader = scopeBeyond(token, request.scopes);
@@ -202,22 +210,54 @@ export class TokenService {
   /**
    * What a strategy works with: the grant read-only, and the one way to spend its refresh token.
    * Every AS request runs with the flight's clock running (D6).
+   *
+   * RFC 9700 §4.14.2: a rotated refresh token is the only one that still works, so it is on disk
+   * before the AS is asked anything else (which could hang or fail) and before the caller hears
+   * back. Saving it with the flight's one save instead of right away costs a refresh one store write,
+   * not two, and is as safe: nothing but local work runs in between (`saveRotated`).
    */
-  #context(session: BffSession, grant: StoredGrant, clock: FlightClock): DownscopeContext {
+  #context(
+    session: BffSession,
+    grant: StoredGrant,
+    clock: FlightClock,
+  ): DownscopeContext & {
+    saveRotated(): Promise<void>;
+  } {
     const as = this.#as;
+    let unsaved = false;
+    const saveRotated = async () => {
+      if (!unsaved) return;
+      unsaved = false;
+      await this.#grants.put(session.id, grant);
+    };
     return {
       grant,
       as: {
-        refresh: (refreshToken, request) => clock.timed(() => as.refresh(refreshToken, request)),
-        exchange: (subjectToken, request) => clock.timed(() => as.exchange(subjectToken, request)),
+        refresh: async (refreshToken, request) => {
+          await saveRotated();
+          return clock.timed(() => as.refresh(refreshToken, request));
+        },
+        exchange: async (subjectToken, request) => {
+          await saveRotated();
+          return clock.timed(() => as.exchange(subjectToken, request));
+        },
         revokeRefreshToken: (refreshToken) => as.revokeRefreshToken(refreshToken),
       },
       cache: this.#cache,
-      spendRefreshToken: (request) => this.#spendRefreshToken(session.id, grant, request, clock),
+      spendRefreshToken: async (request) => {
+        await saveRotated();
+        const result = await this.#spendRefreshToken(session.id, grant, request, clock);
+        unsaved = result.refresh_token !== undefined;
+        return result;
+      },
+      saveRotated,
     };
   }
 
-  /** RFC 6749 §6, with what the answer means for the grant record saved before anything else. */
+  /**
+   * RFC 6749 §6. A dead refresh token is forgotten and saved at once; a rotated one is kept in the
+   * grant, to be saved by the caller before anything else reaches the AS (`#context`).
+   */
   async #spendRefreshToken(
     sessionId: string,
     grant: StoredGrant,
@@ -237,11 +277,8 @@ export class TokenService {
       }
       throw err;
     }
-    // RFC 9700 §4.14.2: the AS rotated the refresh token; keep the new one before anything else.
-    if (result.refresh_token) {
-      grant.refresh_token = result.refresh_token;
-      await this.#grants.put(sessionId, grant);
-    }
+    // RFC 9700 §4.14.2: the AS rotated the refresh token; the new one replaces the spent one.
+    if (result.refresh_token) grant.refresh_token = result.refresh_token;
     return result;
   }
 

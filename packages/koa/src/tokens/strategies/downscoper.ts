@@ -2,7 +2,8 @@
  * D9: how the backend gets a token narrower than its grant. A `Downscoper` asks the AS and returns
  * the token; it never changes the grant record. The token service reads the record under the
  * session's lock, hands it over read-only, and applies what changes: a rotated or dead refresh token
- * (through `spendRefreshToken`), then the cache, then one save.
+ * (through `spendRefreshToken`), then the cache, then one save (a rotated refresh token goes with it,
+ * or earlier when the strategy asks the AS again).
  */
 import type { AuthorizationServer, GrantResult } from '../authorization-server.js';
 import type { TokenCache } from '../token-cache.js';
@@ -16,8 +17,9 @@ export interface DownscopeContext {
   /** For turning an AS answer into a held token, and finding one held already. */
   cache: TokenCache;
   /**
-   * RFC 6749 §6: spends the grant's refresh token at the AS. Before it settles, the service has
-   * kept a rotated refresh token (RFC 9700 §4.14.2) or forgotten a dead one (`invalid_grant`).
+   * RFC 6749 §6: spends the grant's refresh token at the AS. A dead one (`invalid_grant`) is
+   * forgotten before it settles; a rotated one (RFC 9700 §4.14.2) is saved by the service before the
+   * AS is asked anything else, and before the caller is answered.
    */
   spendRefreshToken(request: { resources: string[]; scope?: string | undefined }): Promise<GrantResult>;
 }
