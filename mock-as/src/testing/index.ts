@@ -5,8 +5,6 @@
  *   const callback = await signIn(authorizationUrl, { username: 'alice', password: 'alice' });
  *   const tokens = await client.authorizationCodeGrant(config, callback, checks);
  */
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import type { JWK } from 'jose';
 import * as oidc from 'openid-client';
 import { parseSeed, type Seed } from '../seed.js';
@@ -350,12 +348,5 @@ export function withClientAuth(seed: Seed, clientId: string, registration: Clien
   return parseSeed({ ...seed, clients: seed.clients.map((c) => (c === client ? changed : c)) }, {});
 }
 
-/** A port that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
+/** A port that was free a moment ago (one helper for every package's tests). */
+export { freePort } from '@tmi-bff/store/testing';

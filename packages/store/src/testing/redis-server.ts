@@ -47,7 +47,8 @@ export interface StartRedisOptions {
 const MISSING =
   'redis-server is not installed: install it with `apt-get install -y redis-server` (Debian; .ci/run does this in CI)';
 
-async function freePort(): Promise<number> {
+/** A loopback port that was free a moment ago, for a server whose URL must be known before it starts. */
+export async function freePort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as { port: number };
