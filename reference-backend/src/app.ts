@@ -33,6 +33,7 @@ import { routes } from './routes.js';
 import { CookieKeys } from './session/cookie-keys.js';
 import { grantLifecycle } from './session/grant-lifecycle.js';
 import { randomId, sessionMiddleware } from './session/session.js';
+import { sessionReader } from './session/session-reader.js';
 import { contentSecurityPolicy, spaRoutes } from './spa.js';
 import { isGrantKey, STORE_KEYS } from './store-keys.js';
 import { requireConfiguredTransport, transportWarning } from './transport.js';
@@ -117,11 +118,13 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
     ...(config.now ? { now: config.now } : {}),
   });
   const grants = grantLifecycle({ tokens, store, now: config.now });
+  // The TMI-BFF endpoints only read the session: they read it without koa-session (session-reader.ts).
+  const reader = sessionReader(store, config.origin);
   const bff = createTmiBff({
     ack: SPEC.draft,
     origin: config.origin,
     // A session is valid while its grant record exists: back-channel logout ends it by ending the grant.
-    getSession: (ctx) => grants.current(ctx),
+    getSession: (ctx) => grants.current(ctx, reader),
     tokens,
     // D12: the user's claims and the session's end; D13: when no token can be had for this session
     // without the user (no refresh token), why and what helps, so the app learns before it asks.
@@ -154,9 +157,10 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
   if (warning) log(warning);
   app.use(pageSecurity);
   app.use(requireConfiguredTransport(config, Object.values(bff.options.paths)));
-  app.use(sessionMiddleware(app, store, config.origin, config.sessionMaxAgeMs));
-  // The two TMI-BFF endpoints first, each stack composed once (routes.ts lists them).
+  // The two TMI-BFF endpoints first, each stack composed once (routes.ts lists them), before
+  // koa-session: they read the session through `reader`, and never write it.
   app.use(bff.middleware());
+  app.use(sessionMiddleware(app, store, config.origin, config.sessionMaxAgeMs));
   // The user's app (config.frontend) answers every path that is not the backend's own.
   const frontend = frontendRoutes(config, Object.values(bff.options.paths), bff.metaTags(), log);
   if (frontend) app.use(frontend.serve);
@@ -173,7 +177,7 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
     logout: logoutRoute({ config, client, grants }),
     signedOut: signedOutRoute(config),
     backchannelLogout: backchannelLogout({ config, client, store, grants }),
-    session: grants.current,
+    session: (ctx) => grants.current(ctx),
     admin: config.mock?.enabled ? adminRoutes({ config, bff, tokens, store, grants, log }) : undefined,
     spa:
       spa &&

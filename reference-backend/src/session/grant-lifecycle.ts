@@ -20,7 +20,8 @@ import type { BffSession, GrantInput, TokenService } from '@tmi-bff/koa';
 import type { KeyValueStore } from '@tmi-bff/store';
 import type { Context } from 'koa';
 import { STORE_KEYS } from '../store-keys.js';
-import { currentSession } from './session.js';
+import { koaSession } from './session.js';
+import type { SessionReader } from './session-reader.js';
 
 export interface GrantLifecycleDeps {
   tokens: TokenService;
@@ -130,14 +131,15 @@ export function grantLifecycle({ tokens, store, now = Date.now }: GrantLifecycle
 
     /**
      * The request's session, while its grant record exists: a session whose grant was ended (by
-     * back-channel logout, or by an admin) is no session, and its cookie is cleared.
+     * back-channel logout, or by an admin) is no session, and its cookie is cleared. Read through
+     * koa-session unless `reader` says otherwise (session-reader.ts, for the TMI-BFF endpoints).
      */
-    async current(ctx: Context): Promise<BffSession | undefined> {
-      const session = currentSession(ctx);
+    async current(ctx: Context, reader: SessionReader = koaSession): Promise<BffSession | undefined> {
+      const session = await reader.read(ctx);
       if (!session) return undefined;
       // The grant read here is the request's: bff-token's cache lookup uses it too (one read).
       if (await tokens.hasGrant(session.id, ctx)) return session;
-      ctx.session = null;
+      await reader.end(ctx);
       return undefined;
     },
 

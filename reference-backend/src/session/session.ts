@@ -14,7 +14,7 @@ import { STORE_KEYS } from '../store-keys.js';
 
 /**
  * What the session store holds for a signed-in user: only what bff-sessioninfo and bff-token read,
- * as koa-session reads (and checksums) it on every request. The ID token, for sign-out's
+ * on every request (session-reader.ts; koa-session, which checksums it, on the other routes). The ID token, for sign-out's
  * `id_token_hint`, is kept in a record of its own (grant-lifecycle.ts).
  */
 export interface SessionData {
@@ -40,22 +40,28 @@ export function cookieNames(origin: string) {
   return { session: `${prefix}bff-session`, login: `${prefix}bff-login` };
 }
 
+/** D5: the session cookie's name and attributes (koa-session's, and session-reader.ts's to clear it). */
+export function sessionCookie(origin: string) {
+  return {
+    name: cookieNames(origin).session,
+    options: { httpOnly: true, sameSite: 'strict', signed: true, secure: origin.startsWith('https:') } as const,
+  };
+}
+
 export function sessionMiddleware(app: Koa, store: KeyValueStore, origin: string, maxAgeMs: number) {
   const key = STORE_KEYS.session;
+  const cookie = sessionCookie(origin);
   const options: CreateSessionOptions = {
-    key: cookieNames(origin).session,
+    key: cookie.name,
     maxAge: maxAgeMs,
-    httpOnly: true,
-    sameSite: 'strict',
-    signed: true,
-    secure: origin.startsWith('https:'),
+    ...cookie.options,
     rolling: false,
     renew: false,
     genid: randomId,
     store: {
       // A store that does not answer (Redis down) is not "no session": the failure is kept and thrown
       // where the session is asked for (currentSession), inside the route's own error handling, so
-      // bff-token and bff-sessioninfo answer temporarily_unavailable (D6) and pages a 503 page.
+      // pages answer a 503 page (bff-token and bff-sessioninfo: session-reader.ts, temporarily_unavailable, D6).
       // koa-session meanwhile holds an empty, unchanged session: it writes nothing back.
       get: (k: string, _maxAge: unknown, { ctx }: { ctx?: Context }) =>
         store.get(key(k)).catch((err: unknown) => {
@@ -83,3 +89,11 @@ export function currentSession(ctx: Context): BffSession | undefined {
   if (!data?.sid || !data.claims || !data.expires_at) return undefined;
   return { id: data.sid, claims: data.claims, expiresAt: data.expires_at };
 }
+
+/** The session as koa-session holds it (`currentSession`); ending it is koa-session's `ctx.session = null`. */
+export const koaSession = {
+  read: currentSession,
+  end: (ctx: Context) => {
+    ctx.session = null;
+  },
+};
