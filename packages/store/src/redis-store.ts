@@ -229,6 +229,8 @@ export class RedisStore implements KeyValueStore {
       url: options.url,
       // Fail fast while Redis is away (StoreUnavailable), instead of queueing calls until it is back.
       disableOfflineQueue: true,
+      // `#command` bounds every call itself: no node-redis timeout (an AbortSignal.timeout per command).
+      commandOptions: { timeout: 0 },
       socket: {
         connectTimeout: this.#timeout,
         // Once connected, reconnect for ever in the background, backing off to one attempt a second;
