@@ -100,3 +100,15 @@ test('D6: a store that does not answer while the session is read gets temporaril
   down = false;
   t.is((await alice.sessionInfo()).status, 200);
 });
+
+test('D5: a cookie whose signature verified is accepted again with that signature only; a new key list remembers nothing', (t) => {
+  const keys = new CookieKeys(['new', 'old']);
+  const data = 'bff-session=abc';
+  t.is(keys.index(data, sha256('old', data)), 1);
+  t.is(keys.index(data, sha256('old', data)), 1, 'again, remembered');
+  t.is(keys.index(data, `${sha256('old', data).slice(0, -1)}A`), -1, 'another signature of the same cookie');
+  t.is(keys.index(data, ''), -1);
+  t.is(keys.index(data, sha256('new', data)), 0, 're-signed with the newest key');
+  t.is(keys.index(data, sha256('old', data)), 1, 'the older signature still verifies while its key is listed');
+  t.is(new CookieKeys(['new']).index(data, sha256('old', data)), -1, 'its key taken off the list');
+});
