@@ -53,13 +53,21 @@ export interface Backend {
   close(): Promise<void>;
 }
 
+/**
+ * The cookie-signing keys: configured, or kept in the store. Made under the store's lock, so
+ * instances starting together on one shared store (Redis) agree on one set: a cookie signed by one
+ * is accepted by every other.
+ */
 async function cookieKeys(config: BackendConfig, store: KeyValueStore): Promise<string[]> {
   if (config.cookieKeys?.length) return config.cookieKeys;
-  const kept = await store.get<string[]>(STORE_KEYS.config('cookie-keys'));
-  if (kept?.length) return kept;
-  const keys = [randomId()];
-  await store.set(STORE_KEYS.config('cookie-keys'), keys);
-  return keys;
+  const key = STORE_KEYS.config('cookie-keys');
+  return store.withLock(key, async () => {
+    const kept = await store.get<string[]>(key);
+    if (kept?.length) return [...kept];
+    const keys = [randomId()];
+    await store.set(key, keys);
+    return keys;
+  });
 }
 
 /** The key that seals the store: configured, or kept in `<dataDir>/bff.key`, or (in memory) made now. */
@@ -92,7 +100,13 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
   const inner = config.redisUrl
     ? await RedisStore.connect({ url: config.redisUrl, onExpired, ...storeOptions })
     : config.dataDir
-      ? await LowdbStore.open({ file: join(config.dataDir, 'bff.json'), onExpired, ...storeOptions })
+      ? await LowdbStore.open({
+          file: join(config.dataDir, 'bff.json'),
+          onExpired,
+          // Past LOWDB_MAX_ENTRIES: the start-up log says to move to Redis.
+          onWarning: (message) => log(`store: ${message}`),
+          ...storeOptions,
+        })
       : new MemoryStore({ onExpired, ...storeOptions });
   // Data at rest: values sealed with AES-256-GCM, keys (such as the session cookie's id) hashed.
   const store = new SealedStore(inner, {

@@ -136,3 +136,20 @@ test('D10 across instances: after expiry, 100 concurrent requests split across t
   t.is(tokens.size, 1, 'every caller got the one new token');
   t.not([...tokens][0], first.body.access_token);
 });
+
+test('instances started together on one empty Redis agree on the cookie keys: a cookie one signs, every other accepts', async (t) => {
+  const fresh = await startRedis();
+  t.teardown(() => fresh.remove());
+  const dataKey = new Uint8Array(randomBytes(32));
+  const { config } = configFromEnv({ ...REQUIRED, BFF_STORE: fresh.url }, process.cwd());
+  const backends = await Promise.all(
+    [1, 2, 3, 4].map(() => createBackend({ ...config, dataKey, log: () => {}, sweepIntervalMs: 0 })),
+  );
+  t.teardown(() => Promise.all(backends.map((b) => b.close())));
+  const signatures = new Set(backends.map((b) => (b.app.keys as unknown as { sign(d: string): string }).sign('x=1')));
+  t.is(signatures.size, 1, 'one set of keys, made once under the store lock');
+  const client = createClient({ url: fresh.url });
+  await client.connect();
+  t.teardown(() => client.close());
+  t.is((await client.keys('tmi-bff:kv:config:*')).length, 1);
+});
