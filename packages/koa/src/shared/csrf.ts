@@ -49,10 +49,9 @@ function refusal(ctx: Context, opts: CsrfOptions): string | undefined {
 
 export function requireSameOrigin(opts: CsrfOptions) {
   const refuse = opts.refuse ?? ((description: string) => new InvalidSession(description));
-  return async function requireCsrfDefence(ctx: Context, next: Next): Promise<void> {
+  return function requireCsrfDefence(ctx: Context, next: Next): Promise<void> {
     const why = refusal(ctx, opts);
-    if (why) throw refuse(why);
-    await next();
+    return why ? Promise.reject(refuse(why)) : next();
   };
 }
 // #endregion

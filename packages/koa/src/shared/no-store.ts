@@ -6,9 +6,9 @@ export function setNoStore(ctx: Context): void {
   ctx.set('Pragma', 'no-cache');
 }
 
-export async function noStore(ctx: Context, next: Next): Promise<void> {
+export function noStore(ctx: Context, next: Next): Promise<void> {
   setNoStore(ctx);
-  await next();
+  return next();
 }
 
 /** Writes a JSON body with the exact content type of the draft's examples (TMI-22, D7). */

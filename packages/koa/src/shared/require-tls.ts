@@ -9,8 +9,10 @@ import { InvalidSession } from '../errors.js';
 
 export function requireTls(origin: string) {
   const https = origin.startsWith('https:');
-  return async function requireSecureTransport(ctx: Context, next: Next): Promise<void> {
-    if (https && ctx.protocol !== 'https') throw new InvalidSession('this endpoint is served over https only');
-    await next();
+  return function requireSecureTransport(ctx: Context, next: Next): Promise<void> {
+    if (https && ctx.protocol !== 'https') {
+      return Promise.reject(new InvalidSession('this endpoint is served over https only'));
+    }
+    return next();
   };
 }
