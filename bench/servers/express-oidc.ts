@@ -4,10 +4,9 @@
  * token, refreshed first when it has expired (`req.oidc.accessToken.isExpired()` / `refresh()`).
  * Its session is its default: the tokens in an encrypted cookie.
  */
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import openidConnect from 'express-openid-connect';
+import { serveUntilStopped } from './serve.js';
 
 // A CommonJS package: its named exports come through the default import.
 const { auth, requiresAuth } = openidConnect;
@@ -37,11 +36,4 @@ app.get('/token', requiresAuth(), async (req, res) => {
   res.json({ access_token: accessToken?.access_token, expires_in: accessToken?.expires_in });
 });
 
-const server = app.listen(port, '127.0.0.1');
-await once(server, 'listening');
-process.send?.({ ready: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
-process.once('SIGTERM', () => {
-  server.close();
-  server.closeAllConnections();
-  process.exit(0);
-});
+await serveUntilStopped(app.listen(port, '127.0.0.1'));
