@@ -13,7 +13,7 @@ import type { BffSession } from '@tmi-bff/koa';
 import type { KeyValueStore } from '@tmi-bff/store';
 import type { Context } from 'koa';
 import { STORE_KEYS } from '../store-keys.js';
-import { type SessionData, sessionCookie } from './session.js';
+import { bffSession, type SessionData, sessionCookie } from './session.js';
 
 /** Reads the request's session, and ends it when its grant is gone. */
 export interface SessionReader {
@@ -36,9 +36,9 @@ export function sessionReader(store: KeyValueStore, origin: string): SessionRead
       const data = await store.get<StoredSession>(STORE_KEYS.session(id));
       // koa-session (ContextSession#valid): a missing record, or one past its `_expire`, is no session.
       if (!data || (typeof data._expire === 'number' && data._expire < Date.now())) return undefined;
-      if (!data.sid || !data.claims || !data.expires_at) return undefined;
-      (ctx.state as { [READ_ID]?: string })[READ_ID] = id;
-      return { id: data.sid, claims: data.claims, expiresAt: data.expires_at };
+      const session = bffSession(data);
+      if (session) (ctx.state as { [READ_ID]?: string })[READ_ID] = id;
+      return session;
     },
 
     /** As koa-session removes a session: its record goes, and its cookie is cleared. */

@@ -85,7 +85,11 @@ const LOAD_FAILED = Symbol('session store failure');
 export function currentSession(ctx: Context): BffSession | undefined {
   const failed = (ctx.state as { [LOAD_FAILED]?: unknown })[LOAD_FAILED];
   if (failed !== undefined) throw failed;
-  const data = ctx.session;
+  return bffSession(ctx.session);
+}
+
+/** A stored session record as the TMI-BFF endpoints see it: undefined unless it is complete. */
+export function bffSession(data: Partial<SessionData> | null | undefined): BffSession | undefined {
   if (!data?.sid || !data.claims || !data.expires_at) return undefined;
   return { id: data.sid, claims: data.claims, expiresAt: data.expires_at };
 }
