@@ -6,10 +6,12 @@
  */
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
+// Each endpoint's stack composed once, when the app is built (koa-compose, as Koa composes its own),
+// not per request as a nested router does (matching, then composing the matched layers again).
+import compose from 'koa-compose';
 import { bffSessionInfo } from './endpoints/bff-sessioninfo.js';
 import { bffToken } from './endpoints/bff-token.js';
 import { type ResolvedOptions, resolveOptions, type TmiBffOptions } from './options.js';
-import { composeOnce } from './shared/compose.js';
 import { META_NAMES, ROUTES } from './spec.js';
 
 export { bffSessionInfo } from './endpoints/bff-sessioninfo.js';
@@ -79,11 +81,13 @@ export interface TmiBff {
 export function createTmiBff(options: TmiBffOptions): TmiBff {
   const opts = resolveOptions(options);
   const router = new Router();
-  router.all(ROUTES.bffToken, opts.paths.bffToken, ...bffToken(opts));
-  router.all(ROUTES.bffSessionInfo, opts.paths.bffSessionInfo, ...bffSessionInfo(opts));
+  const token = bffToken(opts);
+  const sessionInfo = bffSessionInfo(opts);
+  router.all(ROUTES.bffToken, opts.paths.bffToken, ...token);
+  router.all(ROUTES.bffSessionInfo, opts.paths.bffSessionInfo, ...sessionInfo);
   const endpoints = new Map([
-    [opts.paths.bffToken.toLowerCase(), composeOnce(bffToken(opts))],
-    [opts.paths.bffSessionInfo.toLowerCase(), composeOnce(bffSessionInfo(opts))],
+    [opts.paths.bffToken.toLowerCase(), compose(token)],
+    [opts.paths.bffSessionInfo.toLowerCase(), compose(sessionInfo)],
   ]);
   const middleware: Middleware = function tmiBffEndpoints(ctx, next) {
     const endpoint = endpoints.get(ctx.path) ?? endpoints.get(ctx.path.toLowerCase().replace(/(.)\/$/, '$1'));
