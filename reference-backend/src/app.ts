@@ -169,11 +169,12 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
   app.keys = new CookieKeys(await cookieKeys(config, store));
   const warning = transportWarning(config);
   if (warning) log(warning);
+  // The two TMI-BFF endpoints first, each stack composed once (routes.ts lists them): they answer
+  // JSON with their own headers (no-store, nosniff) and their own https check (TMI-02), and they read
+  // the session through `reader`, before koa-session, never writing it.
+  app.use(bff.middleware());
   app.use(pageSecurity);
   app.use(requireConfiguredTransport(config, Object.values(bff.options.paths)));
-  // The two TMI-BFF endpoints first, each stack composed once (routes.ts lists them), before
-  // koa-session: they read the session through `reader`, and never write it.
-  app.use(bff.middleware());
   app.use(sessionMiddleware(app, store, config.origin, config.sessionMaxAgeMs));
   // The user's app (config.frontend) answers every path that is not the backend's own.
   const frontend = frontendRoutes(config, Object.values(bff.options.paths), bff.metaTags(), log);

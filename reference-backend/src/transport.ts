@@ -20,9 +20,10 @@ export function transportWarning(config: Pick<BackendConfig, 'origin' | 'trustPr
 export function requireConfiguredTransport(config: Pick<BackendConfig, 'origin' | 'log'>, endpointPaths: string[]) {
   const https = config.origin.startsWith('https:');
   const pageErrors = renderErrorPages('transport.error', config.log ?? console.log);
-  return async function requireHttpsWhenConfigured(ctx: Context, next: Next): Promise<void> {
+  // Not async: a request that passes costs no promise of its own.
+  return function requireHttpsWhenConfigured(ctx: Context, next: Next): Promise<void> {
     if (!https || ctx.protocol === 'https' || endpointPaths.includes(ctx.path)) return next();
-    await pageErrors(ctx, async () => {
+    return pageErrors(ctx, async () => {
       throw new PageError(
         400,
         'This app is served over https only',

@@ -2,7 +2,8 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import Koa from 'koa';
-import { createTmiBff, type TmiBffOptions, type TokenSource, WELL_KNOWN } from '../src/index.js';
+import { PARSED_REQUESTS, tokenResponseBody } from '../src/endpoints/bff-token.js';
+import { createTmiBff, type TmiBffOptions, type TokenRequest, type TokenSource, WELL_KNOWN } from '../src/index.js';
 
 const tokens: TokenSource = {
   getToken: async () => ({
@@ -115,4 +116,65 @@ test('middleware(): the endpoints as one path switch answer as routes() does (pa
   t.deepEqual(switched, await answers((app) => app.use(bff.routes())));
   t.deepEqual(switched[1]?.slice(0, 2), [405, 'GET']);
   t.deepEqual(switched[4], [200, null, 'next']);
+});
+
+test('TMI-BFF-01 §4.2 (TMI-18…21), D7: a held token answers with the bytes JSON.stringify would write, whatever its characters', (t) => {
+  const awkward = ['plain.jwt.value', 'quote " and \\ backslash', 'line\nbreak\ttab', 'ünïcødé ☃ 𝄞', '\u2028\u2029'];
+  for (const access_token of awkward) {
+    const token = { access_token, scope: `read "x" ${access_token}`, resources: [], expires_at: 0 };
+    const expected = JSON.stringify({ access_token, expires_in: 42, scope: token.scope });
+    t.is(tokenResponseBody(token, 42), expected);
+    // A frozen token (as a store hands it out) keeps its JSON: the second answer is the same bytes.
+    const frozen = Object.freeze({ ...token });
+    t.is(tokenResponseBody(frozen, 42), expected);
+    t.is(tokenResponseBody(frozen, 7), JSON.stringify({ access_token, expires_in: 7, scope: token.scope }));
+  }
+});
+
+test('TMI-BFF-01 §3.1, D3: a repeated query string is parsed once, frozen; each query string gets its own request', async (t) => {
+  const seen: TokenRequest[] = [];
+  const base = await serve(t, {
+    tokens: {
+      ...tokens,
+      getToken: async (session, request, within) => {
+        seen.push(request);
+        return tokens.getToken(session, request, within);
+      },
+    },
+  });
+  const ask = async (query: string) => {
+    const res = await fetch(`${base}${WELL_KNOWN.bffToken}?${query}`, { headers: csrf });
+    t.is(res.status, 200);
+  };
+  await ask('resource=https%3A%2F%2Fapi.example&scope=b%20a');
+  await ask('resource=https%3A%2F%2Fapi.example&scope=b%20a');
+  await ask('resource=https%3A%2F%2Fapi.example&scope=a&fresh=1');
+  // More distinct query strings than the parser keeps: each is still parsed right.
+  for (let i = 0; i < PARSED_REQUESTS + 10; i++) await ask(`resource=https%3A%2F%2Fr${i}.example`);
+  const [first, second, third] = seen;
+  t.is(first, second);
+  t.true(Object.isFrozen(first) && Object.isFrozen(first?.scopes) && Object.isFrozen(first?.resources));
+  t.deepEqual(first, { resources: ['https://api.example'], scopes: ['a', 'b'], fresh: false });
+  t.deepEqual(third, { resources: ['https://api.example'], scopes: ['a'], fresh: true });
+  t.deepEqual(seen.at(-1), { resources: [`https://r${PARSED_REQUESTS + 9}.example`], scopes: [], fresh: false });
+  // A repeated scope is still refused, every time (the refusal is not kept as a request).
+  for (let i = 0; i < 2; i++) {
+    const res = await fetch(`${base}${WELL_KNOWN.bffToken}?scope=a&scope=b`, { headers: csrf });
+    t.is(res.status, 400);
+    t.is(((await res.json()) as { error: string }).error, 'invalid_request');
+  }
+});
+
+test('both endpoints answer with nosniff and no-store themselves, errors included', async (t) => {
+  const base = await serve(t, {});
+  for (const [path, headers] of [
+    [WELL_KNOWN.bffToken, csrf],
+    [WELL_KNOWN.bffSessionInfo, csrf],
+    [WELL_KNOWN.bffToken, {}],
+  ] as const) {
+    const res = await fetch(base + path, { headers });
+    t.is(res.headers.get('x-content-type-options'), 'nosniff', path);
+    t.is(res.headers.get('cache-control'), 'no-store', path);
+    t.is(res.headers.get('pragma'), 'no-cache', path);
+  }
 });

@@ -163,6 +163,24 @@ test('D8: a cached token is served without asking the AS; fresh=1 skips the cach
   );
 });
 
+test('D8: one frozen request asked again (as bff-token parses a repeated query string) is served from the cache; the default resource applies to it', async (t) => {
+  const { as, calls } = fakeAs();
+  const { tokens } = await started(as, { defaultResource: ORDERS });
+  const request = Object.freeze({
+    resources: Object.freeze([]) as never,
+    scopes: Object.freeze(['read']) as never,
+    fresh: false,
+  });
+  const first = await tokens.getToken(session, request);
+  const second = await tokens.getToken(session, request);
+  t.is(first.source, 'refresh');
+  t.is(second.source, 'cache');
+  t.is(second.token.access_token, first.token.access_token);
+  t.deepEqual(calls, [`refresh rt-0 ${ORDERS} read`]);
+  // The same resource and scope asked by a plain object: the same cache entry.
+  t.is((await tokens.getToken(session, ask(['read']))).source, 'cache');
+});
+
 test('D10: two callers asking for the same token share one AS call', async (t) => {
   const fake = fakeAs({ hold: true });
   const { tokens } = await started(fake.as);

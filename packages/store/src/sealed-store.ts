@@ -28,6 +28,7 @@ import {
 import { invalidValue } from './errors.js';
 import type { KeyValueStore } from './key-value-store.js';
 import { deepFreeze } from './memory-store.js';
+import { Recent } from './recent.js';
 
 const CIPHER = 'aes-256-gcm';
 const IV_BYTES = 12;
@@ -75,12 +76,6 @@ interface Opened {
   value: unknown;
 }
 
-/** Remembers `value` under `key`, forgetting the oldest entry once `map` holds `limit`. */
-function remember<K, V>(map: Map<K, V>, key: K, value: V, limit: number): void {
-  if (map.size >= limit) map.delete(map.keys().next().value as K);
-  map.set(key, value);
-}
-
 const subkey = (secret: Uint8Array, info: string): KeyObject =>
   createSecretKey(Buffer.from(hkdfSync('sha256', secret, new Uint8Array(0), info, 32)));
 
@@ -89,9 +84,9 @@ export class SealedStore implements KeyValueStore {
   readonly #encryptionKey: KeyObject;
   readonly #hashKey: KeyObject;
   readonly #onError: SealedStoreOptions['onError'];
-  readonly #storedKeys = new Map<string, string>();
+  readonly #storedKeys = new Recent<string, string>(KEY_CACHE_SIZE);
   readonly #openedEnvelopes = new WeakMap<object, Opened>();
-  readonly #openedTags = new Map<string, Opened>();
+  readonly #openedTags = new Recent<string, Opened>(OPENED_CACHE_SIZE);
   #decrypted = 0;
 
   constructor(inner: SealableStore, options: SealedStoreOptions) {
@@ -114,7 +109,7 @@ export class SealedStore implements KeyValueStore {
     const known = this.#storedKeys.get(key);
     if (known !== undefined) return known;
     const stored = SealedStore.namespaceOf(key) + createHmac('sha256', this.#hashKey).update(key).digest('base64url');
-    remember(this.#storedKeys, key, stored, KEY_CACHE_SIZE);
+    this.#storedKeys.set(key, stored);
     return stored;
   }
 
@@ -135,7 +130,7 @@ export class SealedStore implements KeyValueStore {
     const envelope = raw as Envelope;
     const entry: Opened = { storedKey: stored, iv: envelope.iv, ct: envelope.ct, value: deepFreeze(value) };
     if (Object.isFrozen(envelope)) this.#openedEnvelopes.set(envelope, entry);
-    else remember(this.#openedTags, envelope.tag, entry, OPENED_CACHE_SIZE);
+    else this.#openedTags.set(envelope.tag, entry);
     return entry.value as T;
   }
 

@@ -15,6 +15,7 @@
  * no HMAC. A new list of keys is a new `CookieKeys`, which remembers nothing.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Recent } from '@tmi-bff/store';
 
 const mac = (algorithm: 'sha256' | 'sha1', key: string, data: string) =>
   createHmac(algorithm, key).update(data).digest('base64url');
@@ -31,7 +32,7 @@ function same(a: string, b: string): boolean {
 
 export class CookieKeys {
   readonly #keys: readonly string[];
-  readonly #verified = new Map<string, { digest: string; index: number }>();
+  readonly #verified = new Recent<string, { digest: string; index: number }>(VERIFIED_CACHE_SIZE);
 
   constructor(keys: readonly string[]) {
     if (keys.length === 0 || keys.some((k) => typeof k !== 'string' || k === '')) {
@@ -54,11 +55,7 @@ export class CookieKeys {
     const known = this.#verified.get(data);
     if (known && same(digest, known.digest)) return known.index;
     const index = this.#index(data, digest);
-    if (index > -1) {
-      if (this.#verified.size >= VERIFIED_CACHE_SIZE)
-        this.#verified.delete(this.#verified.keys().next().value as string);
-      this.#verified.set(data, { digest, index });
-    }
+    if (index > -1) this.#verified.set(data, { digest, index });
     return index;
   }
 

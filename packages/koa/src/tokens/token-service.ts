@@ -74,6 +74,12 @@ export interface TokenServiceOptions {
   log?: (event: string, data: Record<string, unknown>) => void;
 }
 
+/** A token request with its defaults applied, and its cache key (D8). */
+interface Prepared {
+  request: TokenRequest;
+  key: string;
+}
+
 export class TokenService {
   readonly #as: AuthorizationServer;
   readonly #grants: GrantStore;
@@ -88,6 +94,7 @@ export class TokenService {
   readonly #log: NonNullable<TokenServiceOptions['log']>;
   readonly #inflight = new Map<string, { outcome: Promise<TokenOutcome>; clock: FlightClock }>();
   /** One read of a session's grant per request: the session check and the token lookup share it. */
+  readonly #prepared = new WeakMap<TokenRequest, Prepared>();
   readonly #readIn = new WeakMap<object, { sessionId: string; grant: Promise<Readonly<StoredGrant> | undefined> }>();
 
   constructor(options: TokenServiceOptions) {
@@ -137,8 +144,7 @@ export class TokenService {
    */
   // #region walkthrough:get-token
   async getToken(session: BffSession, input: TokenRequest, within?: object): Promise<TokenOutcome> {
-    const request = this.#withDefaults(input);
-    const key = cacheKey(request.resources, request.scopes);
+    const { request, key } = this.#prepare(input);
     if (!request.fresh) {
       const hit = this.#cache.lookup(await this.#read(session.id, within), key);
       if (hit) return this.#told(session, request, { token: hit, source: 'cache' });
@@ -285,6 +291,19 @@ export class TokenService {
   #told(session: BffSession, request: TokenRequest, outcome: TokenOutcome): TokenOutcome {
     this.#onToken?.({ sessionId: session.id, request, source: outcome.source });
     return outcome;
+  }
+
+  /**
+   * The request with its defaults, and its cache key. A frozen request (bff-token parses each query
+   * string once, frozen) keeps both: a repeated request computes neither again.
+   */
+  #prepare(input: TokenRequest): Prepared {
+    const known = this.#prepared.get(input);
+    if (known) return known;
+    const request = this.#withDefaults(input);
+    const prepared = { request, key: cacheKey(request.resources, request.scopes) };
+    if (Object.isFrozen(input)) this.#prepared.set(input, prepared);
+    return prepared;
   }
 
   #withDefaults(request: TokenRequest): TokenRequest {
