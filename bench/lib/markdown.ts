@@ -28,8 +28,11 @@ export function renderMarkdown(results: Results): string {
 Measured by \`npm run bench\` (bench/run.ts) on ${results.date.slice(0, 10)}. Every server under test
 runs in its own Node process: a bare Koa app (the baseline), the reference backend (its lowdb store
 in a temporary folder, or Redis on loopback), the mock AS, an express-openid-connect app, and
-redis-server. The load is wrk (\`wrk -t1 -c${results.connections} -d${results.seconds}s --latency\`, after a 1 s
-warm-up) with the session cookie and \`TMI-BFF-CSRF: 1\`, everything on loopback. The cold paths
+redis-server. The load is wrk (\`wrk -t1 -c${results.connections} --latency\`) with the session cookie and
+\`TMI-BFF-CSRF: 1\`, everything on loopback. A throughput row is ${results.seconds} s of load after a 1 s warm-up,
+in 5 slices, each right after a slice of the baseline as long: the machine's speed drifts over
+seconds, so each slice is divided by its own baseline slice, and the row's ratio is the median of
+those five (its req/s are over all its slices; p50 and p99, the median of its slices'). The cold paths
 (each request waits for the AS) are ${results.sequentialCount} requests one after the other over one
 connection, timed by the client, for the BFF and for the bare AS request it wraps alike.
 

@@ -13,12 +13,28 @@ export interface Sequential {
 
 /** Runs `request` `count` times in a row (after `warmup` untimed runs); it throws on a wrong answer. */
 export async function sequential(count: number, request: () => Promise<void>, warmup = 10): Promise<Sequential> {
-  for (let i = 0; i < warmup; i += 1) await request();
-  const times: number[] = [];
+  const [timed] = await alternating(count, [request], warmup);
+  return timed as Sequential;
+}
+
+/**
+ * Runs each of `requests` in turn, `count` rounds (after `warmup` untimed rounds), each one timed:
+ * a path and its reference taken alternately see the machine at the same speed, where two runs one
+ * after the other would see it drift. One result per request, in order.
+ */
+export async function alternating(
+  count: number,
+  requests: Array<() => Promise<void>>,
+  warmup = 10,
+): Promise<Sequential[]> {
+  for (let i = 0; i < warmup; i += 1) for (const request of requests) await request();
+  const times = requests.map((): number[] => []);
   for (let i = 0; i < count; i += 1) {
-    const started = performance.now();
-    await request();
-    times.push((performance.now() - started) * 1000);
+    for (const [j, request] of requests.entries()) {
+      const started = performance.now();
+      await request();
+      times[j]?.push((performance.now() - started) * 1000);
+    }
   }
-  return { p50Us: percentile(times, 50), p99Us: percentile(times, 99), count };
+  return times.map((t) => ({ p50Us: percentile(t, 50), p99Us: percentile(t, 99), count }));
 }

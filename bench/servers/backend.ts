@@ -24,8 +24,8 @@ await once(server, 'listening');
 const RESOLUTION_MS = 2;
 const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
 delay.enable();
-const inspector = new Session();
-inspector.connect();
+/** Connected when a profile is first asked for: a connected session is not free for the load before it. */
+let inspector: Session | undefined;
 
 type Message = { eventLoop: true } | { profile: 'start' } | { profile: 'stop'; file: string };
 
@@ -38,11 +38,16 @@ async function answer(message: Message): Promise<object> {
     return figures;
   }
   if (message.profile === 'start') {
+    inspector ??= new Session();
+    inspector.connect();
     await inspector.post('Profiler.enable');
     await inspector.post('Profiler.start');
     return { profiling: true };
   }
+  if (!inspector) throw new Error('no profile was started');
   const { profile } = await inspector.post('Profiler.stop');
+  inspector.disconnect();
+  inspector = undefined;
   await writeFile(message.file, JSON.stringify(profile));
   return { file: message.file };
 }

@@ -4,6 +4,7 @@ import test from 'ava';
 import { renderMarkdown } from '../lib/markdown.js';
 import { busyTime, topSelfTime } from '../lib/profile.js';
 import { outputPaths, type Results, targetsOf } from '../lib/results.js';
+import { alternating } from '../lib/sequential.js';
 import { microseconds, parseWrk } from '../lib/wrk.js';
 
 const WRK_REPORT = `Running 1s test @ http://127.0.0.1:18999/
@@ -85,7 +86,8 @@ test('the results as Markdown: targets met and MISSED, every row with its ratio,
   t.true(md.includes('| `unseal (sealed-store.ts:12)` | 120.5 | 9.1 |'));
   t.true(md.includes('busy 2900 ms of 3000 ms'));
   t.true(md.includes('- CPU: 2 × Test CPU, RAM 8 GiB'));
-  t.true(md.includes('`wrk -t1 -c10 -d5s --latency`'));
+  t.true(md.includes('`wrk -t1 -c10 --latency`'));
+  t.true(md.includes('A throughput row is 5 s of load after a 1 s warm-up,\nin 5 slices'));
   t.true(md.includes('- bench/scale.ts is not there: no scale rows'));
 });
 
@@ -161,4 +163,14 @@ test('the targets the scale rows carry, with their figures', (t) => {
       met: false,
     },
   ]);
+});
+
+test('cold paths: a path and its reference are taken alternately, one of each per round, warm-up first', async (t) => {
+  const order: string[] = [];
+  const request = (name: string) => async () => void order.push(name);
+  const [reference, measured] = await alternating(3, [request('as'), request('bff')], 1);
+  t.deepEqual(order, ['as', 'bff', 'as', 'bff', 'as', 'bff', 'as', 'bff']);
+  t.is(reference?.count, 3);
+  t.is(measured?.count, 3);
+  t.true((reference?.p50Us ?? -1) >= 0 && (measured?.p99Us ?? -1) >= 0);
 });
