@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { LowdbStore } from '@tmi-bff/store';
 import { BareAs } from './lib/bare-as.js';
 import { renderMarkdown } from './lib/markdown.js';
 import { isStopping, runGroup, type Started, stopAll } from './lib/processes.js';
@@ -286,6 +287,22 @@ try {
       p99Ms: ms(measured.p99Us),
       ratio: measured.p50Us / reference.p50Us,
       note: `ratio: p50 ÷ the bare AS request's p50 (p99: ${p99} ×); ${each}`,
+    });
+  }
+  // What the refresh path on lowdb waits for besides the AS: one durable write of the grant (the
+  // rotated refresh token is on disk before the answer), timed alone on the same disk.
+  if (lowdb && wants('refresh')) {
+    const probe = await LowdbStore.open({ file: join(tmp, 'write-probe', 'bff.json'), sweepIntervalMs: 0 });
+    const grant = { refresh_token: 'r'.repeat(64), tokens: { key: { access_token: 'a'.repeat(900), expires_at: 0 } } };
+    let n = 0;
+    const writes = await sequential(SEQUENTIAL / 2, () => probe.set(`grant:${n++ % 8}`, grant));
+    await probe.close();
+    print({
+      name: 'one durable write of a grant',
+      store: 'lowdb',
+      p50Ms: ms(writes.p50Us),
+      p99Ms: ms(writes.p99Us),
+      note: `LowdbStore.set, timed in the harness: a private temporary file, fsync, rename, folder fsync; ${SEQUENTIAL / 2} writes in a row`,
     });
   }
   // The refresh path on each store: on lowdb it includes the durable write of the rotated refresh
