@@ -7,6 +7,8 @@ export default {
     'sample-spa/test/**/*.test.ts',
     'portability/test/**/*.test.ts',
     'bench/test/**/*.test.ts',
+    'docs/test/**/*.test.ts',
+    'scripts/test/**/*.test.ts',
   ],
   extensions: { ts: 'module' },
   nodeArguments: ['--import=tsx', '--conditions=development', '--no-warnings=ExperimentalWarning'],
