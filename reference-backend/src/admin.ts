@@ -12,8 +12,9 @@
  * | mock.session.persona       | POST   | /_mock/session/persona       | `{ persona }`              |
  * | mock.as.fail               | POST   | /_mock/as/fail               | `{ count, error?, error_description?, status?, delayMs? }` |
  * | mock.as.down / mock.as.up  | POST   | /_mock/as/down, /_mock/as/up |                            |
+ * | mock.flow                  | GET    | /_mock/flow                  | (Server-Sent Events, flow-stream.ts) |
  *
- * Every route has the endpoints' CSRF defence (D4) and JSON errors; the session knobs act on the
+ * Every route but the read-only event stream has the endpoints' CSRF defence (D4) and JSON errors; the session knobs act on the
  * session of the cookie they carry. The AS knobs are faults of the mock AS itself, and the persona
  * knob a sign-in that the mock AS runs for that persona: both made over HTTP at the mock AS's control
  * routes (`mock.control`, BFF_MOCK_AS_CONTROL; mock-as/src/faults.ts), so they work whether the AS
@@ -39,6 +40,8 @@ import {
 import type { KeyValueStore } from '@tmi-bff/store';
 import type { Context, Middleware, Next } from 'koa';
 import type { BackendConfig } from './config.js';
+import type { FlowEvents } from './flow-events.js';
+import { flowStream, refuseCrossSite } from './flow-stream.js';
 import { AUTH_PATHS } from './paths.js';
 import type { GrantLifecycle } from './session/grant-lifecycle.js';
 import { cookieNames } from './session/session.js';
@@ -63,6 +66,8 @@ export interface AdminDeps {
   store: KeyValueStore;
   grants: GrantLifecycle;
   log: (line: string) => void;
+  /** The backend's own exchanges, per session, for the flow inspector. */
+  flow: FlowEvents;
 }
 
 /** A knob's body: small JSON objects only. */
@@ -103,7 +108,7 @@ async function parseBody(ctx: Context, next: Next): Promise<void> {
 /** koa-session's store key of a session (session/session.ts). */
 const sessionStoreKey = STORE_KEYS.session;
 
-export function adminRoutes({ config, bff, tokens, store, grants, log }: AdminDeps): AdminRoute[] {
+export function adminRoutes({ config, bff, tokens, store, grants, log, flow }: AdminDeps): AdminRoute[] {
   const names = cookieNames(config.origin);
   /**
    * The mock AS's control routes take the backend's client credentials (RFC 6749 §2.3.1 HTTP Basic),
@@ -282,6 +287,20 @@ export function adminRoutes({ config, bff, tokens, store, grants, log }: AdminDe
     route('mock.as.up', 'POST', '/as/up', async function bringAsUp(ctx) {
       sendJson(ctx, await atAs('/faults/up', {}));
     }),
+
+    // An EventSource sends no custom header: no CSRF header here (flow-stream.ts says why).
+    {
+      name: 'mock.flow',
+      method: 'GET',
+      path: `${ADMIN_BASE}/flow`,
+      stack: [
+        errorHandler('mock.flow.error', bff.options.logger),
+        allowMethods(['GET']),
+        refuseCrossSite,
+        session,
+        flowStream(flow),
+      ],
+    },
   ];
 }
 

@@ -19,6 +19,7 @@ import {
 import Koa from 'koa';
 import { adminRoutes, MOCK_META } from './admin.js';
 import type { BackendConfig } from './config.js';
+import { FlowEvents, fromAsCall } from './flow-events.js';
 import { atLevel, logsAt, stdoutSink } from './log.js';
 import { assertMockModeAllowed } from './mock-mode.js';
 import { backchannelLogout } from './oauth/backchannel-logout.js';
@@ -120,6 +121,8 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
     clientAuth: await clientAuthFor(config.client),
     allowInsecureRequests: config.allowInsecureRequests ?? config.issuer.startsWith('http:'),
   });
+  // Mock mode only: the backend's own exchanges, per session, for the flow inspector (flow-events.ts).
+  const flow = config.mock?.enabled ? new FlowEvents() : undefined;
   const tokens = new TokenService({
     store,
     authorizationServer: client,
@@ -130,6 +133,14 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
     // An event with data, or a sentence of its own (the grants' revocation lines).
     log: (event, data) => log(Object.keys(data).length > 0 ? `${event} ${JSON.stringify(data)}` : event),
     ...(config.now ? { now: config.now } : {}),
+    ...(flow
+      ? {
+          onAs: (call) => {
+            const { kind, ms, data } = fromAsCall(call);
+            flow.publish(call.sessionId, kind, data, ms);
+          },
+        }
+      : {}),
   });
   const grants = grantLifecycle({ tokens, store, now: config.now });
   // The TMI-BFF endpoints only read the session: they read it without koa-session (session-reader.ts).
@@ -181,7 +192,7 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
   if (frontend) app.use(frontend.serve);
   // With the user's app in front, the sample SPA is not served.
   const spa = config.frontend ? undefined : config.spa;
-  const signIn = { config, client, store, tokens, grants, transactions: loginTransactions(config, store) };
+  const signIn = { config, client, store, tokens, grants, transactions: loginTransactions(config, store), flow };
   const router = routes({
     bff,
     log,
@@ -189,11 +200,11 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
     login: loginRoute(signIn),
     consent: consentRoute(signIn),
     callback: callbackRoute(signIn),
-    logout: logoutRoute({ config, client, grants }),
+    logout: logoutRoute({ config, client, grants, flow }),
     signedOut: signedOutRoute(config),
-    backchannelLogout: backchannelLogout({ config, client, store, grants }),
+    backchannelLogout: backchannelLogout({ config, client, store, grants, flow }),
     session: (ctx) => grants.current(ctx),
-    admin: config.mock?.enabled ? adminRoutes({ config, bff, tokens, store, grants, log }) : undefined,
+    admin: flow ? adminRoutes({ config, bff, tokens, store, grants, log, flow }) : undefined,
     spa:
       spa &&
       spaRoutes(

@@ -52,7 +52,13 @@ export {
   type OpenIdClientOptions,
   toEndpointError,
 } from './tokens/openid-client.js';
-export { type DownscopingStrategy, grantKey, TokenService, type TokenServiceOptions } from './tokens/token-service.js';
+export {
+  type AsCall,
+  type DownscopingStrategy,
+  grantKey,
+  TokenService,
+  type TokenServiceOptions,
+} from './tokens/token-service.js';
 export type {
   BffSession,
   GrantInput,

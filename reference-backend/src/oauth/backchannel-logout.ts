@@ -21,6 +21,7 @@ import type { KeyValueStore } from '@tmi-bff/store';
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
 import type { Context, Middleware, Next } from 'koa';
 import type { BackendConfig } from '../config.js';
+import { type FlowEvents, short } from '../flow-events.js';
 import type { GrantLifecycle } from '../session/grant-lifecycle.js';
 import { STORE_KEYS } from '../store-keys.js';
 
@@ -41,6 +42,8 @@ export interface BackchannelLogoutDeps {
   client: OpenIdClient;
   store: KeyValueStore;
   grants: GrantLifecycle;
+  /** Mock mode only: the flow inspector's events (flow-events.ts). */
+  flow?: FlowEvents | undefined;
 }
 
 interface LogoutState {
@@ -51,7 +54,7 @@ const logoutState = (ctx: Context) => ctx.state as LogoutState;
 
 const invalid = (description: string) => new InvalidRequest(`the logout token ${description}`);
 
-export function backchannelLogout({ config, client, store, grants }: BackchannelLogoutDeps): Middleware[] {
+export function backchannelLogout({ config, client, store, grants, flow }: BackchannelLogoutDeps): Middleware[] {
   const log = config.log ?? console.log;
   let jwks: { uri: string; keys: ReturnType<typeof createRemoteJWKSet> } | undefined;
 
@@ -147,6 +150,19 @@ export function backchannelLogout({ config, client, store, grants }: Backchannel
       });
       if (replayed) throw invalid('was already received (its jti is spent)');
       await next();
+    },
+
+    // Mock mode: each session the AS ended learns it in its inspector, after its grant's revocation.
+    async function showBackchannelLogout(ctx: Context, next: Next) {
+      const { sid, sub } = logoutState(ctx).claims;
+      const sessions = flow ? await grants.sessionsOf(config.issuer, { sid, sub }) : [];
+      await next();
+      for (const id of sessions) {
+        flow?.publish(id, 'backchannel-logout', {
+          logout_token: sid ? { sid: short(sid) } : { sub },
+          session: 'ended by the AS: its grant forgotten, its refresh token revoked (RFC 7009)',
+        });
+      }
     },
 
     // #region walkthrough:backchannel-logout

@@ -8,6 +8,7 @@
  */
 import { AuthorizationServerError, type CodeGrantResult, describeAsFailure, type GrantInput } from '@tmi-bff/koa';
 import type { Context, Middleware, Next } from 'koa';
+import { errorAnswer, FlowEvents, short, tokenAnswer } from '../flow-events.js';
 import { asSessionId } from '../session/grant-lifecycle.js';
 import { currentSession, randomId, type SessionData } from '../session/session.js';
 import { SignInError } from './errors.js';
@@ -58,8 +59,10 @@ function noRefreshTokenLine(scope: string): string {
 }
 
 export function callbackRoute(deps: SignInDeps): Middleware[] {
-  const { config, client, grants, transactions } = deps;
+  const { config, client, grants, transactions, flow } = deps;
   const log = config.log ?? console.log;
+  /** Mock mode: the sign-in's events, under its `state` until it has a session (`showFlowTo`). */
+  const signIn = (ctx: Context) => FlowEvents.signInKey(callbackState(ctx).tx.state);
 
   /**
    * The end of a callback that changes nothing: the new grant is not kept, and so it is revoked
@@ -81,6 +84,13 @@ export function callbackRoute(deps: SignInDeps): Middleware[] {
         );
       }
       callbackState(ctx).tx = tx;
+      flow?.publish(signIn(ctx), 'callback', {
+        code: short(ctx.query.code),
+        state: short(ctx.query.state),
+        // RFC 9700 §4.7: the state must be the one this browser's transaction sent.
+        state_matches: ctx.query.state === tx.state,
+        ...(typeof ctx.query.error === 'string' ? { error: ctx.query.error } : {}),
+      });
       await next();
     },
 
@@ -89,13 +99,23 @@ export function callbackRoute(deps: SignInDeps): Middleware[] {
       const state = callbackState(ctx);
       const { tx } = state;
       await discover(deps);
+      const started = performance.now();
+      const told = (answer: Record<string, unknown>) =>
+        flow?.publish(
+          signIn(ctx),
+          'code',
+          { grant_type: 'authorization_code', code_verifier: short(tx.code_verifier), ...answer },
+          Math.round(performance.now() - started),
+        );
       try {
         state.result = await client.codeGrant(new URL(ctx.originalUrl, config.origin), {
           codeVerifier: tx.code_verifier,
           state: tx.state,
           nonce: tx.nonce,
         });
+        told({ outcome: 'ok', ...tokenAnswer(state.result) });
       } catch (err) {
+        told({ outcome: 'error', ...errorAnswer(err) });
         const relayed = err instanceof AuthorizationServerError;
         const failure = describeAsFailure(err, config.issuer);
         throw new SignInError(
@@ -155,6 +175,7 @@ export function callbackRoute(deps: SignInDeps): Middleware[] {
       }
       // An AS may not issue a new refresh token with consent: the token layer keeps the old one then.
       await grants.widen(tx.sid, grant, Math.max(1, (ctx.session?.expires_at ?? 0) - Date.now()), claims);
+      flow?.move(signIn(ctx), tx.sid);
       ctx.status = 303;
       ctx.redirect(tx.return_to);
     },
@@ -164,6 +185,12 @@ export function callbackRoute(deps: SignInDeps): Middleware[] {
       const { tx, grant } = callbackState(ctx);
       if (!grant.refreshToken) log(noRefreshTokenLine(tx.scope));
       await next();
+    },
+
+    // Mock mode: the sign-in's events become the new session's, for its browser's inspector.
+    async function showFlowToSession(ctx: Context, next: Next) {
+      await next();
+      if (flow && ctx.session?.sid) flow.move(signIn(ctx), ctx.session.sid);
     },
 
     // #region walkthrough:new-session

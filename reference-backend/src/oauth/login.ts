@@ -9,6 +9,7 @@ import type { OpenIdClient, TokenService } from '@tmi-bff/koa';
 import type { KeyValueStore } from '@tmi-bff/store';
 import type { Context, Middleware } from 'koa';
 import type { BackendConfig } from '../config.js';
+import { FlowEvents, short } from '../flow-events.js';
 import { AUTH_PATHS } from '../paths.js';
 import type { GrantLifecycle } from '../session/grant-lifecycle.js';
 import { discoveryFailed } from './errors.js';
@@ -23,6 +24,8 @@ export interface SignInDeps {
   tokens: TokenService;
   grants: GrantLifecycle;
   transactions: LoginTransactions;
+  /** Mock mode only: the flow inspector's events (flow-events.ts). */
+  flow?: FlowEvents | undefined;
 }
 
 /** The AS's metadata; a failed discovery is a page that says what is wrong (D6). */
@@ -38,8 +41,8 @@ export async function discover({ client, config }: Pick<SignInDeps, 'client' | '
  * Redirects the browser to the AS's authorization endpoint for `intent` (RFC 6749 §4.1.1), after
  * keeping its login transaction. `prompt` is the backend's own (consent asks for `consent`).
  */
-export function authorizationRedirect(deps: Pick<SignInDeps, 'client' | 'config' | 'transactions'>) {
-  const { client, config, transactions } = deps;
+export function authorizationRedirect(deps: Pick<SignInDeps, 'client' | 'config' | 'transactions' | 'flow'>) {
+  const { client, config, transactions, flow } = deps;
   const redirectUri = `${config.origin}${AUTH_PATHS.callback}`;
 
   return async function redirectToAuthorization(ctx: Context, intent: LoginIntent, prompt?: string): Promise<void> {
@@ -67,8 +70,20 @@ export function authorizationRedirect(deps: Pick<SignInDeps, 'client' | 'config'
     for (const [name, value] of Object.entries(config.login.params ?? {})) {
       if (!params.has(name)) params.set(name, value);
     }
+    const url = await client.authorizationUrl(params);
+    // The inspector shows the request the browser is sent to, secrets shortened; the callback moves
+    // it to the session it starts.
+    flow?.publish(FlowEvents.signInKey(transaction.state), 'authorize', {
+      authorization_endpoint: `${url.origin}${url.pathname}`,
+      ...Object.fromEntries(url.searchParams),
+      resource: url.searchParams.getAll('resource'),
+      code_challenge: short(codeChallenge),
+      state: short(transaction.state),
+      nonce: short(transaction.nonce),
+      ...(transaction.sid ? { for: 'consent (D13): the grant of this session grows' } : {}),
+    });
     ctx.status = 303;
-    ctx.redirect((await client.authorizationUrl(params)).href);
+    ctx.redirect(url.href);
   };
 }
 

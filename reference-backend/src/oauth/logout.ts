@@ -8,6 +8,7 @@
 import { CSRF_HEADER, describeAsFailure, type OpenIdClient, requireSameOrigin } from '@tmi-bff/koa';
 import type { Context, Middleware, Next } from 'koa';
 import type { BackendConfig } from '../config.js';
+import type { FlowEvents } from '../flow-events.js';
 import { AUTH_PATHS } from '../paths.js';
 import type { GrantLifecycle } from '../session/grant-lifecycle.js';
 import { currentSession } from '../session/session.js';
@@ -18,9 +19,11 @@ export interface LogoutDeps {
   config: BackendConfig;
   client: OpenIdClient;
   grants: GrantLifecycle;
+  /** Mock mode only: the flow inspector's events (flow-events.ts). */
+  flow?: FlowEvents | undefined;
 }
 
-export function logoutRoute({ config, client, grants }: LogoutDeps): Middleware[] {
+export function logoutRoute({ config, client, grants, flow }: LogoutDeps): Middleware[] {
   return [
     // D4: a form cannot send the custom header; Origin (exact match) and Sec-Fetch-Site stand in for it.
     requireSameOrigin({
@@ -35,6 +38,26 @@ export function logoutRoute({ config, client, grants }: LogoutDeps): Middleware[
           `auth.logout refused: ${why}`,
         ),
     }),
+    // Mock mode: the sign-out, after the revocation it caused, for the session's inspector.
+    async function showSignOut(ctx: Context, next: Next) {
+      const session = flow && currentSession(ctx);
+      const started = performance.now();
+      await next();
+      if (!session) return;
+      // The AS's end-session URL carries the ID token (id_token_hint): only its endpoint and parameter names.
+      const to = URL.canParse(ctx.response.get('location')) ? new URL(ctx.response.get('location')) : undefined;
+      flow?.publish(
+        session.id,
+        'sign-out',
+        {
+          session: 'ended: its grant forgotten, its refresh token revoked (RFC 7009)',
+          ...(to
+            ? { end_session_endpoint: `${to.origin}${to.pathname}`, parameters: [...to.searchParams.keys()] }
+            : {}),
+        },
+        Math.round(performance.now() - started),
+      );
+    },
     // #region walkthrough:logout
     async function endSession(ctx: Context, next: Next) {
       const session = currentSession(ctx);

@@ -85,6 +85,8 @@ export interface GrantStoreOptions {
   now: () => number;
   /** A log line that is a sentence of its own (what became of a refresh token). */
   note: (line: string) => void;
+  /** The AS as seen for one session's requests (token-service.ts `onAs`). Default: `authorizationServer`. */
+  asFor?: (sessionId: string) => AuthorizationServer;
 }
 
 /** The grant records in the store, one per session under `grantKey`, each expiring with its session. */
@@ -93,12 +95,15 @@ export class GrantStore {
   readonly #as: AuthorizationServer;
   readonly #now: () => number;
   readonly #note: (line: string) => void;
+  readonly #asFor: (sessionId: string | undefined) => AuthorizationServer;
 
   constructor(options: GrantStoreOptions) {
     this.#store = options.store;
     this.#as = options.authorizationServer;
     this.#now = options.now;
     this.#note = options.note;
+    const { asFor } = options;
+    this.#asFor = (sessionId) => (asFor && sessionId !== undefined ? asFor(sessionId) : this.#as);
   }
 
   /** The session's record, or undefined. Read-only, and not copied: to change it, take `copy`. */
@@ -154,7 +159,7 @@ export class GrantStore {
       await this.put(sessionId, grown);
       return { previous, grown };
     });
-    await this.retire(previous, 'replaced by consent', grown);
+    await this.retire(previous, 'replaced by consent', grown, sessionId);
     return grown.as_session ? { asSession: grown.as_session } : {};
   }
 
@@ -170,7 +175,7 @@ export class GrantStore {
     });
     if (!grant) return undefined;
     const successor = end.successor ? await this.get(end.successor) : undefined;
-    await this.retire(grant, end.why, successor);
+    await this.retire(grant, end.why, successor, sessionId);
     return grant.as_session ? { asSession: grant.as_session } : {};
   }
 
@@ -185,8 +190,13 @@ export class GrantStore {
     await revokeRefreshToken(this.#as, this.#note, grant.refresh_token, 'session expired');
   }
 
-  /** A grant the backend stops using, replaced by `successor` if anything (`retireGrant`). */
-  retire(grant: Readonly<StoredGrant> | undefined, why: string, successor?: Readonly<StoredGrant>): Promise<void> {
-    return retireGrant(this.#as, this.#note, grant, why, successor);
+  /** A grant the backend stops using (of `sessionId`, when known), replaced by `successor` if anything (`retireGrant`). */
+  retire(
+    grant: Readonly<StoredGrant> | undefined,
+    why: string,
+    successor?: Readonly<StoredGrant>,
+    sessionId?: string,
+  ): Promise<void> {
+    return retireGrant(this.#asFor(sessionId), this.#note, grant, why, successor);
   }
 }

@@ -72,6 +72,22 @@ export interface TokenServiceOptions {
    * `grant.revocation_failed (why): …`, `grant.superseded (why): …`: a sentence, with empty `data`).
    */
   log?: (event: string, data: Record<string, unknown>) => void;
+  /**
+   * Told of each request this service makes to the AS for a session (refresh, exchange, revocation),
+   * with its duration and answer: for a development view of the flow. Default: none.
+   */
+  onAs?: (event: AsCall) => void;
+}
+
+/** One request to the AS on a session's behalf, as `onAs` is told of it. */
+export interface AsCall {
+  sessionId: string;
+  kind: 'refresh' | 'exchange' | 'revocation';
+  /** What was asked: RFC 8707 resources and the scope, where the request names them. */
+  request: { resources?: string[]; scope?: string | undefined };
+  durationMs: number;
+  /** The AS's answer: a token response, a revocation's outcome, or the error thrown. */
+  answer: { result: GrantResult } | { revocation: Revocation } | { error: unknown };
 }
 
 /** A token request with its defaults applied, and its cache key (D8). */
@@ -92,6 +108,7 @@ export class TokenService {
   readonly #now: () => number;
   readonly #onToken: TokenServiceOptions['onToken'];
   readonly #log: NonNullable<TokenServiceOptions['log']>;
+  readonly #onAs: TokenServiceOptions['onAs'];
   readonly #inflight = new Map<string, { outcome: Promise<TokenOutcome>; clock: FlightClock }>();
   /** One read of a session's grant per request: the session check and the token lookup share it. */
   readonly #prepared = new WeakMap<TokenRequest, Prepared>();
@@ -106,6 +123,7 @@ export class TokenService {
       authorizationServer: this.#as,
       now: this.#now,
       note: (line) => this.#log(line, {}),
+      asFor: (sessionId) => this.#asFor(sessionId),
     });
     this.#cache = new TokenCache({
       now: this.#now,
@@ -127,6 +145,36 @@ export class TokenService {
     this.#leaseMs = 2 * (options.asRequestTimeoutMs ?? 30_000) + LEASE_SLACK_MS;
     this.#defaultResource = options.defaultResource;
     this.#onToken = options.onToken;
+    this.#onAs = options.onAs;
+  }
+
+  /** The AS, with each request on `sessionId`'s behalf timed and told to `onAs` (when set). */
+  #asFor(sessionId: string): AuthorizationServer {
+    const as = this.#as;
+    const onAs = this.#onAs;
+    if (!onAs) return as;
+    const now = () => performance.now();
+    async function observed<T>(kind: AsCall['kind'], request: AsCall['request'], call: () => Promise<T>) {
+      const started = now();
+      const tell = (answer: AsCall['answer']) =>
+        onAs?.({ sessionId, kind, request, durationMs: Math.max(0, now() - started), answer });
+      try {
+        const result = await call();
+        tell(kind === 'revocation' ? { revocation: result as Revocation } : { result: result as GrantResult });
+        return result;
+      } catch (error) {
+        tell({ error });
+        throw error;
+      }
+    }
+    return {
+      refresh: (refreshToken, request) => observed('refresh', request, () => as.refresh(refreshToken, request)),
+      exchange: (subjectToken, request) =>
+        observed('exchange', { resources: [request.resource], scope: request.scope }, () =>
+          as.exchange(subjectToken, request),
+        ),
+      revokeRefreshToken: (refreshToken) => observed('revocation', {}, () => as.revokeRefreshToken(refreshToken)),
+    };
   }
 
   get strategy(): DownscopingStrategy {
@@ -229,7 +277,7 @@ export class TokenService {
   ): DownscopeContext & {
     saveRotated(): Promise<void>;
   } {
-    const as = this.#as;
+    const as = this.#asFor(session.id);
     let unsaved = false;
     const saveRotated = async () => {
       if (!unsaved) return;
@@ -272,7 +320,7 @@ export class TokenService {
   ): Promise<GrantResult> {
     let result: GrantResult;
     try {
-      result = await clock.timed(() => this.#as.refresh(grant.refresh_token ?? '', request));
+      result = await clock.timed(() => this.#asFor(sessionId).refresh(grant.refresh_token ?? '', request));
     } catch (err) {
       // invalid_grant: the refresh token is dead (expired, revoked, reused). Forget it, so the next
       // request answers backend_not_ready instead of asking the AS again.
@@ -431,6 +479,6 @@ export class TokenService {
    */
   async revokeAtAs(sessionId: string): Promise<Revocation | undefined> {
     const refreshToken = (await this.getGrant(sessionId))?.refresh_token;
-    return refreshToken ? this.#as.revokeRefreshToken(refreshToken) : undefined;
+    return refreshToken ? this.#asFor(sessionId).revokeRefreshToken(refreshToken) : undefined;
   }
 }
