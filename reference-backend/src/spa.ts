@@ -10,6 +10,7 @@
  *
  * Walkthrough: docs/walkthrough/06-sample-spa.md.
  */
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Context, Middleware } from 'koa';
@@ -26,6 +27,18 @@ export interface SpaConfig {
 
 /** Where the head of `index.html` receives the meta tags and the settings. */
 export const HEAD_MARKER = '<!-- tmi-bff:head -->';
+
+/** The meta tag that hands the page its style nonce (read by sample-spa/src/docs-render.ts). */
+export const STYLE_NONCE_META = 'tmi-bff-style-nonce';
+
+/**
+ * What the docs view's diagrams need on top of the page's policy: mermaid draws each diagram with
+ * one `<style>` element, allowed by this answer's nonce, and with style attributes. Scripts stay
+ * 'self' only, so nothing in a diagram can run.
+ */
+export function diagramStyles(nonce: string): string {
+  return `style-src-elem 'self' 'nonce-${nonce}'; style-src-attr 'unsafe-inline'`;
+}
 
 /** JSON that is safe inside a `<script>` element: no `<`, `>`, `&` or line separators as such. */
 export function scriptJson(value: unknown): string {
@@ -71,11 +84,12 @@ export function spaRoutes(config: SpaConfig, head: string, csp: string): SpaRout
       }
       ctx.type = 'html';
       ctx.set('Cache-Control', 'no-store');
-      ctx.set('Content-Security-Policy', csp);
+      const nonce = randomBytes(16).toString('base64');
+      ctx.set('Content-Security-Policy', `${csp}; ${diagramStyles(nonce)}`);
       ctx.set('X-Content-Type-Options', 'nosniff');
       // Not no-referrer: that makes the browser send `Origin: null` on the sign-out form, which is refused.
       ctx.set('Referrer-Policy', 'same-origin');
-      ctx.body = html.replace(HEAD_MARKER, inject);
+      ctx.body = html.replace(HEAD_MARKER, `${inject}\n<meta name="${STYLE_NONCE_META}" content="${nonce}">`);
       return true;
     },
     async assets(ctx) {

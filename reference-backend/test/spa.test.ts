@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { HEAD_MARKER } from '../src/spa.js';
+import { HEAD_MARKER, STYLE_NONCE_META } from '../src/spa.js';
 import { startStack } from './_setup.js';
 
 /** A built SPA and a docs folder, side by side with a file that must never be served. */
@@ -83,4 +83,22 @@ test('without a build the home page says how to build the SPA, and still carries
   const html = await res.text();
   t.regex(html, /The sample SPA is not built yet\. Run <code>npm run dev<\/code>/);
   t.regex(html, /<meta name="tmi-bff-token-endpoint"/);
+});
+
+test("the SPA page allows the docs view's diagram styles by a nonce of its own, fresh on every answer; scripts stay 'self' only", async (t) => {
+  const { dir, docsDir } = await files(t);
+  const stack = await startStack(t, { backend: { spa: { dir, docsDir } } });
+  const nonces: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const res = await stack.browser().fetch('/');
+    const csp = res.headers.get('content-security-policy') ?? '';
+    const nonce = /style-src-elem 'self' 'nonce-([A-Za-z0-9+/=]{24})'/.exec(csp)?.[1] ?? '';
+    t.truthy(nonce, csp);
+    t.regex(csp, /style-src-attr 'unsafe-inline'/);
+    t.regex(csp, /script-src 'self';/);
+    t.notRegex(csp, /script-src[^;]*(nonce|unsafe)/);
+    t.true((await res.text()).includes(`<meta name="${STYLE_NONCE_META}" content="${nonce}">`));
+    nonces.push(nonce);
+  }
+  t.not(nonces[0], nonces[1]);
 });

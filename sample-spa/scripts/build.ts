@@ -27,6 +27,10 @@ function options(outdir: string, log: (line: string) => void, built: () => void)
     outdir: join(outdir, 'assets'),
     bundle: true,
     format: 'esm',
+    // The docs view's renderer (marked, mermaid) is a dynamic import: chunks of its own, fetched
+    // only when a chapter opens.
+    splitting: true,
+    chunkNames: 'chunks-[name]-[hash]',
     target: 'es2022',
     sourcemap: true,
     // Workspace packages from source (their "development" export), as the tests and the dev servers do.
@@ -46,9 +50,13 @@ function options(outdir: string, log: (line: string) => void, built: () => void)
           build.onEnd(async (result) => {
             if (result.errors.length) return;
             await copyFile(join(SPA_ROOT, 'index.html'), join(outdir, 'index.html'));
-            const bytes = Object.entries(result.metafile?.outputs ?? {})
-              .filter(([file]) => !file.endsWith('.map'))
-              .map(([file, o]) => `${file.split('/').pop()} ${(o.bytes / 1024).toFixed(1)} kB`);
+            const files = Object.entries(result.metafile?.outputs ?? {}).filter(([file]) => !file.endsWith('.map'));
+            const kB = (bytes: number) => `${(bytes / 1024).toFixed(1)} kB`;
+            const lazy = files.filter(([file]) => file.split('/').pop()?.startsWith('chunks-'));
+            const bytes = files
+              .filter((f) => !lazy.includes(f))
+              .map(([file, o]) => `${file.split('/').pop()} ${kB(o.bytes)}`);
+            if (lazy.length) bytes.push(`${lazy.length} chunks ${kB(lazy.reduce((n, [, o]) => n + o.bytes, 0))}`);
             log(`sample-spa built into ${outdir} (${bytes.join(', ')})`);
             built();
           });

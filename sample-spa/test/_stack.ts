@@ -55,9 +55,13 @@ export interface Demo {
 
 /**
  * `spa: false` serves the backend's plain home page instead of the sample SPA; `mock: true` turns
- * mock mode on (the scenario knobs, and the mock AS's faults they drive).
+ * mock mode on (the scenario knobs, and the mock AS's faults they drive); `docsDir` serves other
+ * chapters than the repository's docs/.
  */
-export async function startDemo(t: ExecutionContext, options: { spa?: boolean; mock?: boolean } = {}): Promise<Demo> {
+export async function startDemo(
+  t: ExecutionContext,
+  options: { spa?: boolean; mock?: boolean; docsDir?: string } = {},
+): Promise<Demo> {
   const bff = await listen();
   const api = await listen();
   const seed = await loadSeed(SEED_FILE, { ...DEFAULT_ADDRESSES, BFF_ORIGIN: bff.origin, API_ORIGIN: api.origin });
@@ -81,7 +85,11 @@ export async function startDemo(t: ExecutionContext, options: { spa?: boolean; m
     spa:
       options.spa === false
         ? undefined
-        : { dir: await spaBuild(), docsDir: DOCS, settings: demoWorld(seed, backendSettings(seed).login.resources) },
+        : {
+            dir: await spaBuild(),
+            docsDir: options.docsDir ?? DOCS,
+            settings: demoWorld(seed, backendSettings(seed).login.resources),
+          },
   });
   bff.server.on('request', backend.app.callback());
   t.teardown(async () => {
