@@ -6,9 +6,8 @@
  */
 import { type BffClient, BffResponseError, createBffClient, ERROR_CODES, isBffError } from '@tmi-bff/client';
 import { mountScenarioKnobs } from './admin-panel.js';
-import { followBackend } from './backend-flow.js';
-import { shorten, time } from './display.js';
 import { mountDocsView } from './docs-view.js';
+import { shorten, time } from './display.js';
 import { adviceFor, consentHref, type Wanted } from './explain.js';
 import { createInspector } from './inspector.js';
 import { REFS, type RefKey } from './refs.js';
@@ -30,8 +29,6 @@ for (const el of document.querySelectorAll<HTMLElement>('[data-refs]')) {
   el.append(links(REFS[el.dataset.refs as RefKey] ?? []));
 }
 byId('inspector-clear').addEventListener('click', () => inspector.clear());
-// In mock mode the backend tells the inspector what it did for this session (backend-flow.ts).
-const backendFlow = followBackend(document, (event) => inspector.backend(event));
 // The walkthrough links open their chapter here, beside the inspector (docs-view.ts).
 mountDocsView(document);
 
@@ -110,9 +107,7 @@ async function whoAmI(): Promise<Record<string, unknown> | undefined> {
       json(info),
     );
   });
-  whoAmI()
-    .then(() => backendFlow?.open())
-    .catch(() => {});
+  whoAmI().catch(() => {});
 }
 
 // Step 3: get an access token; see the SDK's memory, the backend's cache, and downscoping
@@ -364,7 +359,6 @@ mountScenarioKnobs(document, {
   personas: settings.personas.map((p) => p.username),
   onSessionChange: () => {
     bff.clear();
-    backendFlow?.open();
     whoAmI().catch(() => {});
   },
 });
