@@ -1,8 +1,10 @@
 /**
  * The flow inspector: a `fetch` that records every exchange the page makes (the SDK is given it as
  * its `fetch` option), and a timeline that shows each one with the headers that matter, the body
- * with tokens shortened, decoded JWTs, and the clause that governs it.
+ * with tokens shortened, decoded JWTs, and the clause that governs it. In mock mode the backend's
+ * own exchanges join it (backend-flow.ts), each in its place in time.
  */
+import type { BackendEvent } from './backend-flow.js';
 import { decodeJwt, redact, shorten } from './display.js';
 import { errorRef, REFS, type Ref } from './refs.js';
 import { h, json, links } from './view.js';
@@ -18,6 +20,40 @@ const SOURCES: Record<string, string> = {
 
 const REQUEST_HEADERS = ['authorization', 'tmi-bff-csrf', 'content-type'];
 const RESPONSE_HEADERS = ['content-type', 'cache-control', 'tmi-bff-token-source', 'www-authenticate', 'allow'];
+
+/** What each of the backend's events is, as its line in the timeline says it. */
+const BACKEND_KINDS: Record<string, { label: string; refs: Ref[] }> = {
+  authorize: {
+    label: 'Browser → AS: authorization request (a navigation: PKCE, state, nonce)',
+    refs: REFS['sign-in'],
+  },
+  callback: { label: 'AS → backend: /auth/callback with the code (a navigation)', refs: REFS['sign-in'] },
+  code: { label: 'Backend → AS: code redemption (authorization_code grant, RFC 6749 §4.1.3)', refs: REFS['sign-in'] },
+  refresh: { label: 'Backend → AS: refresh_token grant (RFC 6749 §6)', refs: REFS.token },
+  exchange: { label: 'Backend → AS: token exchange (RFC 8693)', refs: REFS.token },
+  revocation: { label: 'Backend → AS: refresh token revoked (RFC 7009)', refs: REFS['sign-out'] },
+  'sign-out': { label: 'Backend: sign-out, session and grant forgotten', refs: REFS['sign-out'] },
+  'backchannel-logout': { label: 'AS → backend: back-channel logout (OIDC BCL 1.0)', refs: [] },
+};
+
+/** `4 min 12 s`, `12 s`, `2 h 5 min`: a span of seconds for reading. */
+export function span(seconds: number): string {
+  const s = Math.abs(Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}`;
+  return `${Math.floor(s / 3600)} h${Math.floor((s % 3600) / 60) ? ` ${Math.floor((s % 3600) / 60)} min` : ''}`;
+}
+
+/** A JWT's `iat` and `exp` said relative to now: "issued 12 s ago", "expires in 4 min 12 s". */
+export function lifetime(claims: unknown, nowMs = Date.now()): string | undefined {
+  const { iat, exp } = (claims ?? {}) as { iat?: unknown; exp?: unknown };
+  const now = nowMs / 1000;
+  const parts = [
+    typeof iat === 'number' && (iat <= now ? `issued ${span(now - iat)} ago` : `issued in ${span(iat - now)}`),
+    typeof exp === 'number' && (exp > now ? `expires in ${span(exp - now)}` : `expired ${span(now - exp)} ago`),
+  ].filter((p): p is string => typeof p === 'string');
+  return parts.length > 0 ? parts.join(' · ') : undefined;
+}
 
 export interface Exchange {
   n: number;
@@ -35,6 +71,8 @@ export interface Inspector {
   fetch: typeof fetch;
   /** A line in the timeline for what no script can see (navigations) or what needed no request. */
   note(text: string, refs?: Ref[]): void;
+  /** One of the backend's own exchanges (backend-flow.ts), placed by when it started. */
+  backend(event: BackendEvent): void;
   /** The newest exchange, if any. */
   last(): Exchange | undefined;
   clear(): void;
@@ -64,12 +102,23 @@ function parse(text: string): unknown {
   }
 }
 
+/** D11 (TMI-45): after a resource server's 401, the SDK asks once for a fresh token, then retries. */
+function retryOf(kind: ReturnType<typeof kindOf>, url: URL, previous: Exchange | undefined): string | undefined {
+  const afterApi401 = previous?.status === 401 && previous.url.origin !== url.origin;
+  return kind === 'token' && url.searchParams.get('fresh') === '1' && afterApi401
+    ? 'D11 retry: a fresh token after the API’s 401'
+    : undefined;
+}
+
 export function createInspector(list: HTMLOListElement, origin: string, base: typeof fetch = fetch): Inspector {
   let n = 0;
   let newest: Exchange | undefined;
 
-  function add(item: HTMLLIElement) {
-    list.append(item);
+  /** Kept in order of start time: the backend's events arrive later than they happened. */
+  function add(item: HTMLLIElement, startedAt = Date.now()) {
+    item.dataset.at = String(startedAt);
+    const later = [...list.children].find((li) => Number((li as HTMLElement).dataset.at) > startedAt);
+    list.insertBefore(item, later ?? null);
     // On wide screens the list scrolls by itself; keep the newest in view without moving the page.
     list.scrollTop = list.scrollHeight;
   }
@@ -81,6 +130,8 @@ export function createInspector(list: HTMLOListElement, origin: string, base: ty
     const kind = kindOf(url, origin);
     const started = performance.now();
     const exchange: Exchange = { n: ++n, method: request.method, url, ms: 0 };
+    const startedAt = Date.now();
+    const retry = retryOf(kind, url, newest);
     newest = exchange;
     let response: Response | undefined;
     let bodyText = '';
@@ -95,7 +146,7 @@ export function createInspector(list: HTMLOListElement, origin: string, base: ty
       throw err;
     } finally {
       exchange.ms = Math.round(performance.now() - started);
-      add(render(exchange, kind, request, init, response, bodyText));
+      add(render(exchange, kind, request, init, response, bodyText, retry), startedAt);
     }
   };
   // #endregion
@@ -107,6 +158,7 @@ export function createInspector(list: HTMLOListElement, origin: string, base: ty
     init: RequestInit,
     response: Response | undefined,
     bodyText: string,
+    retry?: string,
   ): HTMLLIElement {
     const where = ex.url.origin === origin ? ex.url.pathname : `${ex.url.origin}${ex.url.pathname}`;
     // Decoded for reading (the wire form is percent-encoded, with + for spaces).
@@ -147,7 +199,9 @@ export function createInspector(list: HTMLOListElement, origin: string, base: ty
           h('span', { class: 'ms' }, ` ${ex.ms} ms`),
           ex.source && h('span', { class: `badge source-${ex.source}` }, ex.source),
           wireError && h('span', { class: 'badge error' }, wireError),
+          retry && h('span', { class: 'badge retry' }, retry),
         ),
+        retry && h('p', { class: 'source' }, `${retry}: the SDK retries the call once with it, and stops there.`),
         ex.source && h('p', { class: 'source' }, SOURCES[ex.source] ?? ex.source),
         ex.error && h('p', { class: 'source' }, `The request failed: ${ex.error}`),
         h('h4', {}, 'Request'),
@@ -157,6 +211,7 @@ export function createInspector(list: HTMLOListElement, origin: string, base: ty
         response && headerRows(response.headers, RESPONSE_HEADERS),
         response && bodyText && json(redact(body)),
         decoded && h('h4', {}, 'The access token, decoded (for you; the app treats it as opaque)'),
+        decoded && h('p', { class: 'lifetime' }, lifetime(decoded.claims) ?? ''),
         decoded && json(decoded),
         h('p', { class: 'refs' }, links(refs)),
       ),
@@ -167,6 +222,48 @@ export function createInspector(list: HTMLOListElement, origin: string, base: ty
     fetch: recording,
     note(text, refs = []) {
       add(h('li', { class: 'note' }, h('p', {}, text), refs.length > 0 && h('p', { class: 'refs' }, links(refs))));
+    },
+    backend(event) {
+      const kind = BACKEND_KINDS[event.kind] ?? { label: event.kind, refs: [] };
+      const outcome = typeof event.data.outcome === 'string' ? event.data.outcome : undefined;
+      const failed = outcome !== undefined && !['ok', 'revoked'].includes(outcome);
+      // A navigation's time is the browser's stay at the AS: until the callback came back.
+      const took =
+        event.ms !== undefined
+          ? `${event.ms} ms`
+          : event.kind === 'authorize'
+            ? 'until the callback'
+            : new Date(event.at).toLocaleTimeString();
+      const item = h(
+        'li',
+        { class: `exchange backend ${failed ? 'failed' : 'ok'}`, 'data-kind': event.kind },
+        h(
+          'details',
+          {},
+          h(
+            'summary',
+            {},
+            h('span', { class: 'badge backend' }, 'backend'),
+            ' ',
+            h('span', { class: 'url' }, kind.label),
+            outcome ? ` → ${outcome}` : '',
+            h('span', { class: 'ms' }, ` ${took}`),
+          ),
+          h(
+            'p',
+            { class: 'source' },
+            'Seen by the backend (mock mode): secrets shortened, refresh tokens never shown.',
+          ),
+          json(event.data),
+          kind.refs.length > 0 && h('p', { class: 'refs' }, links(kind.refs.slice(0, 2))),
+        ),
+      );
+      if (event.kind === 'callback') {
+        const authorize = [...list.querySelectorAll<HTMLElement>('li[data-kind="authorize"] .ms')].at(-1);
+        const at = Number(authorize?.closest('li')?.dataset.at);
+        if (authorize && at) authorize.textContent = ` ${span((event.at - at) / 1000)} at the AS`;
+      }
+      add(item, event.at - (event.ms ?? 0));
     },
     last: () => newest,
     clear() {

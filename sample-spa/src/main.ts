@@ -6,8 +6,9 @@
  */
 import { type BffClient, BffResponseError, createBffClient, ERROR_CODES, isBffError } from '@tmi-bff/client';
 import { mountScenarioKnobs } from './admin-panel.js';
-import { mountDocsView } from './docs-view.js';
+import { followBackend } from './backend-flow.js';
 import { shorten, time } from './display.js';
+import { mountDocsView } from './docs-view.js';
 import { adviceFor, consentHref, type Wanted } from './explain.js';
 import { createInspector } from './inspector.js';
 import { REFS, type RefKey } from './refs.js';
@@ -29,6 +30,8 @@ for (const el of document.querySelectorAll<HTMLElement>('[data-refs]')) {
   el.append(links(REFS[el.dataset.refs as RefKey] ?? []));
 }
 byId('inspector-clear').addEventListener('click', () => inspector.clear());
+// In mock mode the backend tells the inspector what it did for this session (backend-flow.ts).
+const backendFlow = followBackend(document, (event) => inspector.backend(event));
 // The walkthrough links open their chapter here, beside the inspector (docs-view.ts).
 mountDocsView(document);
 
@@ -70,7 +73,8 @@ function tokenFacts(t: Awaited<ReturnType<typeof tokenFrom>>): HTMLElement {
   if (after === 'sign-in') {
     inspector.note(
       'Signed in: /auth/login → the AS (authorize, log in, consent) → /auth/callback → here. ' +
-        'These were navigations, which no script can record; the backend redeemed the code and keeps the refresh token.',
+        'These were navigations, which no script can record; the backend redeemed the code and keeps the refresh token ' +
+        '(in mock mode the backend reports each of them in this timeline).',
       REFS['sign-in'],
     );
   } else if (after === 'consent') {
@@ -107,7 +111,9 @@ async function whoAmI(): Promise<Record<string, unknown> | undefined> {
       json(info),
     );
   });
-  whoAmI().catch(() => {});
+  whoAmI()
+    .then(() => backendFlow?.open())
+    .catch(() => {});
 }
 
 // Step 3: get an access token; see the SDK's memory, the backend's cache, and downscoping
@@ -359,6 +365,7 @@ mountScenarioKnobs(document, {
   personas: settings.personas.map((p) => p.username),
   onSessionChange: () => {
     bff.clear();
+    backendFlow?.open();
     whoAmI().catch(() => {});
   },
 });
