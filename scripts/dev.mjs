@@ -1,39 +1,34 @@
 #!/usr/bin/env node
 // `npm run dev`: starts every part of the demo with prefixed logs, and prints the URLs once each
-// one answers. Ctrl-C stops them all.
-import { execFileSync } from 'node:child_process';
-import { resolve } from 'node:path';
-import concurrently from 'concurrently';
+// one answers. Ctrl-C (SIGINT) or SIGTERM stops them all, and so does the end of the npm that ran it.
+//
+// What makes it quick: the parts start together, each straight from Node (no npm, shell or second
+// watcher process in between); only the backend waits, for the mock AS's values, which are computed
+// here meanwhile.
+import { watch } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { tsImport } from 'tsx/esm/api';
+import { DATA_FOLDERS, dataFolder, lock, lockHolder, unlock } from './data-folders.mjs';
+import { Part } from './dev-processes.mjs';
 
+const ROOT = resolve(import.meta.dirname, '..');
 const env = process.env;
+// Paths the user typed are read from where they typed the command (npm's INIT_CWD), whichever
+// folder a part runs in.
+const typed = (value) => resolve(env.INIT_CWD ?? '.', value);
 // Mock mode: the scenario knobs under /_mock (reference-backend/src/admin.ts) and the mock AS faults
 // they drive. Development only (loopback http); BFF_MOCK=0 turns both off.
 if (env.BFF_MOCK !== '0') Object.assign(env, { BFF_MOCK: '1', MOCK_AS_FAULTS: '1' });
-// The backend runs in its own folder: a built app's folder is named from where the command was typed.
-if (env.BFF_SPA_DIR && env.BFF_SPA_DIR !== 'none') env.BFF_SPA_DIR = resolve(env.INIT_CWD ?? '.', env.BFF_SPA_DIR);
+if (env.BFF_SPA_DIR && env.BFF_SPA_DIR !== 'none') env.BFF_SPA_DIR = typed(env.BFF_SPA_DIR);
+if (env.MOCK_AS_SEED) env.MOCK_AS_SEED = typed(env.MOCK_AS_SEED);
+const SEED_FILE = env.MOCK_AS_SEED || join(ROOT, 'mock-as', 'seed.json');
+const dataDirs = DATA_FOLDERS.map((folder) => {
+  const dir = dataFolder(folder, env);
+  if (dir) env[folder.variable] = dir;
+  return dir;
+}).filter(Boolean);
+
 const ISSUER = env.MOCK_AS_ISSUER || 'http://localhost:4000';
-// The backend knows nothing of the mock AS: its settings (issuer, the seed's client, scopes and
-// resources, what the sample SPA shows, and in mock mode the AS's control routes) are passed in here,
-// as a user passes another AS's. A variable already set wins.
-let mockAsValues;
-try {
-  mockAsValues = JSON.parse(
-    execFileSync(
-      process.execPath,
-      [
-        '--import=tsx',
-        '--conditions=development',
-        'mock-as/src/backend-env.ts',
-        ...(env.BFF_MOCK === '1' ? ['--mock'] : []),
-      ],
-      { cwd: resolve(import.meta.dirname, '..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
-    ),
-  );
-} catch {
-  // mock-as printed why (a seed or address setting).
-  process.exit(1);
-}
-for (const [name, value] of Object.entries(mockAsValues)) env[name] ??= value;
 const BFF = env.BFF_ORIGIN || 'http://localhost:3000';
 const API = env.API_ORIGIN || 'http://localhost:4001';
 // Where the backend listens, when BFF_PORT sets it apart from the public BFF_ORIGIN.
@@ -47,12 +42,27 @@ const OWN_APP = env.BFF_FRONTEND
 // The sample SPA is built and served unless another app, or none (BFF_SPA_DIR=none), takes its place.
 const SAMPLE_SPA = !env.BFF_FRONTEND && !env.BFF_SPA_DIR;
 
+// Each server runs under Node's own watcher, which restarts it when a module it imported changes
+// (the seed is no import: it is watched below). The workspaces' own `npm run dev` scripts do the
+// same with `tsx watch`, one more process that loads tsx, which this start-up would pay for.
+const server = (dir) => ({
+  cwd: join(ROOT, dir),
+  command: [
+    process.execPath,
+    '--watch',
+    '--watch-preserve-output',
+    '--import=tsx',
+    '--conditions=development',
+    'src/server.ts',
+  ],
+});
+
 /** The parts of the stack: how to start each, and the URL that answers once it is ready. */
-const parts = [
+const specs = [
   {
     name: 'as',
     title: 'Mock authorization server',
-    command: 'npm run dev --silent -w @tmi-bff/mock-as',
+    ...server('mock-as'),
     url: ISSUER,
     ready: `${ISSUER}/.well-known/openid-configuration`,
     prefixColor: 'magenta',
@@ -60,7 +70,8 @@ const parts = [
   SAMPLE_SPA && {
     name: 'spa',
     title: 'Sample SPA build (esbuild, watching)',
-    command: 'npm run dev --silent -w @tmi-bff/sample-spa',
+    cwd: join(ROOT, 'sample-spa'),
+    command: [process.execPath, '--import=tsx', 'scripts/build.ts', '--watch'],
     // Served by the backend: ready once the backend serves the first build.
     ready: `${BFF_LISTEN}/assets/app.js`,
     prefixColor: 'green',
@@ -68,7 +79,7 @@ const parts = [
   {
     name: 'bff',
     title: `Reference backend (BFF)${OWN_APP ? ' + your app' : SAMPLE_SPA ? ' + sample SPA' : ''}`,
-    command: 'npm run dev --silent -w @tmi-bff/reference-backend',
+    ...server('reference-backend'),
     url: BFF,
     // Behind another server (e.g. Vite's proxy at BFF_ORIGIN), the backend listens elsewhere.
     listen: BFF_LISTEN,
@@ -79,7 +90,7 @@ const parts = [
   {
     name: 'api',
     title: 'Demo APIs (Stocks, A → B → C)',
-    command: 'npm run dev --silent -w @tmi-bff/demo-apis',
+    ...server('packages/demo-apis'),
     url: API,
     // Any answer means it listens: without a token every API says 401.
     ready: `${API}/stocks/quotes`,
@@ -90,78 +101,162 @@ const parts = [
 
 // A port that already answers belongs to another process (often an earlier `npm run dev`):
 // starting would fail, and the banner below would be a lie.
-const busy = [];
-for (const p of parts.filter((part) => part.url)) {
-  try {
-    await fetch(p.listen ?? p.url, { signal: AbortSignal.timeout(1000) });
-    busy.push(`${p.title}: ${p.listen ?? p.url} already answers`);
-  } catch {
-    // free, as it should be
-  }
+const busy = (
+  await Promise.all(
+    specs
+      .filter((s) => s.url)
+      .map((s) =>
+        fetch(s.listen ?? s.url, { signal: AbortSignal.timeout(1000) }).then(
+          () => `${s.title}: ${s.listen ?? s.url} already answers`,
+          () => undefined, // free, as it should be
+        ),
+      ),
+  )
+).filter(Boolean);
+// Two runs on one data folder would overwrite each other's sessions and keys.
+for (const dir of dataDirs) {
+  const pid = lockHolder(dir);
+  if (pid !== undefined) busy.push(`the data folder ${dir} is in use by another npm run dev (pid ${pid})`);
 }
 if (busy.length) {
   console.error(
-    `tmi-bff: cannot start, these addresses are taken:\n  ${busy.join('\n  ')}\n` +
-      'Stop the other process (an earlier npm run dev?), or move a part with MOCK_AS_ISSUER, BFF_ORIGIN or API_ORIGIN.',
+    `tmi-bff: cannot start, these are taken:\n  ${busy.join('\n  ')}\n` +
+      'Stop the other process (an earlier npm run dev?), or move a part with MOCK_AS_ISSUER, BFF_ORIGIN or API_ORIGIN ' +
+      '(and its data with MOCK_AS_DATA_DIR or BFF_DATA_DIR).',
   );
   process.exit(1);
 }
+// `npm run reset` refuses while this lock names a live runner.
+for (const dir of dataDirs) lock(dir);
 
-const { result, commands } = concurrently(
-  parts.map(({ name, command, prefixColor }) => ({ name, command, prefixColor })),
-  { prefix: 'name', killOthersOn: ['failure', 'success'], restartTries: 0 },
-);
-// Resolves with the exit code once every part has stopped (one failing stops the others).
-const exitCode = result.then(
-  () => 0,
-  () => 1,
-);
-let stopped = false;
-exitCode.then(() => {
-  stopped = true;
-});
+// --- Lifecycle: every way out stops every part, and frees the data folders.
 
-async function waitFor(url, status, deadline) {
-  while (Date.now() < deadline && !stopped) {
-    try {
-      const res = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(2000) });
-      if (status ? res.status === status : res.ok) return true;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return false;
+const parts = specs.map((spec) => new Part(spec, crashed));
+const part = (name) => parts.find((p) => p.name === name);
+let stopping;
+let seedWatcher;
+
+function shutdown(code) {
+  stopping ??= (async () => {
+    clearInterval(orphanCheck);
+    seedWatcher?.close();
+    await Promise.all(parts.map((p) => p.stop()));
+    for (const dir of dataDirs) unlock(dir);
+    process.exit(code);
+  })();
+  return stopping;
 }
 
-const started = Date.now();
-const ready = await Promise.all(parts.map((p) => waitFor(p.ready, p.readyStatus, started + 60_000)));
-if (stopped) {
+function crashed(p, code) {
+  console.error(`tmi-bff: ${p.title} stopped (exit code ${code}), so the others stop too. Read its lines above.`);
+  void shutdown(1);
+}
+
+function onSignal() {
+  // A second Ctrl-C does not wait for the servers to close.
+  if (stopping) for (const p of parts) p.kill('SIGKILL');
+  void shutdown(0);
+}
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+process.on('SIGHUP', onSignal);
+// npm forwards SIGTERM to the shell that runs this script, and the shell may die without passing it
+// on. Seeing our parent go is the sign to stop.
+const parent = process.ppid;
+const orphanCheck = setInterval(() => {
+  if (process.ppid !== parent) void shutdown(0);
+}, 250);
+// Whatever ends this process (even an error of its own) takes the parts with it.
+process.on('exit', () => {
+  for (const p of parts) p.kill();
+  for (const dir of dataDirs) unlock(dir);
+});
+
+// --- Start: every part at once; the backend as soon as the mock AS's values are known.
+
+for (const p of parts) if (p.name !== 'bff') p.start(env);
+
+// The backend knows nothing of the mock AS: its settings (issuer, the seed's client, scopes and
+// resources, what the sample SPA shows, and in mock mode the AS's control routes) are passed in here,
+// as a user passes another AS's. A variable already set wins.
+const { mockAsBackendEnv } = await tsImport('../mock-as/src/backend-env.ts', import.meta.url);
+const backendEnv = async () => ({ ...(await mockAsBackendEnv(env, { mock: env.BFF_MOCK === '1' })), ...env });
+try {
+  part('bff').start(await backendEnv());
+} catch (err) {
+  console.error(`mock-as: ${err.message}`);
+  await shutdown(1);
+}
+
+// The seed is read by the mock AS, the demo APIs and (through the values above) the backend.
+let seedTimer;
+seedWatcher = watch(dirname(SEED_FILE), (_event, name) => {
+  if (name !== basename(SEED_FILE) || stopping) return;
+  clearTimeout(seedTimer);
+  seedTimer = setTimeout(async () => {
+    let values;
+    try {
+      values = await backendEnv();
+    } catch (err) {
+      console.error(`tmi-bff: the changed seed does not load, the parts keep the previous one: ${err.message}`);
+      return;
+    }
+    console.log(`tmi-bff: ${basename(SEED_FILE)} changed: restarting the mock AS, the backend and the demo APIs`);
+    await Promise.all([part('as').restart(env), part('bff').restart(values), part('api').restart(env)]);
+  }, 200);
+});
+
+// --- Ready: each part answers its URL.
+
+/** Resolves true once `url` answers (with `status`, or any 2xx), false if the part failed first. */
+async function waitFor(p, deadline) {
+  let failed = false;
+  // The watcher keeps running when its server fails at start; it says so in this line.
+  const listener = (line) => {
+    if (line.startsWith('Failed running')) failed = true;
+  };
+  p.listeners.add(listener);
+  try {
+    while (Date.now() < deadline && !failed && !stopping) {
+      try {
+        const res = await fetch(p.ready, { redirect: 'manual', signal: AbortSignal.timeout(2000) });
+        if (p.readyStatus ? res.status === p.readyStatus : res.ok) return true;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return false;
+  } finally {
+    p.listeners.delete(listener);
+  }
+}
+
+const ready = await Promise.all(parts.map((p) => waitFor(p, Date.now() + 60_000)));
+// Since this process started (performance's time origin), npm's own start-up aside.
+const seconds = (performance.now() / 1000).toFixed(1);
+if (stopping) {
   // A part exited during start-up; its own log lines above say why.
 } else if (ready.every(Boolean)) {
   const width = Math.max(...parts.map((p) => p.title.length));
   console.log(
     [
       '',
-      `tmi-bff is up (${((Date.now() - started) / 1000).toFixed(1)} s):`,
+      `tmi-bff is ready in ${seconds} s, on Node ${process.version}:`,
       ...parts.filter((p) => p.url).map((p) => `  ${p.title.padEnd(width)}  ${p.url}`),
       '  Personas: alice/alice, bob/bob, carol/carol (see mock-as/seed.json)',
       SAMPLE_SPA
         ? `  Open ${BFF}/ : the sample SPA walks through the flow; its flow inspector shows every request.`
         : `  Open ${BFF}/ : ${OWN_APP ?? (env.BFF_PORT ? `your app, with the backend behind it at ${BFF_LISTEN}` : "the backend's plain home page")} (docs/walkthrough/07-own-frontend.md).`,
       ...(env.BFF_MOCK === '1' ? ['  Mock mode: scenario knobs under /_mock (a panel in the sample SPA)'] : []),
-      '  Stop with Ctrl-C. Forget every session, grant and key with: npm run reset',
+      '  Stop with Ctrl-C. Then, to forget every session, grant and key: npm run reset',
       '',
     ].join('\n'),
   );
 } else {
   const late = parts.filter((_, i) => !ready[i]).map((p) => `${p.title} (${p.ready})`);
-  console.error(`\ntmi-bff: not ready after 60 s: ${late.join(', ')}. Read the log lines above.`);
+  console.error(
+    `\ntmi-bff: not ready after ${seconds} s: ${late.join(', ')}. Read the log lines above; ` +
+      'a server that failed restarts when you save a fix. Ctrl-C stops everything.',
+  );
 }
-
-const stop = () => {
-  for (const c of commands) c.kill('SIGTERM');
-};
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
-process.exit(await exitCode);

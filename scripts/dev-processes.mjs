@@ -1,0 +1,87 @@
+// The parts of `npm run dev` as child processes. Each runs in a process group of its own, so that
+// stopping a part stops all of it: the file watcher and the server it runs (and esbuild's service).
+// Their output is prefixed line by line with the part's name.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+
+const COLORS = { magenta: 35, green: 32, cyan: 36, yellow: 33 };
+const COLOR = process.stdout.isTTY && !process.env.NO_COLOR;
+/** How long a part has to close its servers after SIGTERM before it gets SIGKILL. */
+const GRACE_MS = 5000;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Whether any process of the group `pgid` is still there. */
+function groupAlive(pgid) {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+}
+
+function signalGroup(pgid, signal) {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+export class Part {
+  /**
+   * @param {{ name: string, title: string, command: string[], cwd: string, prefixColor: string }} spec
+   * @param {(part: Part, code: number | null) => void} onExit an exit nobody asked for (a crash).
+   */
+  constructor(spec, onExit) {
+    Object.assign(this, spec);
+    this.prefix = COLOR ? `\x1b[${COLORS[spec.prefixColor]}m[${spec.name}]\x1b[39m` : `[${spec.name}]`;
+    this.onExit = onExit;
+    /** Lines that `watch` callbacks see (e.g. a watcher's "Failed running"). */
+    this.listeners = new Set();
+    this.child = undefined;
+  }
+
+  start(env) {
+    const [file, ...args] = this.command;
+    // detached: a new process group (and session), led by this child: `-pid` names all of it.
+    const child = spawn(file, args, { cwd: this.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    for (const [stream, out] of [
+      [child.stdout, process.stdout],
+      [child.stderr, process.stderr],
+    ]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        out.write(`${this.prefix} ${line}\n`);
+        for (const listener of this.listeners) listener(line);
+      });
+    }
+    child.on('exit', (code) => {
+      if (this.child === child && !child.stopping) this.onExit(this, code);
+    });
+  }
+
+  /** Stops every process of the part: SIGTERM to its group, SIGKILL to what is left after the grace time. */
+  async stop() {
+    const child = this.child;
+    if (!child?.pid) return;
+    child.stopping = true;
+    signalGroup(child.pid, 'SIGTERM');
+    const deadline = Date.now() + GRACE_MS;
+    while (groupAlive(child.pid) && Date.now() < deadline) await sleep(50);
+    if (groupAlive(child.pid)) signalGroup(child.pid, 'SIGKILL');
+    if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+  }
+
+  /** At exit: no time to wait, only to make sure nothing of the part outlives the runner. */
+  kill(signal = 'SIGTERM') {
+    if (this.child?.pid) signalGroup(this.child.pid, signal);
+  }
+
+  async restart(env) {
+    await this.stop();
+    this.start(env);
+  }
+}
