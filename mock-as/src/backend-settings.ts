@@ -22,7 +22,14 @@ export interface BackendSettings {
 /** What the sample SPA shows: every resource with its scopes (and whether sign-in asks for it), the personas. */
 export interface DemoWorld {
   resources: Array<{ identifier: string; name: string; scopes: Record<string, string>; atSignIn: boolean }>;
-  personas: Array<{ username: string; name: string; persona: string }>;
+  /** With each persona's account policy, so the app can say ahead what this persona will see. */
+  personas: Array<{
+    username: string;
+    name: string;
+    persona: string;
+    denied_scopes: string[];
+    refresh_tokens: boolean;
+  }>;
 }
 
 /** Where the AS's development control routes live (faults.ts, and the server-side sign-in). */
@@ -62,6 +69,8 @@ export function demoWorld(seed: Seed, loginResources: string[]): DemoWorld {
       username: u.username,
       name: typeof u.claims.name === 'string' ? u.claims.name : u.username,
       persona: u.persona ?? '',
+      denied_scopes: u.policy.denied_scopes,
+      refresh_tokens: u.policy.refresh_tokens,
     })),
   };
 }

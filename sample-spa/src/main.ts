@@ -9,11 +9,12 @@ import { mountScenarioKnobs } from './admin-panel.js';
 import { followBackend } from './backend-flow.js';
 import { shorten, time } from './display.js';
 import { mountDocsView } from './docs-view.js';
-import { adviceFor, consentHref, type Wanted } from './explain.js';
+import { adviceContext, adviceFor, consentHref, type Wanted } from './explain.js';
 import { createInspector } from './inspector.js';
+import { allowedScopes, downscopeDemo, personaOf, stepNotes } from './persona.js';
 import { REFS, type RefKey } from './refs.js';
-import { readSettings, resourceWith } from './settings.js';
-import { alert, busy, byId, facts, h, json, links, show } from './view.js';
+import { type Persona, readSettings, resourceWith } from './settings.js';
+import { alert, busy, byId, describeAct, facts, h, json, links, show, stepNotes as showStepNotes } from './view.js';
 
 // Prerequisites
 // #region walkthrough:spa-prerequisites
@@ -78,9 +79,20 @@ function tokenFacts(t: Awaited<ReturnType<typeof tokenFrom>>): HTMLElement {
       REFS['sign-in'],
     );
   } else if (after === 'consent') {
+    adviceContext.consentedFor = new URLSearchParams(location.search).get('for') ?? undefined;
     inspector.note('Back from /auth/consent: the session’s grant now covers what you granted (D13).', REFS.errors);
   }
   if (after) history.replaceState(null, '', '/');
+}
+
+// Who is signed in decides what each step will show, said before the reader clicks (persona.ts).
+let renderScopes = () => {};
+let labelDownscope = () => {};
+function personaChanged(persona: Persona | undefined) {
+  adviceContext.persona = persona;
+  showStepNotes(persona ? `${persona.name} (${persona.username})` : '', persona && stepNotes(settings, persona));
+  renderScopes();
+  labelDownscope();
 }
 
 // Step 2: who is signed in (bff-sessioninfo; the name never comes from an access token)
@@ -91,9 +103,11 @@ async function whoAmI(): Promise<Record<string, unknown> | undefined> {
     const name = typeof info.name === 'string' ? info.name : String(info.sub);
     show(who, 'Signed in as ', h('strong', { id: 'user-name' }, name), ` (${String(info.sub)})`);
     document.body.dataset.session = 'yes';
+    personaChanged(personaOf(settings, info.sub));
     return info;
   } catch (err) {
     document.body.dataset.session = 'no';
+    personaChanged(undefined);
     if (isBffError(err, ERROR_CODES.INVALID_SESSION)) show(who, 'Not signed in. Start with step 1.');
     else show(who, `Could not ask the backend: ${(err as Error).message}`);
     throw err;
@@ -126,15 +140,22 @@ async function whoAmI(): Promise<Record<string, unknown> | undefined> {
       h('option', { value: r.identifier }, `${r.name} (${r.identifier})${r.atSignIn ? '' : ' (not asked at sign-in)'}`),
     ),
   );
-  const renderScopes = () => {
+  renderScopes = () => {
     const resource = settings.resources.find((r) => r.identifier === select.value);
+    // What this persona's account policy denies starts unchecked (step 3's note says why).
+    const allowed = allowedScopes(adviceContext.persona, resource);
     scopes.replaceChildren(
       h('legend', {}, 'Scopes'),
       ...Object.entries(resource?.scopes ?? {}).map(([scope, what]) =>
         h(
           'label',
           { class: 'check' },
-          h('input', { type: 'checkbox', name: 'scope', value: scope, checked: '' }),
+          h('input', {
+            type: 'checkbox',
+            name: 'scope',
+            value: scope,
+            checked: allowed.includes(scope) ? '' : undefined,
+          }),
           ' ',
           h('code', {}, scope),
           `: ${what}`,
@@ -142,7 +163,7 @@ async function whoAmI(): Promise<Record<string, unknown> | undefined> {
       ),
     );
   };
-  select.addEventListener('change', renderScopes);
+  select.addEventListener('change', () => renderScopes());
   renderScopes();
 
   const wanted = (): Wanted & { fresh: boolean } => ({
@@ -160,24 +181,34 @@ async function whoAmI(): Promise<Record<string, unknown> | undefined> {
   });
 
   // Ask for stocks:read after holding stocks:read stocks:buy: the backend narrows at the AS (D9).
-  const all = Object.keys(stocks?.scopes ?? {}).join(' ');
-  const narrow = { resource: stocks?.identifier, scope: 'stocks:read' };
-  onClick(
-    'downscope',
-    'token-result',
-    async () => {
-      const broad = await tokenFrom(bff, { resource: stocks?.identifier, scope: all });
+  // A persona who may not hold both asks on a resource where it may (persona.ts downscopeDemo).
+  const demo = () =>
+    downscopeDemo(settings, adviceContext.persona) ?? {
+      resource: stocks,
+      held: Object.keys(stocks?.scopes ?? {}).join(' '),
+      narrow: 'stocks:read',
+    };
+  const downscope = byId<HTMLButtonElement>('downscope');
+  labelDownscope = () => {
+    const d = demo();
+    downscope.textContent = `Downscope ${d.resource?.name ?? ''} to ${d.narrow}`;
+  };
+  labelDownscope();
+  byId('downscope').addEventListener('click', () => {
+    const d = demo();
+    const narrow = { resource: d.resource?.identifier, scope: d.narrow };
+    busy(downscope, out, async () => {
+      const broad = await tokenFrom(bff, { resource: d.resource?.identifier, scope: d.held });
       const downscoped = await tokenFrom(bff, narrow);
       show(
         out,
-        h('h3', {}, `Held: ${all}`),
+        h('h3', {}, `Held: ${d.held}`),
         tokenFacts(broad),
-        h('h3', {}, 'Asked for: stocks:read'),
+        h('h3', {}, `Asked for: ${d.narrow}`),
         tokenFacts(downscoped),
       );
-    },
-    narrow,
-  );
+    }).catch((err: unknown) => show(out, alert(adviceFor(err, { resource: d.resource?.identifier, scope: d.held }))));
+  });
 
   byId('forget').addEventListener('click', () => {
     bff.clear();
@@ -318,7 +349,7 @@ if (serviceA) {
         show(out, h('p', { class: 'failed' }, `GET /a/chain → ${res.status}`), json(body));
         return;
       }
-      const cells = ['service', 'aud', 'scope', 'client_id', 'act', 'exp'];
+      const cells = ['service', 'aud', 'scope', 'client_id', 'sub', 'act', 'exp'];
       show(
         out,
         h(
@@ -337,11 +368,9 @@ if (serviceA) {
                   'tr',
                   {},
                   ...cells.map((c) =>
-                    h(
-                      'td',
-                      {},
-                      c === 'exp' ? time(hop[c]) : c === 'act' ? JSON.stringify(hop[c] ?? null) : String(hop[c]),
-                    ),
+                    c === 'act'
+                      ? h('td', { class: 'act' }, describeAct(hop.act, hop.client_id, hop.sub))
+                      : h('td', {}, c === 'exp' ? time(hop[c]) : String(hop[c] ?? '')),
                   ),
                 ),
               ),

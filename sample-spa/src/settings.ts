@@ -17,6 +17,10 @@ export interface Persona {
   username: string;
   name: string;
   persona: string;
+  /** The AS refuses these scopes to this user (the seed's account policy). */
+  denied_scopes?: string[];
+  /** False: the AS gives the backend no refresh token at this user's sign-in (backend_not_ready). */
+  refresh_tokens?: boolean;
 }
 
 export interface Settings {

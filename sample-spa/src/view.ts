@@ -73,3 +73,35 @@ export async function busy<T>(button: HTMLButtonElement, region: HTMLElement, ru
     region.removeAttribute('aria-busy');
   }
 }
+
+/**
+ * Puts one note per step (`#step-<id>`), after the step's first paragraph: what this persona will see
+ * there. Without notes, removes them.
+ */
+export function stepNotes(who: string, notes: Record<string, string> | undefined): void {
+  for (const section of document.querySelectorAll<HTMLElement>('section.step[id^="step-"]')) {
+    const text = notes?.[section.id.slice('step-'.length)];
+    let note = section.querySelector<HTMLElement>(':scope > .persona-note');
+    if (!text) {
+      note?.remove();
+      continue;
+    }
+    if (!note) {
+      note = h('p', { class: 'persona-note' });
+      section.querySelector(':scope > p')?.after(note);
+    }
+    note.replaceChildren(h('strong', {}, `As ${who}: `), text);
+  }
+}
+
+/** RFC 8693 §4.1: `act` names who acts now; a nested `act`, who acted before. Without it, the client acts itself. */
+export function describeAct(act: unknown, clientId: unknown, sub: unknown): string {
+  const actors: string[] = [];
+  let current = act;
+  while (current && typeof current === 'object' && 'sub' in current) {
+    actors.push(String((current as { sub: unknown }).sub));
+    current = (current as { act?: unknown }).act;
+  }
+  if (actors.length === 0) return `none: ${String(clientId)} asks for ${String(sub)} itself`;
+  return `${actors[0]}${actors.length > 1 ? `, after ${actors.slice(1).join(', after ')}` : ''}, for ${String(sub)}`;
+}
