@@ -1,17 +1,26 @@
 // docs/scripts/check-config.mjs on a fixture (docs/test/fixtures/config): a typed options object, the
 // environment, a command's flags and a file's schema, against a reference that documents them. Each
-// kind of drift is made in a copy of the fixture and must fail the check, naming the option.
+// kind of drift is made in a copy of the fixture and must fail the check, naming the option: the
+// command itself once (its exit status and output), its function for the other kinds.
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+// @ts-expect-error: a plain .mjs script, without types
+import { checkConfig } from '../scripts/check-config.mjs';
 
 const script = join(import.meta.dirname, '..', 'scripts', 'check-config.mjs');
 const fixture = join(import.meta.dirname, 'fixtures', 'config');
 
-/** A copy of the fixture with `edit` applied to one of its files, checked; the copy is removed. */
-function check(edit?: { file: string; from: string; to: string }) {
+interface Edit {
+  file: string;
+  from: string;
+  to: string;
+}
+
+/** A copy of the fixture with `edit` applied to one of its files, given to `run`; the copy is removed. */
+function inCopy<T>(edit: Edit | undefined, run: (root: string) => T): T {
   const root = mkdtempSync(join(tmpdir(), 'check-config-'));
   try {
     cpSync(fixture, root, { recursive: true });
@@ -21,20 +30,33 @@ function check(edit?: { file: string; from: string; to: string }) {
       if (!text.includes(edit.from)) throw new Error(`${edit.file} has no ${edit.from}`);
       writeFileSync(file, text.replace(edit.from, edit.to));
     }
-    const args = [
-      '--root',
-      root,
-      '--reference',
-      join(root, 'configuration.md'),
-      '--sources',
-      join(root, 'sources.json'),
-    ];
-    const { status, stderr } = spawnSync(process.execPath, [script, ...args], { encoding: 'utf8' });
-    return { status, stderr };
+    return run(root);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
 }
+
+/** The check's function on a changed copy: whether it failed, and its problems, one line each. */
+function check(edit?: Edit) {
+  return inCopy(edit, (root) => {
+    const sources = JSON.parse(readFileSync(join(root, 'sources.json'), 'utf8'));
+    const { problems } = checkConfig({ root, reference: join(root, 'configuration.md'), sources }) as {
+      problems: string[];
+    };
+    return { status: problems.length > 0 ? 1 : 0, stderr: problems.join('\n') };
+  });
+}
+
+test('the command exits 1 and names the option a reference lacks', (t) => {
+  const edit = { file: 'configuration.md', from: '| `WIDGET_ATTEMPTS` | number | `3` |\n', to: '' };
+  const { status, stderr } = inCopy(edit, (root) => {
+    const reference = join(root, 'configuration.md');
+    const args = ['--root', root, '--reference', reference, '--sources', join(root, 'sources.json')];
+    return spawnSync(process.execPath, [script, ...args], { encoding: 'utf8' });
+  });
+  t.is(status, 1);
+  t.regex(stderr, /^check-config: configuration\.md: src\/config\.ts reads `WIDGET_ATTEMPTS`/m);
+});
 
 test('a reference that documents every option passes', (t) => {
   const { status, stderr } = check();

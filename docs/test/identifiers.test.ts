@@ -1,26 +1,39 @@
 // docs/scripts/check-identifiers.mjs on a fixture (docs/test/fixtures/identifiers): a doc that names
 // code (`selectTarget`, `defaultSessionInfo`, paths) and the sources it names. A rename in the code,
-// made in a copy of the fixture, must fail the check, naming the doc's file and line.
+// made in a copy of the fixture, must fail the check, naming the doc's file and line: the command
+// itself once (its exit status and output), its function for the other cases.
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+// @ts-expect-error: a plain .mjs script, without types
+import { checkIdentifiers } from '../scripts/check-identifiers.mjs';
 
 const script = join(import.meta.dirname, '..', 'scripts', 'check-identifiers.mjs');
 const fixture = join(import.meta.dirname, 'fixtures', 'identifiers');
 
-/** A copy of the fixture, changed by `change`, checked; the copy is removed. */
-function check(change?: (root: string) => void) {
+/** A copy of the fixture, changed by `change`, given to `run`; the copy is removed. */
+function inCopy<T>(change: ((root: string) => void) | undefined, run: (root: string) => T): T {
   const root = mkdtempSync(join(tmpdir(), 'check-identifiers-'));
   try {
     cpSync(fixture, root, { recursive: true });
     change?.(root);
-    const { status, stdout, stderr } = spawnSync(process.execPath, [script, '--root', root], { encoding: 'utf8' });
-    return { status, stdout, stderr };
+    return run(root);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+/** The check's function on a changed copy: whether it failed, and its problems, one line each. */
+function check(change?: (root: string) => void) {
+  return inCopy(change, (root) => {
+    const { problems, counted } = checkIdentifiers(root) as {
+      problems: string[];
+      counted: { names: number; paths: number; docs: number };
+    };
+    return { status: problems.length > 0 ? 1 : 0, stderr: problems.join('\n'), counted };
+  });
 }
 
 /** Replaces `from` with `to` in one file of the copy. */
@@ -32,10 +45,22 @@ const replace = (file: string, from: string, to: string) => (root: string) => {
 };
 
 test('a doc whose code names and paths all exist passes; wire names, CAPS, fences and profile tables are not checked', (t) => {
-  const { status, stdout, stderr } = check();
+  const { status, stderr, counted } = check();
   t.is(stderr, '');
   t.is(status, 0);
-  t.regex(stdout, /identifiers: 3 code names and 2 paths in 1 docs, each found in the code/);
+  t.deepEqual(counted, { names: 3, paths: 2, docs: 1 });
+});
+
+test('the command exits 1 and names file:line when selectTarget is renamed in the code', (t) => {
+  const rename = replace('mock-as/src/grants/token-exchange.ts', 'selectTarget', 'pickTarget');
+  const { status, stderr } = inCopy(rename, (root) =>
+    spawnSync(process.execPath, [script, '--root', root], { encoding: 'utf8' }),
+  );
+  t.is(status, 1);
+  t.regex(
+    stderr,
+    /^check-identifiers: docs\/deviations\.md:6: `selectTarget`: `selectTarget` occurs in no source file/m,
+  );
 });
 
 test('renaming selectTarget in the code leaves the doc stale, and the check names file:line', (t) => {
