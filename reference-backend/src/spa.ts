@@ -6,7 +6,8 @@
  * - `/` is the SPA's `index.html` with the D1 meta tags and the app's settings put into its head,
  *   under a Content-Security-Policy that allows scripts from this origin only;
  * - `/assets/<file>` are the files of the bundle;
- * - `/docs/<path>.md` are the walkthrough chapters the app links to, as plain text.
+ * - `/docs/<path>.md` are the walkthrough chapters the app links to, as plain text for its docs
+ *   view; a browser that opens one as a page is sent to the app's `/?doc=<path>`, which renders it.
  *
  * Walkthrough: docs/walkthrough/06-sample-spa.md.
  */
@@ -103,6 +104,13 @@ export function spaRoutes(config: SpaConfig, head: string, csp: string): SpaRout
     async docs(ctx) {
       const path = String(ctx.params.path ?? '');
       if (!config.docsDir || !path.endsWith('.md')) return;
+      // A chapter opened as a page (a new tab, a bookmark): the app shows it rendered, in its docs view.
+      ctx.vary('Sec-Fetch-Dest');
+      if (ctx.get('sec-fetch-dest') === 'document') {
+        ctx.status = 303;
+        ctx.redirect(`/?${new URLSearchParams({ doc: path })}`);
+        return;
+      }
       const served = await send(ctx, path, { root: config.docsDir }).catch(() => undefined);
       if (!served) return;
       // Shown as text in the browser rather than offered as a download.

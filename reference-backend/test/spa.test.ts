@@ -102,3 +102,16 @@ test("the SPA page allows the docs view's diagram styles by a nonce of its own, 
   }
   t.not(nonces[0], nonces[1]);
 });
+
+test('a chapter opened as a page (Sec-Fetch-Dest: document) is sent to the SPA, which renders it; the app’s own fetch still gets the text', async (t) => {
+  const { dir, docsDir } = await files(t);
+  const stack = await startStack(t, { backend: { spa: { dir, docsDir } } });
+  const user = stack.browser();
+  const page = await user.fetch('/docs/walkthrough/01-login.md', { headers: { 'Sec-Fetch-Dest': 'document' } });
+  t.is(page.status, 303);
+  t.is(page.headers.get('location'), '/?doc=walkthrough%2F01-login.md');
+  t.regex(page.headers.get('vary') ?? '', /Sec-Fetch-Dest/i);
+  const text = await user.fetch('/docs/walkthrough/01-login.md', { headers: { 'Sec-Fetch-Dest': 'empty' } });
+  t.is(text.status, 200);
+  t.is(await text.text(), '# Sign-in\n');
+});

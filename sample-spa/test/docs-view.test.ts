@@ -94,6 +94,11 @@ browserTest(
     );
     t.is(await page.locator('#exchanges > li').count(), entries, 'the inspector kept its history');
     await waitForText(page, '#who', 'Alice Adams');
+
+    // Raw Markdown never shows in a tab: a chapter opened as a page lands in the app's docs view.
+    await page.goto(`${demo.origin}/docs/walkthrough/02-bff-sessioninfo.md`);
+    await waitForText(page, '#docs-article h1', '2. bff-sessioninfo');
+    t.is(new URL(page.url()).search, '?doc=walkthrough%2F02-bff-sessioninfo.md');
     t.deepEqual(problems, [], 'no script error and no CSP violation');
   },
 );
