@@ -2,8 +2,15 @@
  * Builds the SPA with esbuild into `dist/`: `index.html`, `assets/app.js` (with its source map) and
  * `assets/app.css`. The reference backend serves that folder. `--watch` rebuilds on every change
  * (`npm run dev` runs it so); the browser tests build into a folder of their own.
+ *
+ * The docs view's renderer (`assets/docs-render.js`: marked, and mermaid in chunks of its own) is a
+ * build apart, which the app imports when a chapter first opens. It is most of the build's time
+ * and rarely changes, so it is built again only when its inputs changed (a stamp sits beside it).
  */
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { watch as watchFile } from 'node:fs';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -27,10 +34,8 @@ function options(outdir: string, log: (line: string) => void, built: () => void)
     outdir: join(outdir, 'assets'),
     bundle: true,
     format: 'esm',
-    // The docs view's renderer (marked, mermaid) is a dynamic import: chunks of its own, fetched
-    // only when a chapter opens.
-    splitting: true,
-    chunkNames: 'chunks-[name]-[hash]',
+    // The docs view's renderer is built apart (buildDocsRenderer); the app imports it from assets/.
+    external: ['./docs-render.js'],
     target: 'es2022',
     sourcemap: true,
     // Workspace packages from source (their "development" export), as the tests and the dev servers do.
@@ -50,13 +55,9 @@ function options(outdir: string, log: (line: string) => void, built: () => void)
           build.onEnd(async (result) => {
             if (result.errors.length) return;
             await copyFile(join(SPA_ROOT, 'index.html'), join(outdir, 'index.html'));
-            const files = Object.entries(result.metafile?.outputs ?? {}).filter(([file]) => !file.endsWith('.map'));
-            const kB = (bytes: number) => `${(bytes / 1024).toFixed(1)} kB`;
-            const lazy = files.filter(([file]) => file.split('/').pop()?.startsWith('chunks-'));
-            const bytes = files
-              .filter((f) => !lazy.includes(f))
-              .map(([file, o]) => `${file.split('/').pop()} ${kB(o.bytes)}`);
-            if (lazy.length) bytes.push(`${lazy.length} chunks ${kB(lazy.reduce((n, [, o]) => n + o.bytes, 0))}`);
+            const bytes = Object.entries(result.metafile?.outputs ?? {})
+              .filter(([file]) => !file.endsWith('.map'))
+              .map(([file, o]) => `${file.split('/').pop()} ${(o.bytes / 1024).toFixed(1)} kB`);
             log(`sample-spa built into ${outdir} (${bytes.join(', ')})`);
             built();
           });
@@ -66,13 +67,55 @@ function options(outdir: string, log: (line: string) => void, built: () => void)
   };
 }
 
+const DOCS_RENDERER = join(SPA_ROOT, 'src', 'docs-render.ts');
+
+/** What the docs renderer's build depends on: its source and the versions of what it bundles. */
+async function docsRendererStamp(): Promise<string> {
+  const require = createRequire(import.meta.url);
+  const hash = createHash('sha256').update(await readFile(DOCS_RENDERER));
+  for (const pkg of ['marked', 'mermaid', 'esbuild'])
+    hash.update(await readFile(require.resolve(`${pkg}/package.json`)));
+  return hash.digest('hex');
+}
+
+/** `assets/docs-render.js` and its chunks, unless the stamp beside them says they are current. */
+async function buildDocsRenderer(outdir: string, log: (line: string) => void): Promise<void> {
+  const stampFile = join(outdir, 'assets', 'docs-render.stamp');
+  const stamp = await docsRendererStamp();
+  if ((await readFile(stampFile, 'utf8').catch(() => '')) === stamp) return;
+  const result = await esbuild.build({
+    entryPoints: [{ in: DOCS_RENDERER, out: 'docs-render' }],
+    outdir: join(outdir, 'assets'),
+    bundle: true,
+    format: 'esm',
+    // mermaid loads each kind of diagram on demand: chunks of their own.
+    splitting: true,
+    chunkNames: 'chunks-[name]-[hash]',
+    target: 'es2022',
+    sourcemap: true,
+    logLevel: 'warning',
+    metafile: true,
+  });
+  await writeFile(stampFile, stamp);
+  const files = Object.entries(result.metafile.outputs).filter(([file]) => !file.endsWith('.map'));
+  const kB = files.reduce((n, [, o]) => n + o.bytes, 0) / 1024;
+  log(`sample-spa docs renderer built into ${outdir} (${files.length} files, ${kB.toFixed(1)} kB)`);
+}
+
 /** Builds once, or keeps rebuilding (`watch`). Resolves once the first build is written. */
 export async function buildSpa({ outdir = DIST, watch = false, log = console.log }: BuildOptions = {}) {
   await mkdir(join(outdir, 'assets'), { recursive: true });
   if (!watch) {
-    await esbuild.build(options(outdir, log, () => {}));
+    await Promise.all([esbuild.build(options(outdir, log, () => {})), buildDocsRenderer(outdir, log)]);
     return { outdir, dispose: async () => {} };
   }
+  // The renderer: built when stale, and again when its source changes.
+  const docs = buildDocsRenderer(outdir, log);
+  const watcher = watchFile(DOCS_RENDERER, () => {
+    buildDocsRenderer(outdir, log).catch((err: Error) =>
+      log(`sample-spa: the docs renderer failed to build: ${err.message}`),
+    );
+  });
   // watch() makes the first build itself; wait for it to be written.
   let resolve = () => {};
   const first = new Promise<void>((r) => {
@@ -80,8 +123,14 @@ export async function buildSpa({ outdir = DIST, watch = false, log = console.log
   });
   const context = await esbuild.context(options(outdir, log, () => resolve()));
   await context.watch();
-  await first;
-  return { outdir, dispose: () => context.dispose() };
+  await Promise.all([first, docs]);
+  return {
+    outdir,
+    dispose: async () => {
+      watcher.close();
+      await context.dispose();
+    },
+  };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
