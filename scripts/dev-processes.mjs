@@ -2,7 +2,8 @@
 // stopping a part stops all of it: the file watcher and the server it runs (and esbuild's service).
 // Their output is prefixed line by line with the part's name.
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
+import { setPriority } from 'node:os';
 import { createInterface } from 'node:readline';
 
 const COLORS = { magenta: 35, green: 32, cyan: 36, yellow: 33 };
@@ -11,6 +12,9 @@ const COLOR = process.stdout.isTTY && !process.env.NO_COLOR;
 const GRACE_MS = 5000;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Emits 'line' (part, line) for every line any part prints. */
+export const output = new EventEmitter();
 
 /** Whether any process of the group `pgid` is still there. */
 function groupAlive(pgid) {
@@ -32,15 +36,14 @@ function signalGroup(pgid, signal) {
 
 export class Part {
   /**
-   * @param {{ name: string, title: string, command: string[], cwd: string, prefixColor: string }} spec
+   * @param {{ name: string, title: string, command: string[], cwd: string, prefixColor: string, nice?: number }} spec
+   *   `nice`: a lower CPU priority, for work that must not slow the servers' start (inherited by its children).
    * @param {(part: Part, code: number | null) => void} onExit an exit nobody asked for (a crash).
    */
   constructor(spec, onExit) {
     Object.assign(this, spec);
     this.prefix = COLOR ? `\x1b[${COLORS[spec.prefixColor]}m[${spec.name}]\x1b[39m` : `[${spec.name}]`;
     this.onExit = onExit;
-    /** Lines that `watch` callbacks see (e.g. a watcher's "Failed running"). */
-    this.listeners = new Set();
     this.child = undefined;
   }
 
@@ -49,13 +52,20 @@ export class Part {
     // detached: a new process group (and session), led by this child: `-pid` names all of it.
     const child = spawn(file, args, { cwd: this.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
+    if (this.nice && child.pid) {
+      try {
+        setPriority(child.pid, this.nice);
+      } catch {
+        // not allowed here: it only runs at the same priority
+      }
+    }
     for (const [stream, out] of [
       [child.stdout, process.stdout],
       [child.stderr, process.stderr],
     ]) {
       createInterface({ input: stream }).on('line', (line) => {
         out.write(`${this.prefix} ${line}\n`);
-        for (const listener of this.listeners) listener(line);
+        output.emit('line', this, line);
       });
     }
     child.on('exit', (code) => {

@@ -3,13 +3,13 @@
 // one answers. Ctrl-C (SIGINT) or SIGTERM stops them all, and so does the end of the npm that ran it.
 //
 // What makes it quick: the parts start together, each straight from Node (no npm, shell or second
-// watcher process in between); only the backend waits, for the mock AS's values, which are computed
-// here meanwhile.
+// watcher process in between); only the backend waits, for the mock AS's values, which come from a
+// cache when neither the seed nor the mock AS changed; the sample SPA's build yields the CPU to the servers.
 import { watch } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { tsImport } from 'tsx/esm/api';
 import { DATA_FOLDERS, dataFolder, lock, lockHolder, unlock } from './data-folders.mjs';
-import { Part } from './dev-processes.mjs';
+import { output, Part } from './dev-processes.mjs';
+import { mockAsValues } from './mock-as-values.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const env = process.env;
@@ -72,6 +72,8 @@ const specs = [
     title: 'Sample SPA build (esbuild, watching)',
     cwd: join(ROOT, 'sample-spa'),
     command: [process.execPath, '--import=tsx', 'scripts/build.ts', '--watch'],
+    // esbuild's first build takes CPU the servers need to start; the backend serves the last build meanwhile.
+    nice: 10,
     // Served by the backend: ready once the backend serves the first build.
     ready: `${BFF_LISTEN}/assets/app.js`,
     prefixColor: 'green',
@@ -179,8 +181,10 @@ for (const p of parts) if (p.name !== 'bff') p.start(env);
 // The backend knows nothing of the mock AS: its settings (issuer, the seed's client, scopes and
 // resources, what the sample SPA shows, and in mock mode the AS's control routes) are passed in here,
 // as a user passes another AS's. A variable already set wins.
-const { mockAsBackendEnv } = await tsImport('../mock-as/src/backend-env.ts', import.meta.url);
-const backendEnv = async () => ({ ...(await mockAsBackendEnv(env, { mock: env.BFF_MOCK === '1' })), ...env });
+const backendEnv = async () => ({
+  ...(await mockAsValues(env, { seedFile: SEED_FILE, mock: env.BFF_MOCK === '1' })),
+  ...env,
+});
 try {
   part('bff').start(await backendEnv());
 } catch (err) {
@@ -208,14 +212,24 @@ seedWatcher = watch(dirname(SEED_FILE), (_event, name) => {
 
 // --- Ready: each part answers its URL.
 
-/** Resolves true once `url` answers (with `status`, or any 2xx), false if the part failed first. */
+/**
+ * Resolves true once the part's URL answers (with `readyStatus`, or any 2xx), false if it failed
+ * first. It asks again whenever the part prints a line, else every 250 ms.
+ */
 async function waitFor(p, deadline) {
   let failed = false;
-  // The watcher keeps running when its server fails at start; it says so in this line.
-  const listener = (line) => {
-    if (line.startsWith('Failed running')) failed = true;
+  let woken = false;
+  let wake;
+  const onLine = (from, line) => {
+    // The watcher keeps running when its server fails at start; it says so in this line.
+    if (from === p && line.startsWith('Failed running')) failed = true;
+    // A server prints a line when it listens (the sample SPA is served by the backend).
+    if (from === p || (p.name === 'spa' && from.name === 'bff')) {
+      woken = true;
+      wake?.();
+    }
   };
-  p.listeners.add(listener);
+  output.on('line', onLine);
   try {
     while (Date.now() < deadline && !failed && !stopping) {
       try {
@@ -224,11 +238,18 @@ async function waitFor(p, deadline) {
       } catch {
         // not listening yet
       }
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (!woken) {
+        await new Promise((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 250);
+        });
+      }
+      woken = false;
+      wake = undefined;
     }
     return false;
   } finally {
-    p.listeners.delete(listener);
+    output.off('line', onLine);
   }
 }
 

@@ -1,8 +1,8 @@
 // `npm run dev` as a user runs it, on ephemeral loopback ports and data folders of its own: it gets
 // ready, `npm run reset` refuses while it runs, and SIGTERM or Ctrl-C leave no process behind.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { EventEmitter, once } from 'node:events';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -102,10 +102,12 @@ interface Dev {
   readyIn: number;
   /** The processes under npm once ready. */
   tree: number[];
+  /** Resolves with the first line matching `pattern` that npm run dev prints from now on. */
+  nextLine(pattern: RegExp): Promise<string>;
 }
 
 /** `npm run dev` in a process group of its own, as a terminal starts it; resolves once its banner says ready. */
-async function startDev(): Promise<Dev> {
+async function startDev(extra: Record<string, string> = {}): Promise<Dev> {
   const [as, bff, api] = [await freePort(), await freePort(), await freePort()];
   const base = mkdtempSync(join(tmpdir(), 'tmi-bff-dev-'));
   const dataDirs = { as: join(base, 'mock-as'), bff: join(base, 'reference-backend') };
@@ -116,22 +118,38 @@ async function startDev(): Promise<Dev> {
     API_ORIGIN: urls[2] as string,
     MOCK_AS_DATA_DIR: dataDirs.as,
     BFF_DATA_DIR: dataDirs.bff,
+    ...extra,
   });
   const npm = spawn('npm', ['run', 'dev'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
-  createInterface({ input: npm.stderr }).on('line', (line) => lines.push(line));
+  const printed = new EventEmitter();
+  for (const stream of [npm.stdout, npm.stderr]) {
+    createInterface({ input: stream }).on('line', (line) => {
+      lines.push(line);
+      printed.emit('line', line);
+    });
+  }
+  const nextLine = (pattern: RegExp) =>
+    new Promise<string>((resolve) => {
+      const onLine = (line: string) => {
+        if (!pattern.test(line)) return;
+        printed.off('line', onLine);
+        resolve(line);
+      };
+      printed.on('line', onLine);
+    });
   const readyIn = await new Promise<number>((ready, fail) => {
     const onExit = (code: number | null) => fail(new Error(`npm run dev exited (${code}):\n${lines.join('\n')}`));
     npm.once('exit', onExit);
-    createInterface({ input: npm.stdout }).on('line', (line) => {
-      lines.push(line);
+    printed.on('line', function onBanner(line: string) {
       const m = /^tmi-bff is ready in ([\d.]+) s, on Node v\d+\.\d+\.\d+:$/.exec(line);
       if (!m) return;
+      printed.off('line', onBanner);
       npm.off('exit', onExit);
       ready(Number(m[1]));
     });
   });
-  return { npm, env, urls, dataDirs, readyIn, tree: descendants(npm.pid as number) };
+  return { npm, env, urls, dataDirs, readyIn, tree: descendants(npm.pid as number), nextLine };
 }
 
 test.serial(
@@ -168,14 +186,35 @@ test.serial(
   },
 );
 
-test.serial('Ctrl-C in the terminal (SIGINT to the process group) stops every process of npm run dev', async (t) => {
-  const dev = await startDev();
-  t.log(`ready in ${dev.readyIn} s`);
-  process.kill(-(dev.npm.pid as number), 'SIGINT');
-  t.deepEqual(await gone([dev.npm.pid as number, ...dev.tree]), []);
-  for (const url of dev.urls) t.false(await answers(url), url);
-  t.false(existsSync(join(dev.dataDirs.bff, LOCK)));
-});
+test.serial(
+  'a change to the seed restarts the parts that read it; Ctrl-C (SIGINT to the process group) then stops every process',
+  async (t) => {
+    const seed = join(mkdtempSync(join(tmpdir(), 'tmi-bff-seed-')), 'seed.json');
+    copyFileSync(join(ROOT, 'mock-as', 'seed.json'), seed);
+    const dev = await startDev({ MOCK_AS_SEED: seed });
+    t.log(`ready in ${dev.readyIn} s`);
+
+    const restarting = dev.nextLine(
+      /^tmi-bff: seed\.json changed: restarting the mock AS, the backend and the demo APIs$/,
+    );
+    const backendBack = dev.nextLine(/^\[bff\] reference-backend ready at /);
+    const edited = JSON.parse(readFileSync(seed, 'utf8'));
+    edited.users[0].persona = 'Edited while npm run dev runs';
+    writeFileSync(seed, JSON.stringify(edited, null, 2));
+    await restarting;
+    await backendBack;
+    // The backend restarted with the values of the new seed: the sample SPA's settings show the edit.
+    const home = await (await fetch(`${dev.urls[1]}/`)).text();
+    t.true(home.includes('Edited while npm run dev runs'));
+    const tree = descendants(dev.npm.pid as number);
+    t.notDeepEqual(tree, dev.tree, 'the restarted parts are new processes');
+
+    process.kill(-(dev.npm.pid as number), 'SIGINT');
+    t.deepEqual(await gone([dev.npm.pid as number, ...dev.tree, ...tree]), []);
+    for (const url of dev.urls) t.false(await answers(url), url);
+    t.false(existsSync(join(dev.dataDirs.bff, LOCK)));
+  },
+);
 
 for (const [holder, pid] of [
   [
