@@ -168,6 +168,38 @@ test('mock mode: sign-out shows the revocation of the refresh token, then the si
   for (const secret of secretsOf(stack)) t.false(flow.raw().includes(secret));
 });
 
+/** Signs out at the AS itself, on its logout page: the AS then tells the backend (back-channel logout). */
+async function logOutAtAs(stack: Stack, user: UserAgent): Promise<Response> {
+  const page = await user.fetch(new URL('/session/end', stack.as.issuer).href);
+  const html = await page.text();
+  const action = /<form id="op.logoutForm" method="post" action="([^"]+)"/.exec(html)?.[1];
+  const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1];
+  if (page.status !== 200 || !action || !xsrf) throw new Error(`no logout form at the AS (${page.status})`);
+  return user.fetch(action, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ xsrf, logout: 'yes' }),
+  });
+}
+
+test('mock mode: a sign-out at the AS reaches the open stream as the revocation, then the back-channel logout', async (t) => {
+  const stack = await mockStack(t);
+  const alice = stack.browser();
+  await signInAs(alice, 'alice');
+  const flow = await openFlow(t, alice);
+  await flow.until('code');
+  t.is((await logOutAtAs(stack, alice)).status, 303);
+  const events = await flow.until('backchannel-logout');
+  t.deepEqual(
+    events.slice(-2).map((e) => e.kind),
+    ['revocation', 'backchannel-logout'],
+  );
+  t.like(events.at(-2)?.data, { outcome: 'revoked' });
+  const named = events.at(-1)?.data.logout_token as { sid?: string } | undefined;
+  t.regex(String(named?.sid), /^.{6}….{4}$|^… \(\d+ chars\)$/, 'the AS session is named, shortened');
+  for (const secret of secretsOf(stack)) t.false(flow.raw().includes(secret));
+});
+
 test('the stream needs a session, refuses a cross-site request, and answers only GET', async (t) => {
   const stack = await mockStack(t);
   const stranger = await stack.browser().fetch('/_mock/flow');
