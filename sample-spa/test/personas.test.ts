@@ -31,6 +31,7 @@ async function common(t: import('ava').ExecutionContext, demo: Demo, page: Page,
   await signIn(page, demo, { persona });
   await waitForText(page, '#user-name', name);
   t.regex(await note(page, 'sign-in'), new RegExp(`^As ${name} \\(${persona}\\): `));
+  t.regex(await note(page, 'who'), new RegExp(`bff-sessioninfo answers ${name}'s claims`));
   t.regex(await run(page, 'session-info', '#session-result'), new RegExp(`"sub": "${persona}"`));
   t.regex(await run(page, 'err-no-session', '#errors-result'), /Not signed in \(invalid_session\)/);
   t.regex(await run(page, 'err-no-csrf', '#errors-result'), /Refused without the CSRF header \(invalid_session\)/);
@@ -144,6 +145,7 @@ browserTest(
     await page.click('#chain');
     await page.waitForSelector('#hops tbody tr:nth-child(3)');
     t.regex((await page.textContent('#hops')) ?? '', /service-b, after service-a, for bob/);
+    t.regex(await note(page, 'sign-out'), /revokes the refresh token at the AS/);
 
     await signOut(page, demo);
     t.deepEqual(problems, []);
@@ -178,6 +180,7 @@ browserTest(
     ended(await run(page, 'err-forbidden', '#errors-result'));
     t.regex(await note(page, 'chain'), /which bff-token cannot give: backend_not_ready/);
     ended(await run(page, 'chain', '#chain-result'));
+    t.regex(await note(page, 'sign-out'), /there is no refresh token to revoke/);
     await screenshot(page, '12-carol-not-ready');
 
     // The advice's way out: step 1's Switch persona, to bob.
