@@ -16,19 +16,24 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Emits 'line' (part, line) for every line any part prints. */
 export const output = new EventEmitter();
 
-/** Whether any process of the group `pgid` is still there. */
-function groupAlive(pgid) {
+// Windows has no process groups: there, only each part's first process gets the signal.
+const GROUPS = process.platform !== 'win32';
+
+/** Whether any process of the part `child` leads is still there. */
+function groupAlive(child) {
+  if (!GROUPS) return child.exitCode === null && child.signalCode === null;
   try {
-    process.kill(-pgid, 0);
+    process.kill(-child.pid, 0);
     return true;
   } catch (err) {
     return err.code === 'EPERM';
   }
 }
 
-function signalGroup(pgid, signal) {
+function signalGroup(child, signal) {
   try {
-    process.kill(-pgid, signal);
+    if (GROUPS) process.kill(-child.pid, signal);
+    else child.kill(signal);
   } catch {
     // already gone
   }
@@ -50,7 +55,7 @@ export class Part {
   start(env) {
     const [file, ...args] = this.command;
     // detached: a new process group (and session), led by this child: `-pid` names all of it.
-    const child = spawn(file, args, { cwd: this.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { cwd: this.cwd, env, detached: GROUPS, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     if (this.nice && child.pid) {
       try {
@@ -78,16 +83,16 @@ export class Part {
     const child = this.child;
     if (!child?.pid) return;
     child.stopping = true;
-    signalGroup(child.pid, 'SIGTERM');
+    signalGroup(child, 'SIGTERM');
     const deadline = Date.now() + GRACE_MS;
-    while (groupAlive(child.pid) && Date.now() < deadline) await sleep(50);
-    if (groupAlive(child.pid)) signalGroup(child.pid, 'SIGKILL');
+    while (groupAlive(child) && Date.now() < deadline) await sleep(50);
+    if (groupAlive(child)) signalGroup(child, 'SIGKILL');
     if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
   }
 
   /** At exit: no time to wait, only to make sure nothing of the part outlives the runner. */
   kill(signal = 'SIGTERM') {
-    if (this.child?.pid) signalGroup(this.child.pid, signal);
+    if (this.child?.pid) signalGroup(this.child, signal);
   }
 
   async restart(env) {
