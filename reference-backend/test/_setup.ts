@@ -202,3 +202,20 @@ export class UserAgent {
 export function claimsOf(jwt: unknown): Record<string, unknown> {
   return JSON.parse(Buffer.from(String(jwt).split('.')[1] ?? '', 'base64url').toString('utf8'));
 }
+
+/**
+ * Signs out at the AS itself, as the user would on its logout page (no BFF involved); the AS then
+ * tells the backend by back-channel logout, where the backend is registered for it.
+ */
+export async function logOutAtAs(stack: Stack, user: UserAgent): Promise<Response> {
+  const page = await user.fetch(new URL('/session/end', stack.as.issuer).href);
+  const html = await page.text();
+  const action = /<form id="op.logoutForm" method="post" action="([^"]+)"/.exec(html)?.[1];
+  const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1];
+  if (page.status !== 200 || !action || !xsrf) throw new Error(`no logout form at the AS (${page.status})`);
+  return user.fetch(action, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ xsrf, logout: 'yes' }),
+  });
+}

@@ -9,7 +9,7 @@ import { type DevKeys, generateSigningKey } from '@tmi-bff/mock-as';
 import test, { type ExecutionContext } from 'ava';
 import { importJWK, type JWK, SignJWT } from 'jose';
 import { BACKCHANNEL_LOGOUT_EVENT, BACKCHANNEL_LOGOUT_ROUTE } from '../src/oauth/backchannel-logout.js';
-import { STOCKS, type Stack, startStack, type UserAgent } from './_setup.js';
+import { logOutAtAs, STOCKS, type Stack, startStack, type UserAgent } from './_setup.js';
 
 const PATH = '/auth/backchannel-logout';
 
@@ -93,20 +93,6 @@ async function signedOut(t: ExecutionContext, user: UserAgent, who: string) {
     t.is(res.body.error, 'invalid_session', who);
     t.is(res.headers.get('cache-control'), 'no-store', who);
   }
-}
-
-/** Signs out at the AS itself, as the user would on its logout page: no BFF involved. */
-async function logOutAtAs(stack: Stack, user: UserAgent): Promise<Response> {
-  const page = await user.fetch(new URL('/session/end', stack.as.issuer).href);
-  const html = await page.text();
-  const action = /<form id="op.logoutForm" method="post" action="([^"]+)"/.exec(html)?.[1];
-  const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1];
-  if (page.status !== 200 || !action || !xsrf) throw new Error(`no logout form at the AS (${page.status})`);
-  return user.fetch(action, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ xsrf, logout: 'yes' }),
-  });
 }
 
 test('OIDC BCL 1.0 §2.7: when the AS logs alice out, her session ends within 1 s and her grant is revoked; bob is untouched', async (t) => {

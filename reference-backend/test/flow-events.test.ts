@@ -6,7 +6,7 @@
 import { signIn } from '@tmi-bff/mock-as/testing';
 import test, { type ExecutionContext } from 'ava';
 import type { FlowEvent } from '../src/flow-events.js';
-import { STOCKS, type Stack, startStack, type UserAgent } from './_setup.js';
+import { logOutAtAs, STOCKS, type Stack, startStack, type UserAgent } from './_setup.js';
 
 const mockStack = (t: ExecutionContext) =>
   startStack(t, { backend: { mock: { enabled: true } }, as: { faults: { enabled: true } } });
@@ -167,20 +167,6 @@ test('mock mode: sign-out shows the revocation of the refresh token, then the si
   t.false(JSON.stringify(signOut).includes('eyJ'), 'the id_token_hint is not shown');
   for (const secret of secretsOf(stack)) t.false(flow.raw().includes(secret));
 });
-
-/** Signs out at the AS itself, on its logout page: the AS then tells the backend (back-channel logout). */
-async function logOutAtAs(stack: Stack, user: UserAgent): Promise<Response> {
-  const page = await user.fetch(new URL('/session/end', stack.as.issuer).href);
-  const html = await page.text();
-  const action = /<form id="op.logoutForm" method="post" action="([^"]+)"/.exec(html)?.[1];
-  const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1];
-  if (page.status !== 200 || !action || !xsrf) throw new Error(`no logout form at the AS (${page.status})`);
-  return user.fetch(action, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ xsrf, logout: 'yes' }),
-  });
-}
 
 test('mock mode: a sign-out at the AS reaches the open stream as the revocation, then the back-channel logout', async (t) => {
   const stack = await mockStack(t);
