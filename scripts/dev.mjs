@@ -3,11 +3,13 @@
 // one answers. Ctrl-C (SIGINT) or SIGTERM stops them all, and so does the end of the npm that ran it.
 //
 // What makes it quick: the parts start together, each straight from Node (no npm, shell or second
-// watcher process in between); only the backend waits, for the mock AS's values, which come from a
+// watcher process in between); each server runs one bundle of its TypeScript (dev-bundles.mjs), not
+// its modules one by one through tsx; only the backend waits, for the mock AS's values, which come from a
 // cache when neither the seed nor the mock AS changed; the sample SPA's build yields the CPU to the servers.
 import { watch } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DATA_FOLDERS, dataFolder, lock, lockHolder, unlock } from './data-folders.mjs';
+import { bundleFile, watchServerBundle } from './dev-bundles.mjs';
 import { output, Part } from './dev-processes.mjs';
 import { mockAsValues } from './mock-as-values.mjs';
 
@@ -22,6 +24,8 @@ if (env.BFF_MOCK !== '0') Object.assign(env, { BFF_MOCK: '1', MOCK_AS_FAULTS: '1
 if (env.BFF_SPA_DIR && env.BFF_SPA_DIR !== 'none') env.BFF_SPA_DIR = typed(env.BFF_SPA_DIR);
 if (env.MOCK_AS_SEED) env.MOCK_AS_SEED = typed(env.MOCK_AS_SEED);
 const SEED_FILE = env.MOCK_AS_SEED || join(ROOT, 'mock-as', 'seed.json');
+// Every part reads this one seed (a bundled server does not find it beside its sources).
+env.MOCK_AS_SEED = SEED_FILE;
 const dataDirs = DATA_FOLDERS.map((folder) => {
   const dir = dataFolder(folder, env);
   if (dir) env[folder.variable] = dir;
@@ -42,18 +46,17 @@ const OWN_APP = env.BFF_FRONTEND
 // The sample SPA is built and served unless another app, or none (BFF_SPA_DIR=none), takes its place.
 const SAMPLE_SPA = !env.BFF_FRONTEND && !env.BFF_SPA_DIR;
 
-// Each server runs under Node's own watcher, which restarts it when a module it imported changes
-// (the seed is no import: it is watched below). The workspaces' own `npm run dev` scripts do the
-// same with `tsx watch`, one more process that loads tsx, which this start-up would pay for.
+// Each server runs its bundle (dev-bundles.mjs) under Node's own watcher, which restarts it when
+// esbuild writes a new one (the seed is no import: it is watched below).
 const server = (dir) => ({
   cwd: join(ROOT, dir),
+  bundle: join(ROOT, dir),
   command: [
     process.execPath,
     '--watch',
     '--watch-preserve-output',
-    '--import=tsx',
-    '--conditions=development',
-    'src/server.ts',
+    '--enable-source-maps',
+    bundleFile(join(ROOT, dir)),
   ],
 });
 
@@ -137,12 +140,14 @@ const parts = specs.map((spec) => new Part(spec, crashed));
 const part = (name) => parts.find((p) => p.name === name);
 let stopping;
 let seedWatcher;
+/** The esbuild watchers of the servers' bundles. */
+const bundles = [];
 
 function shutdown(code) {
   stopping ??= (async () => {
     clearInterval(orphanCheck);
     seedWatcher?.close();
-    await Promise.all(parts.map((p) => p.stop()));
+    await Promise.all([...parts.map((p) => p.stop()), ...bundles.map((b) => b.dispose())]);
     for (const dir of dataDirs) unlock(dir);
     process.exit(code);
   })();
@@ -174,9 +179,8 @@ process.on('exit', () => {
   for (const dir of dataDirs) unlock(dir);
 });
 
-// --- Start: every part at once; the backend as soon as the mock AS's values are known.
-
-for (const p of parts) if (p.name !== 'bff') p.start(env);
+// --- Start: every part at once, each server once its bundle is built; the backend also waits
+// for the mock AS's values.
 
 // The backend knows nothing of the mock AS: its settings (issuer, the seed's client, scopes and
 // resources, what the sample SPA shows, and in mock mode the AS's control routes) are passed in here,
@@ -185,12 +189,33 @@ const backendEnv = async () => ({
   ...(await mockAsValues(env, { seedFile: SEED_FILE, mock: env.BFF_MOCK === '1' })),
   ...env,
 });
-try {
-  part('bff').start(await backendEnv());
-} catch (err) {
-  console.error(`mock-as: ${err.message}`);
-  await shutdown(1);
+
+/** Builds the part's bundle (if it runs one) and starts it; a part that cannot start stops the run. */
+async function startPart(p, partEnv) {
+  try {
+    if (p.bundle) {
+      const bundle = await watchServerBundle(p.bundle, (line) => console.error(`${p.prefix} ${line}`));
+      bundles.push(bundle);
+      if (stopping) return;
+    }
+    p.start(await partEnv());
+  } catch (err) {
+    console.error(`tmi-bff: ${p.title} cannot start: ${err.message}`);
+    await shutdown(1);
+  }
 }
+await Promise.all(
+  parts.map((p) =>
+    startPart(p, async () => {
+      if (p.name !== 'bff') return env;
+      try {
+        return await backendEnv();
+      } catch (err) {
+        throw new Error(`the mock AS's seed or settings: ${err.message}`);
+      }
+    }),
+  ),
+);
 
 // The seed is read by the mock AS, the demo APIs and (through the values above) the backend.
 let seedTimer;
