@@ -1,5 +1,5 @@
 /**
- * @tmi-bff/store/testing: a real redis-server for tests (this package's and the backend's), started
+ * A real redis-server for tests (this package's and the backend's), started
  * on loopback on a free port, and stopped afterwards. By default nothing is persisted (a restart
  * comes back empty); `persistent` keeps an append-only file in its folder, so a restart comes back
  * with every write it acknowledged, as a production Redis with AOF does. redis-server comes from

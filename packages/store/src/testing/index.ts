@@ -1,0 +1,3 @@
+/** @tmi-bff/store/testing: what the tests of every workspace share. */
+export * from './redis-server.js';
+export * from './results.js';
