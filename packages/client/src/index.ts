@@ -120,7 +120,53 @@ function bearerError(res: Response): string | undefined {
   return /error="([^"]*)"/.exec(res.headers.get('www-authenticate') ?? '')?.[1];
 }
 
+const OPTION_TYPES: Record<keyof BffClientOptions, 'string' | 'number' | 'function' | 'object'> = {
+  tokenEndpoint: 'string',
+  sessionInfoEndpoint: 'string',
+  csrfHeader: 'string',
+  expiryMarginSeconds: 'number',
+  fetch: 'function',
+  document: 'object',
+  now: 'function',
+};
+
+/**
+ * Refuses a wrong option when the client is made, not at its first call: a `TypeError` that names
+ * the option and what it takes (an unknown name is most often a typo of a known one).
+ */
+function checkOptions(options: BffClientOptions): void {
+  const fail = (message: string): never => {
+    throw new TypeError(`createBffClient: ${message}`);
+  };
+  if (typeof options !== 'object' || options === null) fail('options must be an object');
+  for (const [name, value] of Object.entries(options)) {
+    const type = OPTION_TYPES[name as keyof BffClientOptions];
+    if (!type) fail(`unknown option "${name}"; the options are ${Object.keys(OPTION_TYPES).join(', ')}`);
+    if (value === undefined) continue;
+    if (typeof value !== type || value === null)
+      fail(
+        `options.${name} must be ${type === 'object' ? 'an' : 'a'} ${type}, not ${value === null ? 'null' : typeof value}`,
+      );
+  }
+  const { tokenEndpoint, sessionInfoEndpoint, csrfHeader, expiryMarginSeconds, document } = options;
+  for (const [name, url] of [
+    ['tokenEndpoint', tokenEndpoint],
+    ['sessionInfoEndpoint', sessionInfoEndpoint],
+  ] as const) {
+    if (url !== undefined && !/^(\/(?!\/)|https?:\/\/)\S*$/.test(url))
+      fail(`options.${name} must be a path ("/.well-known/…") or an http(s) URL, not "${url}"`);
+  }
+  // RFC 9110 §5.1: a field name is a token.
+  if (csrfHeader !== undefined && !/^[!#$%&'*+.^_`|~\w-]+$/.test(csrfHeader))
+    fail(`options.csrfHeader must be a header name (RFC 9110 token), not "${csrfHeader}"`);
+  if (expiryMarginSeconds !== undefined && !(Number.isFinite(expiryMarginSeconds) && expiryMarginSeconds >= 0))
+    fail(`options.expiryMarginSeconds must be a number of seconds ≥ 0, not ${expiryMarginSeconds}`);
+  if (document !== undefined && typeof document.querySelector !== 'function')
+    fail('options.document must have querySelector (a Document)');
+}
+
 export function createBffClient(options: BffClientOptions = {}): BffClient {
+  checkOptions(options);
   const doc = options.document ?? (globalThis as { document?: Document }).document;
   const tokenEndpoint = options.tokenEndpoint ?? metaContent(doc, META_NAMES.tokenEndpoint) ?? DEFAULTS.tokenEndpoint;
   const sessionInfoEndpoint =

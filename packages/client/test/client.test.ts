@@ -270,3 +270,42 @@ test('the SDK is small: under 5 kB minified and gzipped', async (t) => {
   t.log(`${minified} B minified, ${gzipped} B min+gzip`);
   t.true(gzipped < 5 * 1024);
 });
+
+test('a wrong option is refused when the client is made, with a TypeError naming the option and what it takes', (t) => {
+  const refused = (options: unknown, message: RegExp) => {
+    const err = t.throws(() => createBffClient(options as Parameters<typeof createBffClient>[0]), {
+      instanceOf: TypeError,
+    });
+    t.regex(err?.message ?? '', message);
+  };
+  refused({ tokenEndPoint: '/x' }, /^createBffClient: unknown option "tokenEndPoint"; the options are tokenEndpoint, /);
+  refused(
+    { tokenEndpoint: 'bff-token' },
+    /options\.tokenEndpoint must be a path \("\/\.well-known\/…"\) or an http\(s\) URL/,
+  );
+  refused({ sessionInfoEndpoint: '//evil.example/x' }, /options\.sessionInfoEndpoint must be a path/);
+  refused({ tokenEndpoint: 42 }, /options\.tokenEndpoint must be a string, not number/);
+  refused({ csrfHeader: 'TMI BFF' }, /options\.csrfHeader must be a header name \(RFC 9110 token\), not "TMI BFF"/);
+  refused({ csrfHeader: 'x\r\nInjected: 1' }, /options\.csrfHeader must be a header name/);
+  refused({ expiryMarginSeconds: '30' }, /options\.expiryMarginSeconds must be a number, not string/);
+  refused({ expiryMarginSeconds: -1 }, /options\.expiryMarginSeconds must be a number of seconds ≥ 0, not -1/);
+  refused({ expiryMarginSeconds: Number.NaN }, /options\.expiryMarginSeconds must be a number of seconds ≥ 0, not NaN/);
+  refused({ fetch: 'fetch' }, /options\.fetch must be a function, not string/);
+  refused({ now: 0 }, /options\.now must be a function, not number/);
+  refused({ document: null }, /options\.document must be an object, not null/);
+  refused({ document: {} }, /options\.document must have querySelector/);
+  refused(null, /options must be an object/);
+
+  const { fetch } = fakeFetch(() => token(1));
+  t.notThrows(() =>
+    createBffClient({
+      tokenEndpoint: 'https://app.example/.well-known/bff-token',
+      sessionInfoEndpoint: '/.well-known/bff-sessioninfo',
+      csrfHeader: 'X-CSRF',
+      expiryMarginSeconds: 0,
+      fetch,
+      document: { querySelector: () => null },
+      now: () => 0,
+    }),
+  );
+});
