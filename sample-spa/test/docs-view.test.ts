@@ -127,6 +127,8 @@ browserTest(
       t.is(await page.locator('#docs-article .diagram svg').count(), blocks, `${chapter}: ${blocks} diagrams`);
       t.is(await page.locator('#docs-article .diagram .failed').count(), 0, `${chapter}: every diagram parses`);
       t.truthy(await page.textContent('#docs-article h1'), `${chapter} has its title`);
+      // A picture of the first chapter with diagrams, as a reader sees it.
+      if (blocks && !drawn) await screenshot(page, `21-chapter-${chapter.replace(/\W+/g, '-')}`);
       drawn += blocks;
       await page.click('#docs-close');
     }

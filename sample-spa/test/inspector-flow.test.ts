@@ -3,10 +3,7 @@
  * reference-backend/src/flow-stream.ts) join the page's fetches in one timeline, in time order,
  * each with its timing, and secrets never appear whole.
  */
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { browserTest, openBrowser } from './_browser.js';
+import { browserTest, openBrowser, screenshot } from './_browser.js';
 import { startDemo } from './_stack.js';
 import { signIn, waitForText } from './_walk.js';
 
@@ -71,10 +68,7 @@ browserTest(
     await page.$eval('#inspector', (el) => {
       Object.assign((el as HTMLElement).style, { position: 'static', maxHeight: 'none' });
     });
-    const dir = await mkdtemp(join(tmpdir(), 'tmi-bff-inspector-'));
-    const path = join(dir, 'inspector-backend-flow.png');
-    await page.locator('#inspector').screenshot({ path });
-    t.log(`screenshot: ${path}`);
+    await screenshot(page.locator('#inspector'), '30-inspector-backend-flow');
     t.deepEqual(problems, []);
   },
 );
