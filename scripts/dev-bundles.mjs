@@ -12,7 +12,7 @@
 // A bundle sits in the workspace's `.dev/` folder, so that paths computed from `import.meta.url`
 // (the workspace's root, its seed) point where they do from `src/`. npm packages stay imports.
 import { watch } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 
@@ -74,6 +74,12 @@ export async function watchServerBundle(dir, log) {
       a.path.endsWith('.map') ? -1 : b.path.endsWith('.map') ? 1 : 0,
     );
     for (const out of files) {
+      // At the first build, what an earlier run left there counts: the same bytes restart nothing
+      // (not even a server that another run still has watching them).
+      if (!written.has(out.path)) {
+        const old = await readFile(out.path).catch(() => undefined);
+        if (old && Buffer.compare(old, out.contents) === 0) written.set(out.path, out.hash);
+      }
       if (written.get(out.path) === out.hash) continue;
       await mkdir(dirname(out.path), { recursive: true });
       await writeFile(out.path, out.contents);
