@@ -4,13 +4,14 @@
 // and further titles of the same file follow as › "…". The check:
 // - each row of a table with a "Proven by" column cites at least one test, with its title;
 // - every cited file exists (a path from the repository root) and holds a test with that exact title,
-//   read from its source: test('…'), test.serial("…"), browserTest(`…`); a ${…} in a template
-//   title stands for any text, so `fuzz: 2,000 random requests…` matches `fuzz: ${RUNS} random…`.
+//   read from its source (test-titles.mjs): test('…'), test.serial("…"), browserTest(`…`); a ${…} in a
+//   template title stands for any text, so `fuzz: 2,000 random requests…` matches `fuzz: ${RUNS} random…`.
 // Citations outside the tables (prose, lists) are checked the same way.
 //   node docs/scripts/check-security.mjs [--root DIR] [CHAPTER]   (default: DIR/docs/security.md)
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { distance, titlesOf as titlesOfFile } from './test-titles.mjs';
 
 const args = process.argv.slice(2);
 const rootAt = args.indexOf('--root');
@@ -19,78 +20,7 @@ const positional = args.filter((_, i) => rootAt < 0 || (i !== rootAt && i !== ro
 const chapter = positional[0] ? resolve(positional[0]) : join(root, 'docs', 'security.md');
 const shown = relative(process.cwd(), chapter) || chapter;
 
-// ---- Test titles, read from a test file's source --------------------------------------------------
-
-const ESCAPES = { n: '\n', t: '\t', r: '\r', b: '\b', f: '\f', v: '\v', 0: '\0' };
-
-/** Reads the string literal that opens at `text[at]`: its parts, with `null` for each `${…}`. */
-function readLiteral(text, at) {
-  const quote = text[at];
-  const parts = [''];
-  for (let i = at + 1; i < text.length; i += 1) {
-    const c = text[i];
-    if (c === quote) return { parts, end: i + 1 };
-    if (c === '\\') {
-      const n = text[i + 1];
-      if (n === 'u' && text[i + 2] === '{') {
-        const close = text.indexOf('}', i);
-        parts[parts.length - 1] += String.fromCodePoint(Number.parseInt(text.slice(i + 3, close), 16));
-        i = close;
-      } else if (n === 'u' || n === 'x') {
-        const len = n === 'u' ? 4 : 2;
-        parts[parts.length - 1] += String.fromCharCode(Number.parseInt(text.slice(i + 2, i + 2 + len), 16));
-        i += 1 + len;
-      } else if (n === '\n') {
-        i += 1;
-      } else {
-        parts[parts.length - 1] += ESCAPES[n] ?? n;
-        i += 1;
-      }
-    } else if (quote === '`' && c === '$' && text[i + 1] === '{') {
-      let depth = 1;
-      let j = i + 2;
-      for (; j < text.length && depth > 0; j += 1) {
-        if (text[j] === '{') depth += 1;
-        else if (text[j] === '}') depth -= 1;
-      }
-      parts.push(null, '');
-      i = j - 1;
-    } else {
-      parts[parts.length - 1] += c;
-    }
-  }
-  return undefined;
-}
-
-const titleCache = new Map();
-
-/** The tests a file declares: each as its source form and a matcher for a cited title. */
-function titlesOf(file) {
-  if (titleCache.has(file)) return titleCache.get(file);
-  const text = readFileSync(join(root, file), 'utf8');
-  const titles = [];
-  for (const m of text.matchAll(/\b(?:test|browserTest)(?:\.(?:serial|failing|only|skip))*\(\s*(?=['"`])/g)) {
-    const literal = readLiteral(text, m.index + m[0].length);
-    if (!literal) continue;
-    const source = literal.parts.map((p) => p ?? '${…}').join('');
-    const pattern = literal.parts.map((p) => (p === null ? '.+?' : p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
-    titles.push({ source, matches: new RegExp(`^${pattern.join('')}$`, 's') });
-  }
-  titleCache.set(file, titles);
-  return titles;
-}
-
-function distance(a, b) {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i += 1) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j += 1) {
-      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    row = next;
-  }
-  return row[b.length];
-}
+const titlesOf = (file) => titlesOfFile(root, file);
 
 // ---- Citations, read from the chapter -------------------------------------------------------------
 

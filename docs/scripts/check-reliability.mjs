@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+// The results table of docs/reliability.md names tests that exist. The table is written by
+// `npm run docs:reliability` (reliability-table.mjs) from the last run; each row's "what was tried"
+// ends with its test: `reference-backend/test/reliability/soak.test.ts` › "the test's exact title".
+// The check, which needs no run (a fresh clone has no test-results/):
+// - the chapter has the table's two markers;
+// - every test file the table names exists, and declares a test with that title (test-titles.mjs;
+//   a ${…} in a template title stands for any text, as the title recorded is the one that ran).
+//   node docs/scripts/check-reliability.mjs [--root DIR] [--chapter FILE]   (default: DIR/docs/reliability.md)
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { BEGIN, END } from './reliability-table.mjs';
+import { distance, titlesOf } from './test-titles.mjs';
+
+// A citation ends its cell: `path.test.ts` › "title" |, the title with its | escaped as \|.
+const CITATION = /`([^`\s]+\.test\.ts)`\s*›\s*"(.*?)"(?=\s*\|)/g;
+
+/** The problems of the chapter's table (one line each), and how many tests it names. */
+export function checkReliability(root, chapter = join(root, 'docs', 'reliability.md')) {
+  const shown = relative(root, chapter) || chapter;
+  if (!existsSync(chapter)) return { problems: [`${shown} does not exist`], cited: 0 };
+  const lines = readFileSync(chapter, 'utf8').split('\n');
+  const begin = lines.findIndex((l) => l.trim() === BEGIN);
+  const end = lines.findIndex((l) => l.trim() === END);
+  if (begin < 0 || end < begin) {
+    return { problems: [`${shown}: the markers ${BEGIN} and ${END} (in this order) are missing`], cited: 0 };
+  }
+  const problems = [];
+  let cited = 0;
+  for (let i = begin + 1; i < end; i += 1) {
+    for (const m of lines[i].matchAll(CITATION)) {
+      const [, file, raw] = m;
+      const title = raw.replace(/\\\|/g, '|');
+      cited += 1;
+      if (!existsSync(join(root, file))) {
+        problems.push(`${shown}:${i + 1}: ${file} does not exist: run the tests and npm run docs:reliability again`);
+        continue;
+      }
+      const tests = titlesOf(root, file);
+      if (tests.some((t) => t.matches.test(title))) continue;
+      const closest = tests.map((t) => ({ t, d: distance(title, t.source) })).sort((a, b) => a.d - b.d)[0];
+      problems.push(
+        `${shown}:${i + 1}: ${file} has no test titled "${title}"` +
+          (closest ? ` (the closest is "${closest.t.source}")` : '') +
+          ': run the tests and npm run docs:reliability again, or rename the test back',
+      );
+    }
+  }
+  return { problems, cited };
+}
+
+const isMain = process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1]);
+if (isMain) {
+  const { values } = parseArgs({ options: { root: { type: 'string' }, chapter: { type: 'string' } } });
+  const root = resolve(values.root ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..'));
+  const { problems, cited } = checkReliability(root, values.chapter && resolve(values.chapter));
+  if (problems.length) {
+    console.error(`reliability check failed:\n- ${problems.join('\n- ')}`);
+    process.exit(1);
+  }
+  console.log(`reliability: the results table names ${cited} tests, each found in its file`);
+}
