@@ -89,6 +89,14 @@ export function describeAsFailure(err: unknown, issuer?: string): AsFailure {
     return { reason: 'timeout', detail, description: `${who} did not answer in time; try again shortly` };
   }
   const network = networkCode(err);
+  // Its answer began (a body was being read) when the connection ended: it was reached, but cut off.
+  if (network && (code === CODES.parse || code === CODES.notJson || code === CODES.invalid)) {
+    return {
+      reason: 'bad_response',
+      detail: `${detail} (${network})`,
+      description: `${who} broke off its answer before the end; try again shortly`,
+    };
+  }
   if (network) {
     return {
       reason: 'unreachable',

@@ -51,6 +51,26 @@ export interface CodeGrantResult extends GrantResult {
   claims: Record<string, unknown>;
 }
 
+/**
+ * The RFC 6749 §5.2 error body of an answer oauth4webapi did not read as one: it reads a 4xx's
+ * only, so a 5xx's `{ "error": "temporarily_unavailable" }` arrives as a status that is not conform.
+ */
+async function oauthErrorOf(err: unknown): Promise<{ error: string; error_description?: string } | undefined> {
+  if ((err as { code?: unknown })?.code !== 'OAUTH_RESPONSE_IS_NOT_CONFORM') return undefined;
+  const response = (err as { cause?: unknown }).cause;
+  if (!(response instanceof Response) || response.status < 400 || response.bodyUsed) return undefined;
+  if (!/^application\/json/i.test(response.headers.get('content-type') ?? '')) return undefined;
+  const body = (await response
+    .clone()
+    .json()
+    .catch(() => undefined)) as { error?: unknown; error_description?: unknown } | undefined;
+  if (typeof body?.error !== 'string' || body.error.length === 0) return undefined;
+  return {
+    error: body.error,
+    ...(typeof body.error_description === 'string' ? { error_description: body.error_description } : {}),
+  };
+}
+
 /** Maps whatever openid-client threw to the endpoints' errors; each kind of fault keeps its own words. */
 export async function toEndpointError(err: unknown): Promise<AuthorizationServerError | TemporarilyUnavailable> {
   if (err instanceof AuthorizationServerError || err instanceof TemporarilyUnavailable) return err;
@@ -58,6 +78,9 @@ export async function toEndpointError(err: unknown): Promise<AuthorizationServer
   if (err instanceof oidc.ResponseBodyError || err instanceof oidc.AuthorizationResponseError) {
     return new AuthorizationServerError(err.error, err.error_description, { cause: err });
   }
+  // TMI-BFF-01 §4.3.3 (TMI-28): the AS's OAuth error is relayed whatever the HTTP status it came with.
+  const relayed = await oauthErrorOf(err);
+  if (relayed) return new AuthorizationServerError(relayed.error, relayed.error_description, { cause: err });
   if (err instanceof oidc.WWWAuthenticateChallengeError) {
     // e.g. 401 invalid_client: the body still holds the RFC 6749 §5.2 error.
     const body = (await err.response.json().catch(() => undefined)) as

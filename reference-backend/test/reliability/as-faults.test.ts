@@ -1,0 +1,332 @@
+/**
+ * AS faults, one table: each fault of the authorization server, met by bff-token when a refresh is
+ * due and by the sign-in's code redemption, against the real mock AS. The fault comes from the mock
+ * AS's own knobs (stopped, down, slow, HTTP 500) where it has one; otherwise from an interceptor in
+ * front of its token endpoint (an answer that is not JSON, cut short, or without `expires_in`), so
+ * the refresh tokens stay the real AS's, rotated and single-use: when the fault is gone, the same
+ * session must get a token without signing in again (D6).
+ *
+ * Per case: sign in, take a token, let it expire (a refresh is due), provoke the fault, ask
+ * bff-token (the spec's JSON error, or the token where the fault is one the backend works around),
+ * check the session is kept, heal, run a second sign-in into the fault (its callback's page), heal,
+ * and the first session gets a token. Bounded: one stack per case, about 1 s each.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startMockAs } from '@tmi-bff/mock-as';
+import { signIn } from '@tmi-bff/mock-as/testing';
+import { recordResult } from '@tmi-bff/store/testing';
+import test, { type ExecutionContext } from 'ava';
+import { type BffResponse, STOCKS, type Stack, startStack, type UserAgent } from '../_setup.js';
+
+/** What the bff-token caller gets: the spec's JSON error (D6, TMI-28) or a token. */
+type TokenAnswer = { error: string; description: RegExp } | { token: { maxExpiresIn: number } };
+/** What the browser gets back from the callback: the error page, or a signed-in session. */
+type CallbackAnswer = { page: RegExp } | 'signed-in';
+
+interface World {
+  stack: Stack;
+  user: UserAgent;
+  /** The interceptor in front of the AS's token endpoint, while set. */
+  intercept: ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>) | undefined;
+  /** The mock AS's data directory (for a restart on the same port). */
+  dataDir: string;
+}
+
+interface FaultCase {
+  name: string;
+  /** Settings this case needs (the slow AS needs a short BFF_AS_TIMEOUT_MS). */
+  asTimeoutMs?: number;
+  provoke(w: World): Promise<void>;
+  /** Back to health; the default clears the interceptor. */
+  heal?(w: World): Promise<void>;
+  token: TokenAnswer;
+  /** The reason the backend logs (as-failure.ts), where the fault is one. */
+  reason?: string;
+  callback: CallbackAnswer;
+}
+
+const knob = async (w: World, path: string, body?: unknown) => {
+  const res = await w.user.bff(`/_mock${path}`, {
+    method: 'POST',
+    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  if (res.status !== 200) throw new Error(`knob ${path} answered ${res.status} ${JSON.stringify(res.body)}`);
+};
+
+/** The token endpoint answers by itself, in front of the AS (which never sees the request). */
+const answerFor =
+  (w: World, answer: (res: ServerResponse) => void): (() => Promise<void>) =>
+  async () => {
+    w.intercept = async (_req, res) => {
+      answer(res);
+      return true;
+    };
+  };
+
+/** The AS answers, and the interceptor rewrites its JSON token response on the way out. */
+function rewriteTokenResponse(res: ServerResponse, rewrite: (body: Record<string, unknown>) => void): void {
+  const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse;
+  res.end = ((chunk?: unknown) => {
+    if (res.statusCode !== 200 || chunk === undefined) return end(chunk);
+    const body = JSON.parse(String(chunk)) as Record<string, unknown>;
+    rewrite(body);
+    const text = JSON.stringify(body);
+    res.setHeader('content-length', Buffer.byteLength(text));
+    return end(text);
+  }) as typeof res.end;
+}
+
+const COULD_NOT_BE_REACHED = /^the authorization server could not be reached; try again shortly$/;
+
+const CASES: FaultCase[] = [
+  {
+    name: 'stopped (connection refused)',
+    async provoke(w) {
+      await w.stack.as.close();
+    },
+    async heal(w) {
+      const { issuer } = w.stack.as;
+      const back = await startMockAs({
+        seed: w.stack.seed,
+        dataDir: w.dataDir,
+        port: Number(new URL(issuer).port),
+        issuer,
+        faults: { enabled: true },
+        log: () => {},
+      });
+      w.stack.as = back;
+    },
+    token: { error: 'temporarily_unavailable', description: COULD_NOT_BE_REACHED },
+    reason: 'unreachable',
+    callback: { page: /could not be reached/ },
+  },
+  {
+    name: 'dropping every connection (mock AS knob as/down)',
+    provoke: (w) => knob(w, '/as/down'),
+    heal: (w) => knob(w, '/as/up'),
+    token: { error: 'temporarily_unavailable', description: COULD_NOT_BE_REACHED },
+    reason: 'unreachable',
+    callback: { page: /could not be reached/ },
+  },
+  {
+    name: 'slower than BFF_AS_TIMEOUT_MS (mock AS knob as/fail delayMs)',
+    asTimeoutMs: 1000,
+    provoke: (w) => knob(w, '/as/fail', { count: 1, delayMs: 2500 }),
+    heal: async () => {},
+    token: {
+      error: 'temporarily_unavailable',
+      description: /^the authorization server did not answer in time; try again shortly$/,
+    },
+    reason: 'timeout',
+    // BFF_AS_TIMEOUT_MS bounds bff-token callers only: the sign-in waits for its code (and gets it).
+    callback: 'signed-in',
+  },
+  {
+    name: 'answering HTTP 500, not JSON (mock AS knob as/fail status)',
+    provoke: (w) => knob(w, '/as/fail', { count: 1, status: 500 }),
+    heal: async () => {},
+    token: {
+      error: 'temporarily_unavailable',
+      description:
+        /^the authorization server answered HTTP 500, text\/plain; charset=utf-8 without an OAuth error; try again shortly$/,
+    },
+    reason: 'bad_response',
+    callback: { page: /answered HTTP 500, text\/plain; charset=utf-8 without an OAuth error/ },
+  },
+  {
+    name: 'answering HTTP 500 with an OAuth error (mock AS knob as/fail error)',
+    provoke: (w) =>
+      knob(w, '/as/fail', { count: 1, status: 500, error: 'server_error', error_description: 'the AS failed' }),
+    heal: async () => {},
+    // TMI-BFF-01 §4.3.3 (TMI-28): an OAuth error from the AS is relayed verbatim.
+    token: { error: 'server_error', description: /^the AS failed$/ },
+    callback: { page: /server_error: the AS failed/ },
+  },
+  {
+    name: 'answering invalid JSON as application/json',
+    provoke: (w) =>
+      answerFor(w, (res) =>
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"access_token":"abc","token_type":'),
+      )(),
+    token: {
+      error: 'temporarily_unavailable',
+      description: /^the authorization server answered with a malformed response; try again shortly$/,
+    },
+    reason: 'bad_response',
+    callback: { page: /answered with a malformed response/ },
+  },
+  {
+    name: 'answering 200 with a non-JSON content type',
+    provoke: (w) =>
+      answerFor(w, (res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>maintenance</html>'))(),
+    token: {
+      error: 'temporarily_unavailable',
+      description:
+        /^the authorization server answered something that is not OAuth JSON \(HTTP 200, text\/html\); try again shortly$/,
+    },
+    reason: 'bad_response',
+    callback: { page: /not OAuth JSON \(HTTP 200, text\/html\)/ },
+  },
+  {
+    name: 'a body cut short (the connection ends before Content-Length)',
+    provoke: (w) =>
+      answerFor(w, (res) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '400' });
+        res.write('{"access_token":"eyJhbGciOiJSUzI1NiJ9.', () => res.socket?.destroy());
+      })(),
+    token: {
+      error: 'temporarily_unavailable',
+      description: /^the authorization server broke off its answer before the end; try again shortly$/,
+    },
+    reason: 'bad_response',
+    callback: { page: /broke off its answer before the end/ },
+  },
+  {
+    name: 'a 200 token response without access_token',
+    provoke: (w) =>
+      answerFor(w, (res) =>
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ token_type: 'Bearer', expires_in: 300 })),
+      )(),
+    token: {
+      error: 'temporarily_unavailable',
+      description: /^the authorization server answered with a malformed response; try again shortly$/,
+    },
+    reason: 'bad_response',
+    callback: { page: /answered with a malformed response/ },
+  },
+  {
+    name: 'a token response without expires_in',
+    async provoke(w) {
+      w.intercept = async (_req, res) => {
+        rewriteTokenResponse(res, (body) => {
+          delete body.expires_in;
+        });
+        return false;
+      };
+    },
+    // RFC 6749 §5.1: expires_in is RECOMMENDED only; the backend assumes 60 s (TokenService's
+    // assumedLifetimeSeconds) and says no more (TMI-19).
+    token: { token: { maxExpiresIn: 60 } },
+    callback: 'signed-in',
+  },
+];
+
+const stocks = (user: UserAgent) => user.token({ resource: STOCKS, scope: 'stocks:read' });
+
+/** The browser up to the callback URL the AS sends it to (the AS's forms done, the callback not yet followed). */
+async function upToCallback(user: UserAgent): Promise<URL> {
+  const start = await user.fetch('/auth/login');
+  return signIn(start.headers.get('location') ?? '', { jar: user.jar, persona: 'alice' });
+}
+
+function assertJsonError(t: ExecutionContext, res: BffResponse, error: string, description: RegExp, name: string) {
+  t.is(res.status, 400, `${name}: ${JSON.stringify(res.body)}`);
+  t.deepEqual(Object.keys(res.body).sort(), ['error', 'error_description'], name);
+  t.is(res.body.error, error, name);
+  t.regex(String(res.body.error_description), description, name);
+  t.is(res.headers.get('cache-control'), 'no-store', name);
+  t.is(res.headers.get('pragma'), 'no-cache', name);
+  t.regex(res.headers.get('content-type') ?? '', /^application\/json/, name);
+}
+
+async function runCase(t: ExecutionContext, fault: FaultCase): Promise<{ ms: number }> {
+  const started = performance.now();
+  const dataDir = await mkdtemp(join(tmpdir(), 'as-faults-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const logs: string[] = [];
+  const stack = await startStack(t, {
+    as: { dataDir, faults: { enabled: true } },
+    backend: {
+      mock: { enabled: true },
+      logLevel: 'debug',
+      log: (line) => logs.push(line),
+      ...(fault.asTimeoutMs ? { tokens: { asTimeoutMs: fault.asTimeoutMs } } : {}),
+    },
+  });
+  // The restarted AS (the "stopped" case) is a new server: close whichever runs at the end.
+  t.teardown(() => stack.as.close().catch(() => {}));
+  const user = stack.browser();
+  const w: World = { stack, user, intercept: undefined, dataDir };
+  stack.interceptAs(async (req, res) => (req.url?.startsWith('/token') && w.intercept ? w.intercept(req, res) : false));
+  const heal = async () => {
+    if (fault.heal) await fault.heal(w);
+    else w.intercept = undefined;
+  };
+
+  t.is((await user.signIn({ persona: 'alice' })).status, 303, fault.name);
+  const sid = await stack.sessionId(user);
+  const first = await stocks(user);
+  t.is(first.status, 200, fault.name);
+  // The cached token expires: the next call must refresh.
+  stack.advance(Number(first.body.expires_in) * 1000);
+
+  // bff-token, a refresh due, into the fault.
+  await fault.provoke(w);
+  const from = logs.length;
+  const during = await stocks(user);
+  if ('error' in fault.token) {
+    assertJsonError(t, during, fault.token.error, fault.token.description, fault.name);
+    t.not(during.body.access_token, first.body.access_token, `${fault.name}: the expired token is not served`);
+  } else {
+    t.is(during.status, 200, `${fault.name}: ${JSON.stringify(during.body)}`);
+    t.deepEqual(Object.keys(during.body).sort(), ['access_token', 'expires_in', 'scope'], fault.name);
+    const expiresIn = Number(during.body.expires_in);
+    t.true(expiresIn >= 1 && expiresIn <= fault.token.token.maxExpiresIn, `${fault.name}: expires_in ${expiresIn}`);
+    t.is(during.headers.get('tmi-bff-token-source'), 'refresh', fault.name);
+  }
+  if (fault.reason) {
+    const line = logs.slice(from).find((l) => l.startsWith('bff.token.error'));
+    t.true(line?.includes(`"detail":"${fault.reason}`), `${fault.name}: logged ${line}`);
+  }
+  t.is((await user.sessionInfo()).status, 200, `${fault.name}: the session is kept`);
+  t.is(await stack.sessionId(user), sid, fault.name);
+  await heal();
+
+  // The sign-in's code redemption, into the fault (a second sign-in over the same session).
+  const callback = await upToCallback(user);
+  await fault.provoke(w);
+  const back = await user.fetch(callback.pathname + callback.search);
+  if (fault.callback === 'signed-in') {
+    t.is(back.status, 303, `${fault.name}: the sign-in completes`);
+  } else {
+    t.is(back.status, 400, `${fault.name}: the callback's page`);
+    t.regex(back.headers.get('content-type') ?? '', /^text\/html/, fault.name);
+    const html = await back.text();
+    t.regex(html, /Sign-in did not complete/, fault.name);
+    t.regex(html, fault.callback.page, fault.name);
+    t.notRegex(html, /at .+\.(ts|js):\d+/, `${fault.name}: no stack trace`);
+    t.is(await stack.sessionId(user), sid, `${fault.name}: the session that was there is kept`);
+  }
+  await heal();
+
+  // Healthy again: the (same or new) session gets a token without another sign-in.
+  const after = await stocks(user);
+  t.is(after.status, 200, `${fault.name}: after healing ${JSON.stringify(after.body)}`);
+  t.is(after.body.scope, 'stocks:read', fault.name);
+  if (fault.callback !== 'signed-in') t.is(await stack.sessionId(user), sid, fault.name);
+  // A later sign-in works too.
+  t.is((await user.signIn({ persona: 'alice' })).status, 303, `${fault.name}: signing in again works`);
+  t.is((await stocks(user)).status, 200, fault.name);
+  return { ms: performance.now() - started };
+}
+
+test('D6: each AS fault, on bff-token with a refresh due and on the code redemption: the spec’s JSON error, and the session survives', async (t) => {
+  // About 20 s on a quiet 2-core machine; the bound leaves room for a loaded one.
+  t.timeout(180_000);
+  const timings: string[] = [];
+  for (const fault of CASES) {
+    const { ms } = await runCase(t, fault);
+    timings.push(`${fault.name} ${Math.round(ms)} ms`);
+  }
+  recordResult(t, {
+    area: 'AS faults',
+    tried: `${CASES.length} AS faults (stopped, dropping connections, slow, HTTP 500 with and without an OAuth error, invalid JSON, non-JSON 200, body cut short, no access_token, no expires_in), each on bff-token with a refresh due and on the sign-in's code redemption`,
+    cases: CASES.length * 2,
+    figures: `0 5xx, 0 lost sessions; every session got a token again once the AS was healthy; per case ${timings.join(', ')}`,
+  });
+});
