@@ -6,18 +6,35 @@
 // - the chapter has the table's two markers;
 // - every test file the table names exists, and declares a test with that title (test-titles.mjs;
 //   a ${…} in a template title stands for any text, as the title recorded is the one that ran).
+// - every RELIABILITY_* setting that a file of a test/reliability/ folder reads is a row of the
+//   chapter's settings table (a row that opens with it in backticks).
 //   node docs/scripts/check-reliability.mjs [--root DIR] [--chapter FILE]   (default: DIR/docs/reliability.md)
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BEGIN, END } from './reliability-table.mjs';
+import { BEGIN, END, reliabilityFolders } from './reliability-table.mjs';
 import { distance, titlesOf } from './test-titles.mjs';
 
 // A citation ends its cell: `path.test.ts` › "title" |, the title with its | escaped as \|.
 const CITATION = /`([^`\s]+\.test\.ts)`\s*›\s*"(.*?)"(?=\s*\|)/g;
 
-/** The problems of the chapter's table (one line each), and how many tests it names. */
+/** The RELIABILITY_* settings the files of the test/reliability/ folders read: name → first file. */
+export function settingsRead(root) {
+  const read = new Map();
+  for (const folder of reliabilityFolders(root)) {
+    for (const name of readdirSync(join(root, folder)).sort()) {
+      if (!/\.(ts|mjs)$/.test(name)) continue;
+      const text = readFileSync(join(root, folder, name), 'utf8');
+      for (const [setting] of text.matchAll(/\bRELIABILITY_[A-Z0-9_]+/g)) {
+        if (!read.has(setting)) read.set(setting, `${folder}${name}`);
+      }
+    }
+  }
+  return read;
+}
+
+/** The problems of the chapter's table and settings (one line each), and how many tests it names. */
 export function checkReliability(root, chapter = join(root, 'docs', 'reliability.md')) {
   const shown = relative(root, chapter) || chapter;
   if (!existsSync(chapter)) return { problems: [`${shown} does not exist`], cited: 0 };
@@ -48,17 +65,30 @@ export function checkReliability(root, chapter = join(root, 'docs', 'reliability
       );
     }
   }
-  return { problems, cited };
+  // The settings: each one read is documented. (A row may come before its test: the chapter can be
+  // written ahead of the tests it describes.)
+  const read = settingsRead(root);
+  const documented = new Set(lines.map((line) => /^\|\s*`(RELIABILITY_[A-Z0-9_]+)`\s*\|/.exec(line)?.[1]));
+  for (const [setting, file] of read) {
+    if (!documented.has(setting)) {
+      problems.push(
+        `${shown}: ${setting}, read by ${file}, is not in the settings table: add a row | \`${setting}\` | default | what it sizes |`,
+      );
+    }
+  }
+  return { problems, cited, settings: read.size };
 }
 
 const isMain = process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1]);
 if (isMain) {
   const { values } = parseArgs({ options: { root: { type: 'string' }, chapter: { type: 'string' } } });
   const root = resolve(values.root ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..'));
-  const { problems, cited } = checkReliability(root, values.chapter && resolve(values.chapter));
+  const { problems, cited, settings } = checkReliability(root, values.chapter && resolve(values.chapter));
   if (problems.length) {
     console.error(`reliability check failed:\n- ${problems.join('\n- ')}`);
     process.exit(1);
   }
-  console.log(`reliability: the results table names ${cited} tests, each found in its file`);
+  console.log(
+    `reliability: the results table names ${cited} tests, each found in its file; ${settings} RELIABILITY_* settings, each documented`,
+  );
 }

@@ -135,9 +135,9 @@ test('a chapter without the markers is refused, naming them', (t) => {
 test('the check passes on the written table and on a chapter with no run yet, and fails when a named test is renamed', (t) => {
   inCopy(undefined, (dir) => {
     const { root, chapter } = paths(dir);
-    t.deepEqual(checkReliability(root, chapter), { problems: [], cited: 0 });
+    t.deepEqual(checkReliability(root, chapter), { problems: [], cited: 0, settings: 1 });
     write(dir);
-    t.deepEqual(checkReliability(root, chapter), { problems: [], cited: 3 });
+    t.deepEqual(checkReliability(root, chapter), { problems: [], cited: 3, settings: 1 });
     const file = join(root, 'app', 'test', 'csrf.test.ts');
     writeFileSync(file, readFileSync(file, 'utf8').replace('every session route', 'each session route'));
     const { problems } = checkReliability(root, chapter);
@@ -145,4 +145,22 @@ test('the check passes on the written table and on a chapter with no run yet, an
       'docs/reliability.md:12: app/test/csrf.test.ts has no test titled "csrf: a cross-site form POST is refused on every session route | sign-out included" (the closest is "csrf: a cross-site form POST is refused on each session route | sign-out included"): run the tests and npm run docs:reliability again, or rename the test back',
     ]);
   });
+});
+
+test('the check fails when a reliability test reads a RELIABILITY_* setting the chapter does not document, naming it and its file', (t) => {
+  inCopy(
+    (dir) => {
+      const file = join(dir, '_repo', 'app', 'test', 'reliability', 'soak.test.ts');
+      writeFileSync(
+        file,
+        `${readFileSync(file, 'utf8')}\nconst SECONDS = Number(process.env.RELIABILITY_SOAK_SECONDS ?? 5);\n`,
+      );
+    },
+    (dir) => {
+      const { root, chapter } = paths(dir);
+      t.deepEqual(checkReliability(root, chapter).problems, [
+        'docs/reliability.md: RELIABILITY_SOAK_SECONDS, read by app/test/reliability/soak.test.ts, is not in the settings table: add a row | `RELIABILITY_SOAK_SECONDS` | default | what it sizes |',
+      ]);
+    },
+  );
 });
