@@ -101,8 +101,12 @@ export class PageError extends Error {
   }
 }
 
-/** The store's error codes that mean "not now" (@tmi-bff/store errors.ts). */
-const STORE_NOT_NOW = new Set(['TMI_BFF_STORE_UNAVAILABLE', 'TMI_BFF_STORE_LEASE_LOST']);
+/** The store's error codes that mean "not now" (@tmi-bff/store errors.ts), and what the page says. */
+const STORE_NOT_NOW = new Map([
+  ['TMI_BFF_STORE_UNAVAILABLE', 'The service cannot reach its session store right now.'],
+  ['TMI_BFF_STORE_LEASE_LOST', 'The service cannot reach its session store right now.'],
+  ['TMI_BFF_STORE_WRITE_FAILED', 'The service cannot save to its session store right now.'],
+]);
 
 /** First on every page route: a `PageError` becomes its page; anything else a generic one, logged. */
 export function renderErrorPages(event: string, log: (line: string) => void) {
@@ -112,12 +116,13 @@ export function renderErrorPages(event: string, log: (line: string) => void) {
     } catch (err) {
       const known = err instanceof PageError;
       log(`${event} ${known ? (err.log ?? err.message) : ((err as Error).stack ?? String(err))}`);
-      // D6: a store that does not answer (Redis down) is "not now": 503, nothing was lost.
-      const notNow = !known && STORE_NOT_NOW.has(String((err as { code?: unknown } | undefined)?.code));
+      // D6: a store that does not answer (Redis down) or cannot write (disk full) is "not now": 503,
+      // nothing stored was lost.
+      const notNow = known ? undefined : STORE_NOT_NOW.get(String((err as { code?: unknown } | undefined)?.code));
       const shown = known
         ? err
         : notNow
-          ? new PageError(503, 'Try again in a moment', 'The service cannot reach its session store right now.')
+          ? new PageError(503, 'Try again in a moment', notNow)
           : new PageError(500, 'Something went wrong', 'The request failed; try again.');
       sendPage(ctx, shown.status, errorPage(shown.title, shown.detail));
     }

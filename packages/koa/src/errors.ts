@@ -146,19 +146,25 @@ export function toErrorBody(err: unknown): ErrorBody {
   return { error: 'server_error', error_description: 'the backend failed unexpectedly; see its log' };
 }
 
-/** The codes of the store's errors that mean "not now", not "broken" (@tmi-bff/store errors.ts). */
-const STORE_NOT_NOW = new Set(['TMI_BFF_STORE_UNAVAILABLE', 'TMI_BFF_STORE_LEASE_LOST']);
+/** The codes of the store's errors that mean "not now", not "broken" (@tmi-bff/store errors.ts), and what the client is told. */
+const STORE_NOT_NOW = new Map([
+  ['TMI_BFF_STORE_UNAVAILABLE', 'the session store did not answer; try again shortly'],
+  ['TMI_BFF_STORE_LEASE_LOST', 'the session store did not answer; try again shortly'],
+  ['TMI_BFF_STORE_WRITE_FAILED', 'the session store could not save; try again shortly'],
+]);
 
 /**
  * Any thrown value as a TmiBffError (unknown ones become ServerError). D6: a session store that
- * cannot be reached (Redis down) is `temporarily_unavailable`, as an AS that cannot be: nothing is
- * lost, and the same request works once it is back.
+ * cannot be reached (Redis down) or cannot write (disk full, folder read-only) is
+ * `temporarily_unavailable`, as an AS that cannot be: nothing stored is lost, and the same request
+ * works once it is back.
  */
 export function asTmiBffError(err: unknown): TmiBffError {
   if (err instanceof TmiBffError) return err;
   const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && STORE_NOT_NOW.has(code)) {
-    return new TemporarilyUnavailable('the session store did not answer; try again shortly', {
+  const notNow = typeof code === 'string' ? STORE_NOT_NOW.get(code) : undefined;
+  if (notNow) {
+    return new TemporarilyUnavailable(notNow, {
       detail: `store: ${(err as Error).message}`,
       cause: err,
     });

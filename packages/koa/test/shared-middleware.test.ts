@@ -4,7 +4,7 @@
  */
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { LeaseLost, StoreUnavailable } from '@tmi-bff/store';
+import { LeaseLost, StoreUnavailable, StoreWriteFailed } from '@tmi-bff/store';
 import test, { type ExecutionContext } from 'ava';
 import Koa, { type Middleware } from 'koa';
 import {
@@ -119,6 +119,16 @@ test('D6: a session store that does not answer (StoreUnavailable, LeaseLost) is 
       error_description: 'the session store did not answer; try again shortly',
     });
   }
+  // A store that cannot write (disk full, folder read-only): the same, with its own description.
+  const full = await serve(t, errorHandler('test.error', quiet), async function diskFull() {
+    throw new StoreWriteFailed("the store's folder /data/bff cannot be written (ENOSPC: no space left on device)");
+  });
+  const res = await fetch(full);
+  t.is(res.status, 400);
+  t.deepEqual(await res.json(), {
+    error: 'temporarily_unavailable',
+    error_description: 'the session store could not save; try again shortly',
+  });
   // Anything else stays a server error.
   const url = await serve(t, errorHandler('test.error', quiet), async function broken() {
     throw Object.assign(new Error('bug'), { code: 'ERR_SOMETHING' });

@@ -14,6 +14,17 @@ export class StoreUnavailable extends Error {
 }
 
 /**
+ * The lowdb store could not write its files: the disk is full, a file size limit was reached, or the
+ * folder is read-only or not writable by this user. The change is kept in memory and written with the
+ * next change of its file; what the files held before is intact. A backend answers
+ * `temporarily_unavailable` (TMI-BFF-01 D6) and its log names the folder and the cause.
+ */
+export class StoreWriteFailed extends Error {
+  readonly code = 'TMI_BFF_STORE_WRITE_FAILED';
+  override readonly name = 'StoreWriteFailed';
+}
+
+/**
  * A `withLock` holder lost its lock before its lease ran out (its renewals failed: the process was
  * paused, or the store was unreachable, for longer than the lock's time to live), so another holder
  * may hold the key now. The write that throws this did not happen.

@@ -2,7 +2,7 @@
  * @tmi-bff/store: where a TMI-BFF backend keeps sessions, refresh tokens and cached access tokens.
  */
 export { CoalescedFile, type CoalescedFileOptions } from './coalesced-file.js';
-export { LeaseLost, StoreUnavailable } from './errors.js';
+export { LeaseLost, StoreUnavailable, StoreWriteFailed } from './errors.js';
 export { ExpiryIndex } from './expiry-index.js';
 export { type Entry, isLive, type KeyValueStore } from './key-value-store.js';
 export { DEFAULT_LEASE_MS, KeyedMutex, type KeyedMutexOptions } from './keyed-mutex.js';

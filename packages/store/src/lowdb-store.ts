@@ -6,6 +6,7 @@
  * one shard, not the whole store. Past `LOWDB_MAX_ENTRIES` the store still works but gets slow:
  * opening it warns, naming the Redis store as the one to use.
  */
+import { StoreWriteFailed } from './errors.js';
 import type { Entry } from './key-value-store.js';
 import { type Expired, MemoryStore, type MemoryStoreOptions } from './memory-store.js';
 import { ShardFolder } from './shard-folder.js';
@@ -93,7 +94,12 @@ export class LowdbStore extends MemoryStore {
   }
 
   protected override persist(key: string, entry: Entry | undefined): Promise<void> {
-    return this.#shards.write(key, entry);
+    return this.#shards.write(key, entry).catch((err: Error) => {
+      throw new StoreWriteFailed(
+        `the store's folder ${this.#shards.folder} cannot be written (${err.message}): free space on its disk, or give this user write access to it`,
+        { cause: err },
+      );
+    });
   }
 
   protected override flush(): Promise<void> {

@@ -1,0 +1,220 @@
+/**
+ * Disk faults on the lowdb store: the backend's data folder full (its writes fail with EFBIG, under a
+ * file size limit set on the running process with `prlimit`), or read-only (the process runs as an
+ * unprivileged user, so that a folder without write permission stops it, as it would not stop root:
+ * `setpriv` when the tests run as root). Each gives a clear error (bff-token: D6's JSON error,
+ * sign-in: an error page, start-up: a message naming BFF_DATA_DIR) and loses nothing already stored:
+ * once space or permission is back, every earlier session works, also after a SIGKILL and restart.
+ *
+ * Needs `prlimit` and, as root, `setpriv` (util-linux): a missing one fails the test.
+ *
+ * Size: RELIABILITY_DISK_USERS users signed in before the fault (default 6).
+ */
+import { execFileSync } from 'node:child_process';
+import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { backendEnv, DEFAULT_ADDRESSES, loadSeed, SEED_FILE, startMockAs } from '@tmi-bff/mock-as';
+import { freePort } from '@tmi-bff/mock-as/testing';
+import { recordResult } from '@tmi-bff/store/testing';
+import test, { type ExecutionContext } from 'ava';
+import { STOCKS, UserAgent } from '../_setup.js';
+import { BACKEND_SERVER, checkDataFiles, inParallel, type SpawnOptions, startServer } from './_crash.js';
+
+const USERS = Number(process.env.RELIABILITY_DISK_USERS ?? 6);
+/** The unprivileged user the backend runs as when the tests run as root: nobody. */
+const NOBODY = 65_534;
+const asRoot = process.getuid?.() === 0;
+
+/** The path of a system tool; fails the test (never skips it) when it is missing. */
+function tool(t: ExecutionContext, name: string): string {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim();
+  } catch {
+    t.fail(`${name} (util-linux) is needed for this test: apt-get install util-linux`);
+    throw new Error(`${name} missing`);
+  }
+}
+
+const refresh = (user: UserAgent) => user.token({ resource: STOCKS, scope: 'stocks:read', fresh: '1' });
+
+/**
+ * The mock AS in this process, a data folder, and the backend's settings; `unprivileged`: the backend
+ * runs as nobody when the tests run as root, in a folder of its own.
+ */
+async function world(t: ExecutionContext, unprivileged: boolean) {
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const seed = await loadSeed(SEED_FILE, { ...DEFAULT_ADDRESSES, BFF_ORIGIN: origin });
+  const as = await startMockAs({ seed, log: () => {} });
+  t.teardown(() => as.close());
+  const parent = await mkdtemp(join(tmpdir(), 'bff-disk-'));
+  t.teardown(async () => {
+    await chmodTree(parent, 0o700);
+    await rm(parent, { recursive: true, force: true });
+  });
+  const dataDir = join(parent, 'data');
+  const spawnOptions: SpawnOptions = {};
+  if (unprivileged && asRoot) {
+    // Root writes whatever the permission bits say: the backend runs as nobody, in a folder of its own.
+    await chown(parent, NOBODY, NOBODY);
+    spawnOptions.wrapper = [tool(t, 'setpriv'), `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
+  }
+  const env = {
+    ...backendEnv(seed, as.issuer),
+    BFF_ORIGIN: origin,
+    BFF_DATA_DIR: dataDir,
+    BFF_SPA_DIR: 'none',
+    BFF_LOG_LEVEL: 'warn',
+    HOME: parent,
+  };
+  return { origin, dataDir, env, spawnOptions };
+}
+
+async function chmodTree(dir: string, mode: number): Promise<void> {
+  await chmod(dir, mode).catch(() => {});
+  for (const sub of ['data', 'data/bff']) await chmod(join(dir, sub), mode).catch(() => {});
+}
+
+/** Users signed in, each with a refresh acknowledged. */
+async function signInUsers(t: ExecutionContext, origin: string): Promise<UserAgent[]> {
+  const users: UserAgent[] = [];
+  await inParallel(
+    Array.from({ length: USERS }, (_, i) => i),
+    3,
+    async (i) => {
+      const user = new UserAgent(origin);
+      t.is((await user.signIn({ persona: i % 2 ? 'bob' : 'alice' })).status, 303);
+      t.is((await refresh(user)).status, 200);
+      users.push(user);
+    },
+  );
+  return users;
+}
+
+/**
+ * While the fault lasts: bff-token's forced refresh is D6's JSON error (`temporarily_unavailable`),
+ * bff-sessioninfo still answers (it only reads), and a sign-in gets an error page, never a 500.
+ */
+async function duringFault(t: ExecutionContext, users: UserAgent[], origin: string) {
+  const statuses: number[] = [];
+  for (const user of users) {
+    const token = await refresh(user);
+    statuses.push(token.status);
+    t.is(token.status, 400, JSON.stringify(token.body));
+    t.like(token.body, { error: 'temporarily_unavailable' });
+    t.is(token.headers.get('cache-control'), 'no-store');
+    t.is((await user.sessionInfo()).status, 200);
+  }
+  const newcomer = new UserAgent(origin);
+  const login = await newcomer.fetch('/auth/login');
+  statuses.push(login.status);
+  t.is(login.status, 503);
+  t.regex(login.headers.get('content-type') ?? '', /^text\/html/);
+  const page = await login.text();
+  t.regex(page, /Try again/);
+  t.notRegex(page, /at .*\.ts:\d+|EFBIG|EACCES|node:internal/, 'no stack trace or error code on the page');
+  return statuses;
+}
+
+/** Once space or permission is back: every earlier session works, and after a SIGKILL and restart too. */
+async function afterFault(
+  t: ExecutionContext,
+  users: UserAgent[],
+  restart: () => Promise<void>,
+): Promise<{ working: number; afterRestart: number }> {
+  let working = 0;
+  for (const user of users) {
+    const info = await user.sessionInfo();
+    const token = await refresh(user);
+    t.is(info.status, 200);
+    t.is(token.status, 200, JSON.stringify(token.body));
+    if (info.status === 200 && token.status === 200) working += 1;
+  }
+  await restart();
+  let afterRestart = 0;
+  for (const user of users) {
+    const info = await user.sessionInfo();
+    const token = await refresh(user);
+    t.is(info.status, 200);
+    t.is(token.status, 200, JSON.stringify(token.body));
+    if (info.status === 200 && token.status === 200) afterRestart += 1;
+  }
+  return { working, afterRestart };
+}
+
+test('Crash safety: a full disk (writes fail with EFBIG) gives temporarily_unavailable and an error page, and loses no stored session', async (t) => {
+  t.timeout(90_000);
+  const prlimit = tool(t, 'prlimit');
+  // The same user as the tests: changing another user's limits takes CAP_SYS_RESOURCE.
+  const { origin, dataDir, env, spawnOptions } = await world(t, false);
+  let server = startServer(t, BACKEND_SERVER, env, spawnOptions);
+  t.true(await server.until(/reference-backend ready at/), server.output());
+  const users = await signInUsers(t, origin);
+
+  // No file of the process may grow past 1 byte: every replacement of a data file fails.
+  const pid = String(server.child.pid);
+  execFileSync(prlimit, ['--pid', pid, '--fsize=1:']);
+  const statuses = await duringFault(t, users, origin);
+  t.regex(server.output(), /EFBIG/, 'the log names the failure');
+  t.deepEqual((await checkDataFiles(dataDir)).unparsable, []);
+  execFileSync(prlimit, ['--pid', pid, '--fsize=unlimited:']);
+
+  const outcome = await afterFault(t, users, async () => {
+    await server.kill();
+    server = startServer(t, BACKEND_SERVER, env, spawnOptions);
+    t.true(await server.until(/reference-backend ready at/), server.output());
+  });
+  const files = await checkDataFiles(dataDir);
+  t.deepEqual(files.unparsable, []);
+  recordResult(t, {
+    area: 'Crash safety',
+    tried: "disk full: every write of the backend's lowdb store fails (EFBIG), then space returns",
+    cases: statuses.length,
+    figures:
+      `${users.length} forced refreshes answered 400 temporarily_unavailable and 1 sign-in a 503 page while full; ` +
+      `${outcome.working} of ${users.length} earlier sessions working once space returned, ${outcome.afterRestart} after a SIGKILL and restart; ` +
+      `${files.files} data files, ${files.unparsable.length} unparsable`,
+  });
+});
+
+test('Crash safety: a read-only data folder gives temporarily_unavailable, an error page, and a start-up message naming BFF_DATA_DIR; no stored session is lost', async (t) => {
+  t.timeout(90_000);
+  const { origin, dataDir, env, spawnOptions } = await world(t, true);
+  // Start-up in a data folder it cannot write: a message naming BFF_DATA_DIR and what to do.
+  await chmod(join(dataDir, '..'), 0o500);
+  const refused = startServer(t, BACKEND_SERVER, env, spawnOptions);
+  t.is(await refused.exited, 1, refused.output());
+  t.regex(refused.output(), /BFF_DATA_DIR/);
+  t.regex(refused.output(), /write access|another folder/);
+  t.notRegex(refused.output(), /ready at|\n\s+at /);
+  await chmod(join(dataDir, '..'), 0o700);
+
+  let server = startServer(t, BACKEND_SERVER, env, spawnOptions);
+  t.true(await server.until(/reference-backend ready at/), server.output());
+  const users = await signInUsers(t, origin);
+
+  // The store's folder read-only: no file in it can be created or replaced.
+  const folder = join(dataDir, 'bff');
+  await chmod(folder, 0o500);
+  const statuses = await duringFault(t, users, origin);
+  t.regex(server.output(), /EACCES/, 'the log names the failure');
+  await chmod(folder, 0o700);
+
+  const outcome = await afterFault(t, users, async () => {
+    await server.kill();
+    server = startServer(t, BACKEND_SERVER, env, spawnOptions);
+    t.true(await server.until(/reference-backend ready at/), server.output());
+  });
+  const files = await checkDataFiles(dataDir);
+  t.deepEqual(files.unparsable, []);
+  recordResult(t, {
+    area: 'Crash safety',
+    tried: "read-only data folder: at start-up, and under the backend's running lowdb store, then writable again",
+    cases: statuses.length + 1,
+    figures:
+      `start-up refused with a message naming BFF_DATA_DIR; ${users.length} forced refreshes answered 400 temporarily_unavailable ` +
+      `and 1 sign-in a 503 page while read-only; ${outcome.working} of ${users.length} earlier sessions working once writable, ` +
+      `${outcome.afterRestart} after a SIGKILL and restart; ${files.files} data files, ${files.unparsable.length} unparsable`,
+  });
+});
