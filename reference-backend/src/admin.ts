@@ -41,7 +41,7 @@ import type { KeyValueStore } from '@tmi-bff/store';
 import type { Context, Middleware, Next } from 'koa';
 import type { BackendConfig } from './config.js';
 import type { FlowEvents } from './flow-events.js';
-import { flowStream, refuseCrossSite } from './flow-stream.js';
+import { flowStream, refuseOtherOrigins } from './flow-stream.js';
 import { AUTH_PATHS } from './paths.js';
 import type { GrantLifecycle } from './session/grant-lifecycle.js';
 import { cookieNames } from './session/session.js';
@@ -296,7 +296,7 @@ export function adminRoutes({ config, bff, tokens, store, grants, log, flow }: A
       stack: [
         errorHandler('mock.flow.error', bff.options.logger),
         allowMethods(['GET']),
-        refuseCrossSite,
+        refuseOtherOrigins(config.origin),
         session,
         flowStream(flow),
       ],

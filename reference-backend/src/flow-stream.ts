@@ -5,11 +5,13 @@
  *
  * An `EventSource` cannot send the CSRF header (D4), so this route takes none: it changes nothing,
  * and a page of another site can neither send the SameSite=Strict cookie nor read the answer
- * (no CORS). A cross-site `Sec-Fetch-Site` is refused all the same.
+ * (no CORS). The rest of D4 holds all the same: a `Sec-Fetch-Site` other than `same-origin` or
+ * `none` (a same-site page, such as another port of localhost, does send the cookie), or an
+ * `Origin` other than the app's own, is refused.
  */
 import { PassThrough } from 'node:stream';
-import { InvalidSession, sessionOf } from '@tmi-bff/koa';
-import type { Context, Next } from 'koa';
+import { requireSameOrigin, sessionOf } from '@tmi-bff/koa';
+import type { Context } from 'koa';
 import type { FlowEvent, FlowEvents } from './flow-events.js';
 
 /** A comment line this often keeps proxies and idle timeouts from closing a quiet stream. */
@@ -18,9 +20,9 @@ const HEARTBEAT_MS = 15_000;
 /** HTML §9.2 (Server-sent events): one event, named by its kind, with its id for `Last-Event-ID`. */
 const frame = (event: FlowEvent) => `id: ${event.id}\nevent: flow\ndata: ${JSON.stringify(event)}\n\n`;
 
-export async function refuseCrossSite(ctx: Context, next: Next): Promise<void> {
-  if (ctx.get('sec-fetch-site') === 'cross-site') throw new InvalidSession('a cross-site request is refused');
-  await next();
+/** D4 without the header: `Sec-Fetch-Site` same-origin or none, `Origin` the app's own, when sent. */
+export function refuseOtherOrigins(origin: string) {
+  return requireSameOrigin({ header: undefined, origin });
 }
 
 export function flowStream(flow: FlowEvents) {

@@ -76,6 +76,24 @@ test('D4 header mode: the custom header is required, even from the right Origin'
   t.is((await fetch(url, { headers: { [CSRF_HEADER]: '1', origin: ORIGIN } })).status, 200);
 });
 
+test('D4 without a header name (an EventSource): no header is asked; a same-site or cross-site Sec-Fetch-Site, or a foreign Origin, is refused', async (t) => {
+  const url = await guarded(t, { header: undefined });
+  for (const headers of [{}, { 'sec-fetch-site': 'same-origin' }, { 'sec-fetch-site': 'none' }, { origin: ORIGIN }]) {
+    t.is((await fetch(url, { headers })).status, 200, JSON.stringify(headers));
+  }
+  const cases: Array<[Record<string, string>, string]> = [
+    [{ 'sec-fetch-site': 'same-site' }, 'a same-site request is refused (CSRF defence)'],
+    [{ 'sec-fetch-site': 'cross-site' }, 'a cross-site request is refused (CSRF defence)'],
+    [{ origin: 'http://localhost:5173' }, 'requests from origin http://localhost:5173 are refused (CSRF defence)'],
+    [{ origin: 'null' }, 'requests from origin null are refused (CSRF defence)'],
+  ];
+  for (const [headers, description] of cases) {
+    const res = await fetch(url, { headers });
+    t.is(res.status, 400, JSON.stringify(headers));
+    t.deepEqual(await res.json(), { error: 'invalid_session', error_description: description });
+  }
+});
+
 test('requireSameOrigin throws the error `refuse` makes, for routes that answer with a page of their own', async (t) => {
   class Refused extends Error {
     readonly status = 403;

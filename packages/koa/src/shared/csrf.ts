@@ -9,13 +9,19 @@
  *
  * Form mode, for form POSTs (sign-out) that cannot send a custom header: `Origin` (exact match) and
  * `Sec-Fetch-Site` stand in for it, and at least one of them must be present.
+ *
+ * Without a header name, for a read-only GET that a browser API opens without custom headers (an
+ * `EventSource`): no header is asked, and `Sec-Fetch-Site` and `Origin` are checked as above.
  */
 import type { Context, Next } from 'koa';
 import { InvalidSession } from '../errors.js';
 
 export interface CsrfOptions {
-  /** The header's name, e.g. `TMI-BFF-CSRF`. Not required in form mode. */
-  header: string;
+  /**
+   * The header's name, e.g. `TMI-BFF-CSRF`. Not required in form mode. Undefined: no header is
+   * asked, for a read-only GET that cannot send one (an `EventSource`).
+   */
+  header: string | undefined;
   /** The app's origin, e.g. `http://localhost:3000`. */
   origin: string;
   /**
@@ -39,7 +45,7 @@ function refusal(ctx: Context, opts: CsrfOptions): string | undefined {
   const site = ctx.get('sec-fetch-site');
   if (opts.form) {
     if (!origin && !site) return 'a form post without Origin or Sec-Fetch-Site is refused (CSRF defence)';
-  } else if (!ctx.get(opts.header)) {
+  } else if (opts.header !== undefined && !ctx.get(opts.header)) {
     return `the ${opts.header} request header is required (CSRF defence)`;
   }
   if (site && !SAME_SITE.has(site)) return `a ${site} request is refused (CSRF defence)`;

@@ -1,0 +1,319 @@
+/**
+ * CSRF on every route (D4; BBA §6.1.3.3; RFC 9700 §4.4.1.8): the routes are listed from the app
+ * itself (reliability/_csrf-matrix.ts), so a route added without a row in the table fails here. Each
+ * gets the requests another site can make with the user's cookie (a browser that sends it anyway,
+ * as a same-site page's does): a cross-site form POST, a `no-cors` fetch, a call without the CSRF
+ * header, a foreign or `null` `Origin`, `Sec-Fetch-Site: cross-site` and `same-site`. A refusal
+ * must be the route's own error (400 `invalid_session` JSON on the endpoints and the admin API, a
+ * 403 page on sign-out), and afterwards the session must be what it was: its record, its grant, the
+ * AS's faults, and it still gets tokens. Then the same routes under other spellings of their paths
+ * and other methods (a CSRF check skipped on one path was GHSA-4j63-5v5f-xcc4), and each route's
+ * legitimate request, which must pass, reading the session exactly where the table says it does.
+ *
+ * About 500 requests on loopback; no environment settings.
+ */
+import { CSRF_HEADER } from '@tmi-bff/koa';
+import { recordResult } from '@tmi-bff/store/testing';
+import test from 'ava';
+import { STOCKS, type Stack, type UserAgent } from '../_setup.js';
+import {
+  FOREIGN,
+  fullStack,
+  listRoutes,
+  ownHeaders,
+  ROUTE_TABLE,
+  type RouteRow,
+  send,
+  snapshotOf,
+} from './_csrf-matrix.js';
+
+interface HostileCase {
+  name: string;
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/** The requests another site can make, for a route whose own method is `method`. */
+function hostileCases(row: RouteRow, stack: Stack): HostileCase[] {
+  const post = row.method === 'POST';
+  const cases: HostileCase[] = [
+    {
+      // <form method=post action=…> submitted from another site.
+      name: 'cross-site form POST',
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: FOREIGN,
+        'sec-fetch-site': 'cross-site',
+        'sec-fetch-mode': 'navigate',
+        'sec-fetch-dest': 'document',
+      },
+      body: 'seconds=0&persona=mallory&count=1',
+    },
+    {
+      // fetch(url, { mode: 'no-cors', credentials: 'include' }): no custom header possible.
+      name: 'no-cors fetch',
+      method: row.method,
+      headers: {
+        'sec-fetch-site': 'cross-site',
+        'sec-fetch-mode': 'no-cors',
+        'sec-fetch-dest': 'empty',
+        ...(post ? { origin: FOREIGN, 'content-type': 'text/plain' } : {}),
+      },
+      ...(post ? { body: '{"seconds":0}' } : {}),
+    },
+  ];
+  const same = ownHeaders(stack, row);
+  const body = row.json ? { body: JSON.stringify(row.json) } : {};
+  const withHeader = row.defence === 'endpoint' ? { [CSRF_HEADER]: '1' } : {};
+  const { 'sec-fetch-site': _site, origin: _origin, ...plain } = same;
+  if (row.defence === 'sign-out') {
+    // A form cannot send the header: the defence is Origin or Sec-Fetch-Site, one of them present.
+    cases.push({ name: 'no Origin and no Sec-Fetch-Site', method: row.method, headers: plain, ...body });
+  } else {
+    const { [CSRF_HEADER]: _header, ...noHeader } = same;
+    cases.push({ name: 'missing CSRF header', method: row.method, headers: noHeader, ...body });
+  }
+  cases.push(
+    { name: 'foreign Origin', method: row.method, headers: { ...plain, ...withHeader, origin: FOREIGN }, ...body },
+    { name: 'Origin null', method: row.method, headers: { ...plain, ...withHeader, origin: 'null' }, ...body },
+    {
+      name: 'Sec-Fetch-Site cross-site',
+      method: row.method,
+      headers: { ...plain, ...withHeader, 'sec-fetch-site': 'cross-site' },
+      ...body,
+    },
+    {
+      name: 'Sec-Fetch-Site same-site',
+      method: row.method,
+      headers: { ...plain, ...withHeader, 'sec-fetch-site': 'same-site' },
+      ...body,
+    },
+  );
+  return cases;
+}
+
+/** The refusal D4 gives `row` for `hostile`, or undefined where the route takes it by design. */
+function expectedRefusal(row: RouteRow, hostile: HostileCase): { status: number[]; kind: 'json' | 'page' } | undefined {
+  const wrongMethod =
+    hostile.method !== row.method && !(row.path.startsWith('/.well-known/bff-token') && hostile.method === 'POST');
+  switch (row.defence) {
+    case 'endpoint':
+      return { status: wrongMethod ? [405] : [400], kind: 'json' };
+    case 'sign-out':
+      return { status: [403], kind: 'page' };
+    case 'stream':
+      // An EventSource cannot send the header: none is asked (flow-stream.ts).
+      if (hostile.name === 'missing CSRF header') return undefined;
+      return { status: wrongMethod ? [405] : [400], kind: 'json' };
+    default:
+      // GET pages and files: a form POST meets the router's 405; the rest is not refused, and changes nothing.
+      if (hostile.method === 'POST' && row.method === 'GET') return { status: [405], kind: 'page' };
+      return undefined;
+  }
+}
+
+/** The victim still holds the same session and still gets tokens. */
+async function stillSignedIn(victim: UserAgent, label: string, problems: string[]): Promise<void> {
+  const info = await victim.sessionInfo();
+  if (info.status !== 200 || info.body.sub !== 'alice') problems.push(`${label}: no longer signed in (${info.status})`);
+  const token = await victim.token({ resource: STOCKS, scope: 'stocks:read' });
+  if (token.status !== 200 || typeof token.body.access_token !== 'string') {
+    problems.push(`${label}: no token served (${token.status} ${JSON.stringify(token.body)})`);
+  }
+}
+
+test('D4 (TMI-37): every route of the backend is in the CSRF matrix; every hostile request to a session route is refused with its error, and the session is unchanged', async (t) => {
+  t.timeout(120_000);
+  const stack = await fullStack(t);
+  const victim = stack.browser();
+  await victim.signIn({ persona: 'alice' });
+
+  // The routes, from the app: none missing from the table, none in the table that the app lacks.
+  const listed = await listRoutes(stack);
+  const names = listed.map((r) => r.name);
+  t.deepEqual(
+    names.filter((n) => !(n in ROUTE_TABLE)),
+    [],
+    'routes not in the CSRF matrix: give each a row in reliability/_csrf-matrix.ts ROUTE_TABLE',
+  );
+  t.deepEqual(
+    Object.keys(ROUTE_TABLE).filter((n) => !names.includes(n)),
+    [],
+    'rows for routes the app does not serve',
+  );
+  for (const { name, path } of listed) {
+    if (/[:*]/.test(path)) continue;
+    t.is(new URL(ROUTE_TABLE[name]?.path ?? '', stack.origin).pathname, path, `${name}: the row's path is the route's`);
+  }
+
+  // Every mismatch, named: the matrix reports all of them at once.
+  const problems: string[] = [];
+  const expect = (ok: boolean, what: string) => {
+    if (!ok) problems.push(what);
+  };
+  let refused = 0;
+  let taken = 0;
+  let requests = 0;
+  for (const [name, row] of Object.entries(ROUTE_TABLE)) {
+    for (const hostile of hostileCases(row, stack)) {
+      const label = `${name} · ${hostile.name}`;
+      const before = await snapshotOf(stack, victim);
+      const res = await send(victim, row.path, {
+        method: hostile.method,
+        headers: hostile.headers,
+        ...(hostile.body === undefined ? {} : { body: hostile.body }),
+      });
+      requests += 1;
+      const seen = `${res.status} ${res.text.slice(0, 160)}`;
+      expect(res.status < 500, `${label}: ${seen}`);
+      const expected = expectedRefusal(row, hostile);
+      if (expected) {
+        refused += 1;
+        expect(expected.status.includes(res.status), `${label}: expected ${expected.status}, got ${seen}`);
+        // The router's own 405 (Allow) on the GET pages and files; every other refusal is not cached.
+        if (expected.kind === 'json' || res.status === 403) {
+          expect(res.headers.get('cache-control') === 'no-store', `${label}: not no-store`);
+        }
+        if (expected.kind === 'json') {
+          // D6: the JSON error; a CSRF refusal is invalid_session naming its cause, a wrong method D2's 405.
+          const body = (() => {
+            try {
+              return JSON.parse(res.text) as Record<string, unknown>;
+            } catch {
+              return {};
+            }
+          })();
+          expect(Object.keys(body).sort().join() === 'error,error_description', `${label}: body ${seen}`);
+          expect(
+            res.status === 400
+              ? body.error === 'invalid_session' && /\(CSRF defence\)$/.test(String(body.error_description))
+              : body.error === 'invalid_request',
+            `${label}: error ${seen}`,
+          );
+        } else if (res.status === 403) {
+          expect(/^text\/html/.test(res.headers.get('content-type') ?? ''), `${label}: not a page`);
+          expect(/Sign-out refused/.test(res.text), `${label}: ${seen}`);
+        }
+      } else {
+        taken += 1;
+      }
+      expect(
+        (await snapshotOf(stack, victim)) === before,
+        `${label}: the session, its grant or the AS's faults changed`,
+      );
+      await stillSignedIn(victim, label, problems);
+    }
+  }
+
+  // Other spellings of the defended paths, and other methods: refused or unknown, never served.
+  const defended = Object.entries(ROUTE_TABLE).filter(([, row]) =>
+    ['endpoint', 'sign-out', 'stream'].includes(row.defence),
+  );
+  let variants = 0;
+  for (const [name, row] of defended) {
+    const url = new URL(row.path, stack.origin);
+    const p = url.pathname;
+    const last = p.length - 1;
+    const spellings = [
+      p.toUpperCase(),
+      `${p}/`,
+      `${p.slice(0, last)}%${p.charCodeAt(last).toString(16).toUpperCase()}`,
+      `/.${p}`,
+      `${p};x`,
+      `${p}%2F`,
+    ];
+    const attempts = [
+      ...spellings.map((s) => ({ path: `${s}${url.search}`, method: row.method })),
+      ...['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'].map((method) => ({ path: row.path, method })),
+    ];
+    for (const attempt of attempts) {
+      const label = `${name} · ${attempt.method} ${attempt.path}`;
+      const before = await snapshotOf(stack, victim);
+      const res = await send(victim, attempt.path, {
+        method: attempt.method,
+        headers: {
+          'sec-fetch-site': 'cross-site',
+          'sec-fetch-mode': 'no-cors',
+          ...(attempt.method === 'GET' || attempt.method === 'HEAD' ? {} : { origin: FOREIGN }),
+        },
+      });
+      requests += 1;
+      variants += 1;
+      // OPTIONS is answered by the router with its Allow list, and no Access-Control-Allow-* header:
+      // a preflight that fails, so the request it announces is never sent.
+      const preflight =
+        attempt.method === 'OPTIONS' && ![...res.headers.keys()].some((h) => h.startsWith('access-control-'));
+      expect(
+        [400, 403, 404, 405].includes(res.status) || (preflight && res.status < 300),
+        `${label}: ${res.status} ${res.text.slice(0, 160)}`,
+      );
+      expect((await snapshotOf(stack, victim)) === before, `${label}: something changed`);
+    }
+  }
+  await stillSignedIn(victim, 'after the variants', problems);
+
+  // The legitimate request of each route passes; a route uses the session where the table says:
+  // with the session's cookie, it answers otherwise than without one.
+  // Bodies that differ between two answers without a session (a nonce) are left out.
+  const fingerprint = (res: { status: number; headers: Headers; text: string }, body: boolean) => {
+    const location = res.headers.get('location');
+    const to = location && URL.canParse(location, stack.origin) ? new URL(location, stack.origin) : undefined;
+    return JSON.stringify([
+      res.status,
+      to && `${to.origin}${to.pathname}`,
+      to && [...new Set(to.searchParams.keys())].sort(),
+      body && res.status < 300 ? res.text : '',
+    ]);
+  };
+  // A browser of its own for each route, signed in before any knob takes the AS down: some of these
+  // requests end or change the session they are given.
+  const users = new Map<string, UserAgent>();
+  for (const name of Object.keys(ROUTE_TABLE)) {
+    const user = stack.browser();
+    await user.signIn({ persona: 'alice' });
+    users.set(name, user);
+    requests += 1;
+  }
+  let legitimate = 0;
+  for (const [name, row] of Object.entries(ROUTE_TABLE)) {
+    const user = users.get(name) as UserAgent;
+    expect(!(row.session && ['server', 'static'].includes(row.defence)), `${name}: a session route needs a defence`);
+    const init = {
+      method: row.method,
+      headers: ownHeaders(stack, row),
+      ...(row.json ? { body: JSON.stringify(row.json) } : {}),
+    };
+    if (name === 'auth.callback') {
+      // A sign-in again, over the session (cookies.test.ts: it gets a new session id).
+      const status = (await user.signIn({ persona: 'alice' })).status;
+      expect(status === row.ok, `${name}: a sign-in over a session answered ${status}`);
+      expect((await user.sessionInfo()).status === 200, `${name}: signed in`);
+      requests += 1;
+      legitimate += 1;
+      continue;
+    }
+    const anonymous = await send(stack.browser(), row.path, init);
+    const again = await send(stack.browser(), row.path, init);
+    const res = await send(user, row.path, init);
+    requests += 3;
+    const body = anonymous.text === again.text;
+    legitimate += 1;
+    expect(res.status === row.ok, `${name}: the legitimate request answered ${res.status}, not ${row.ok}`);
+    const [without, withCookie] = [fingerprint(anonymous, body), fingerprint(res, body)];
+    const uses = without !== withCookie;
+    expect(
+      uses === row.session,
+      `${name}: ${uses ? 'uses' : 'does not use'} the session: ${without} without, ${withCookie} with`,
+    );
+  }
+  t.deepEqual(problems, []);
+
+  recordResult(t, {
+    area: 'CSRF and cookies',
+    tried: `every route listed from the app's router and meta tags (${listed.length}): a cross-site form POST, a no-cors fetch, no CSRF header, a foreign or null Origin, Sec-Fetch-Site cross-site and same-site; other path spellings and methods of the defended routes; each route's legitimate request`,
+    cases: requests,
+    figures: `${refused} hostile requests refused with the route's own error, ${taken} GET navigations answered by design, 0 sessions changed; ${variants} path and method variants refused or unknown; ${legitimate} legitimate requests passed`,
+  });
+});
