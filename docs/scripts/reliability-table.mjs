@@ -210,7 +210,7 @@ if (isMain) {
   if (problems.length) process.exit(1);
   const failed = rows.filter((r) => r.result !== 'passed').length;
   console.log(
-    `reliability table: ${relative(process.cwd(), chapter) || chapter} now lists ${rows.length} tests` +
+    `reliability table: ${relative(process.cwd(), chapter) || chapter} now lists ${rows.length} ${rows.length === 1 ? 'test' : 'tests'}` +
       (failed ? `, ${failed} of them failed` : ', all passed'),
   );
 }
