@@ -8,8 +8,13 @@
  *
  * Per case: sign in, take a token, let it expire (a refresh is due), provoke the fault, ask
  * bff-token (the spec's JSON error, or the token where the fault is one the backend works around),
- * check the session is kept, heal, run a second sign-in into the fault (its callback's page), heal,
- * and the first session gets a token. Bounded: one stack per case, about 1 s each.
+ * check the session is kept, heal, and the same session gets a token by a refresh; then a second
+ * sign-in into the fault (its callback's page), heal, and the session gets a token again. One case
+ * fails the token exchange after its refresh (BFF_DOWNSCOPING=exchange): the rotated refresh token
+ * must have been kept. Bounded: one stack per case, about 2 s each (the slow AS's 2.5 s waits twice).
+ *
+ * The limit, in a test of its own: an answer lost after the AS rotated the refresh token loses the
+ * grant at an AS that rotates on every use; the app is told to sign in, never given a 5xx.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -33,19 +38,24 @@ interface World {
   intercept: ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>) | undefined;
   /** The mock AS's data directory (for a restart on the same port). */
   dataDir: string;
+  /** How many token requests the AS had answered when the fault was provoked. */
+  mark: number;
 }
 
 interface FaultCase {
   name: string;
   /** Settings this case needs (the slow AS needs a short BFF_AS_TIMEOUT_MS). */
   asTimeoutMs?: number;
+  /** BFF_DOWNSCOPING; default: refresh. */
+  strategy?: 'exchange';
   provoke(w: World): Promise<void>;
   /** Back to health; the default clears the interceptor. */
   heal?(w: World): Promise<void>;
   token: TokenAnswer;
   /** The reason the backend logs (as-failure.ts), where the fault is one. */
   reason?: string;
-  callback: CallbackAnswer;
+  /** The code redemption's outcome; none where the fault cannot meet it. */
+  callback?: CallbackAnswer;
 }
 
 const knob = async (w: World, path: string, body?: unknown) => {
@@ -115,7 +125,14 @@ const CASES: FaultCase[] = [
     name: 'slower than BFF_AS_TIMEOUT_MS (mock AS knob as/fail delayMs)',
     asTimeoutMs: 1000,
     provoke: (w) => knob(w, '/as/fail', { count: 1, delayMs: 2500 }),
-    heal: async () => {},
+    // The late answer lands (and is stored, D6): the AS has answered the delayed request.
+    async heal(w) {
+      const deadline = Date.now() + 10_000;
+      while (!w.stack.grants.slice(w.mark).some((g) => g.ok)) {
+        if (Date.now() > deadline) throw new Error('the delayed request was never answered');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
     token: {
       error: 'temporarily_unavailable',
       description: /^the authorization server did not answer in time; try again shortly$/,
@@ -200,6 +217,27 @@ const CASES: FaultCase[] = [
     callback: { page: /answered with a malformed response/ },
   },
   {
+    // D9 exchange: the refresh rotates the refresh token, then the exchange fails; the rotated
+    // refresh token must have been kept, or the next refresh presents a spent one (invalid_grant).
+    name: 'answering the token exchange with HTTP 500, after the refresh (BFF_DOWNSCOPING=exchange)',
+    strategy: 'exchange',
+    async provoke(w) {
+      let seen = 0;
+      w.intercept = async (_req, res) => {
+        seen += 1;
+        if (seen === 1) return false;
+        res.writeHead(500, { 'content-type': 'text/plain' }).end('exchange failed');
+        return true;
+      };
+    },
+    token: {
+      error: 'temporarily_unavailable',
+      description:
+        /^the authorization server answered HTTP 500, text\/plain without an OAuth error; try again shortly$/,
+    },
+    reason: 'bad_response',
+  },
+  {
     name: 'a token response without expires_in',
     async provoke(w) {
       w.intercept = async (_req, res) => {
@@ -216,7 +254,8 @@ const CASES: FaultCase[] = [
   },
 ];
 
-const stocks = (user: UserAgent) => user.token({ resource: STOCKS, scope: 'stocks:read' });
+const stocks = (user: UserAgent, fresh = false) =>
+  user.token({ resource: STOCKS, scope: 'stocks:read', ...(fresh ? { fresh: '1' } : {}) });
 
 /** The browser up to the callback URL the AS sends it to (the AS's forms done, the callback not yet followed). */
 async function upToCallback(user: UserAgent): Promise<URL> {
@@ -234,7 +273,7 @@ function assertJsonError(t: ExecutionContext, res: BffResponse, error: string, d
   t.regex(res.headers.get('content-type') ?? '', /^application\/json/, name);
 }
 
-async function runCase(t: ExecutionContext, fault: FaultCase): Promise<{ ms: number }> {
+async function runCase(t: ExecutionContext, fault: FaultCase): Promise<{ ms: number; cases: number }> {
   const started = performance.now();
   const dataDir = await mkdtemp(join(tmpdir(), 'as-faults-'));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
@@ -245,13 +284,20 @@ async function runCase(t: ExecutionContext, fault: FaultCase): Promise<{ ms: num
       mock: { enabled: true },
       logLevel: 'debug',
       log: (line) => logs.push(line),
-      ...(fault.asTimeoutMs ? { tokens: { asTimeoutMs: fault.asTimeoutMs } } : {}),
+      tokens: {
+        ...(fault.asTimeoutMs ? { asTimeoutMs: fault.asTimeoutMs } : {}),
+        ...(fault.strategy ? { strategy: fault.strategy } : {}),
+      },
     },
   });
   // The restarted AS (the "stopped" case) is a new server: close whichever runs at the end.
   t.teardown(() => stack.as.close().catch(() => {}));
   const user = stack.browser();
-  const w: World = { stack, user, intercept: undefined, dataDir };
+  const w: World = { stack, user, intercept: undefined, dataDir, mark: 0 };
+  const provoke = async () => {
+    w.mark = stack.grants.length;
+    await fault.provoke(w);
+  };
   stack.interceptAs(async (req, res) => (req.url?.startsWith('/token') && w.intercept ? w.intercept(req, res) : false));
   const heal = async () => {
     if (fault.heal) await fault.heal(w);
@@ -266,7 +312,7 @@ async function runCase(t: ExecutionContext, fault: FaultCase): Promise<{ ms: num
   stack.advance(Number(first.body.expires_in) * 1000);
 
   // bff-token, a refresh due, into the fault.
-  await fault.provoke(w);
+  await provoke();
   const from = logs.length;
   const during = await stocks(user);
   if ('error' in fault.token) {
@@ -286,10 +332,18 @@ async function runCase(t: ExecutionContext, fault: FaultCase): Promise<{ ms: num
   t.is((await user.sessionInfo()).status, 200, `${fault.name}: the session is kept`);
   t.is(await stack.sessionId(user), sid, fault.name);
   await heal();
+  // Healthy again: every token it holds expired, the same session gets one from the AS, by a
+  // refresh: its refresh token (rotated or not during the fault) still works.
+  stack.advance(600_000);
+  const again = await stocks(user);
+  t.is(again.status, 200, `${fault.name}: after healing ${JSON.stringify(again.body)}`);
+  t.is(again.headers.get('tmi-bff-token-source'), fault.strategy ?? 'refresh', fault.name);
+  t.is(await stack.sessionId(user), sid, fault.name);
 
   // The sign-in's code redemption, into the fault (a second sign-in over the same session).
+  if (fault.callback === undefined) return { ms: performance.now() - started, cases: 1 };
   const callback = await upToCallback(user);
-  await fault.provoke(w);
+  await provoke();
   const back = await user.fetch(callback.pathname + callback.search);
   if (fault.callback === 'signed-in') {
     t.is(back.status, 303, `${fault.name}: the sign-in completes`);
@@ -304,29 +358,84 @@ async function runCase(t: ExecutionContext, fault: FaultCase): Promise<{ ms: num
   }
   await heal();
 
-  // Healthy again: the (same or new) session gets a token without another sign-in.
-  const after = await stocks(user);
+  // Healthy again: the session (the same, or the new one where the sign-in completed) gets a token
+  // from the AS without another sign-in.
+  const after = await stocks(user, true);
   t.is(after.status, 200, `${fault.name}: after healing ${JSON.stringify(after.body)}`);
   t.is(after.body.scope, 'stocks:read', fault.name);
   if (fault.callback !== 'signed-in') t.is(await stack.sessionId(user), sid, fault.name);
   // A later sign-in works too.
   t.is((await user.signIn({ persona: 'alice' })).status, 303, `${fault.name}: signing in again works`);
   t.is((await stocks(user)).status, 200, fault.name);
-  return { ms: performance.now() - started };
+  return { ms: performance.now() - started, cases: 2 };
 }
 
 test('D6: each AS fault, on bff-token with a refresh due and on the code redemption: the spec’s JSON error, and the session survives', async (t) => {
   // About 20 s on a quiet 2-core machine; the bound leaves room for a loaded one.
   t.timeout(180_000);
   const timings: string[] = [];
+  let cases = 0;
   for (const fault of CASES) {
-    const { ms } = await runCase(t, fault);
-    timings.push(`${fault.name} ${Math.round(ms)} ms`);
+    const run = await runCase(t, fault);
+    cases += run.cases;
+    timings.push(`${fault.name} ${Math.round(run.ms)} ms`);
   }
   recordResult(t, {
     area: 'AS faults',
-    tried: `${CASES.length} AS faults (stopped, dropping connections, slow, HTTP 500 with and without an OAuth error, invalid JSON, non-JSON 200, body cut short, no access_token, no expires_in), each on bff-token with a refresh due and on the sign-in's code redemption`,
-    cases: CASES.length * 2,
+    tried: `${CASES.length} AS faults (stopped, dropping connections, slow, HTTP 500 with and without an OAuth error, invalid JSON, non-JSON 200, body cut short, no access_token, the token exchange failing after the refresh, no expires_in), each on bff-token with a refresh due and, where it applies, on the sign-in's code redemption`,
+    cases,
     figures: `0 5xx, 0 lost sessions; every session got a token again once the AS was healthy; per case ${timings.join(', ')}`,
+  });
+});
+
+test('D6: an answer cut off after the AS rotated the refresh token: temporarily_unavailable, then the AS’s invalid_grant relayed and backend_not_ready (sign_in); never a 5xx', async (t) => {
+  // The limit of "the session survives": the rotated refresh token was in the lost answer, and an
+  // AS that rotates on every use (RFC 9700 §4.14.2, as the mock AS does) refuses the spent one and
+  // revokes the grant. Only an AS with a reuse interval would take it again.
+  const started = performance.now();
+  const stack = await startStack(t);
+  const user = stack.browser();
+  await user.signIn({ persona: 'alice' });
+  const first = await stocks(user);
+  stack.advance(Number(first.body.expires_in) * 1000);
+  let cut = true;
+  stack.interceptAs(async (req, res) => {
+    if (!cut || !req.url?.startsWith('/token')) return false;
+    // The AS answers in full; the connection ends halfway through its body.
+    res.end = ((chunk?: unknown) => {
+      const body = String(chunk ?? '');
+      res.write(body.slice(0, body.length / 2), () => res.socket?.destroy());
+      return res;
+    }) as typeof res.end;
+    return false;
+  });
+
+  const lost = await stocks(user);
+  assertJsonError(
+    t,
+    lost,
+    'temporarily_unavailable',
+    /^the authorization server broke off its answer before the end; try again shortly$/,
+    'cut',
+  );
+  const rotated = stack.grants.filter((g) => g.grant_type === 'refresh_token' && g.ok);
+  t.is(rotated.length, 2, 'the AS rotated the refresh token (its answer was lost)');
+  cut = false;
+
+  const refused = await stocks(user);
+  assertJsonError(t, refused, 'invalid_grant', /./, 'the spent refresh token');
+  const notReady = await stocks(user);
+  t.is(notReady.status, 400);
+  t.like(notReady.body, { error: 'backend_not_ready', remediation: 'sign_in' });
+  const info = await user.sessionInfo();
+  t.is(info.status, 200, 'the session itself is kept, and says why no token can be had');
+  t.like(info.body, { tokens_unavailable: { error: 'backend_not_ready', remediation: 'sign_in' } });
+  t.is((await user.signIn({ persona: 'alice' })).status, 303);
+  t.is((await stocks(user)).status, 200, 'a new sign-in gets tokens again');
+  recordResult(t, {
+    area: 'AS faults',
+    tried: 'a refresh answer cut off after the AS rotated the refresh token (an AS that rotates on every use)',
+    cases: 1,
+    figures: `0 5xx; temporarily_unavailable, then invalid_grant relayed, then backend_not_ready (sign_in); the session kept, tokens again after a new sign-in; ${Math.round(performance.now() - started)} ms`,
   });
 });
