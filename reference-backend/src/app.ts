@@ -106,6 +106,8 @@ export async function createBackend(config: BackendConfig): Promise<Backend> {
           onExpired,
           // Past LOWDB_MAX_ENTRIES: the start-up log says to move to Redis.
           onWarning: (message) => log(`store: ${message}`),
+          // After a failed write (disk full, folder read-only): the store writes again until it can.
+          onRecovered: (message) => log(`store: ${message}`),
           ...storeOptions,
         })
       : new MemoryStore({ onExpired, ...storeOptions });

@@ -36,6 +36,12 @@ export interface LowdbStoreOptions extends MemoryStoreOptions {
    * warning with code `TMI_BFF_STORE_TOO_LARGE`.
    */
   onWarning?: (message: string) => void;
+  /**
+   * Told when the shard files whose writes failed (disk full, folder read-only; the store then
+   * throws `StoreWriteFailed`) have all been written after all: the store writes each again by
+   * itself until it can. Default: none.
+   */
+  onRecovered?: (message: string) => void;
 }
 
 /** The folder of the store named `file`: `file` without `.json`, or `file.d`. */
@@ -61,6 +67,7 @@ export class LowdbStore extends MemoryStore {
       options.shards ?? DEFAULT_SHARDS,
       options.file,
     );
+    shards.onRecovered = options.onRecovered;
     const store = new LowdbStore(options, shards);
     store.load(entries);
     const expired = store.removeExpired();

@@ -37,6 +37,9 @@ interface Manifest {
 }
 
 const MANIFEST = 'manifest.json';
+/** How long a shard whose write failed waits before it is written again; doubled after each failure, up to `RETRY_MAX_MS`. */
+const RETRY_MS = 250;
+const RETRY_MAX_MS = 5000;
 const READ_AT_ONCE = 16;
 const SHARD_FILE = /^shard-(\d+)-of-(\d+)\.json$/;
 const shardFile = (index: number, count: number) =>
@@ -57,6 +60,10 @@ export class ShardFolder {
   readonly #files: Array<CoalescedFile<ShardDocument>>;
   /** The latest write asked of each shard. */
   readonly #last: Array<Promise<void> | undefined>;
+  /** Shards whose latest write failed, and the timer of their next write. */
+  readonly #retries = new Map<number, NodeJS.Timeout | undefined>();
+  /** Told when every shard whose write failed (disk full, folder read-only) has been written after all. */
+  onRecovered: ((message: string) => void) | undefined;
 
   /**
    * The JSON text of each entry (`"key":{"value":…,"expiresAt":…}`), made when its shard is first
@@ -152,13 +159,41 @@ export class ShardFolder {
     if (entry) file.data.entries[key] = entry;
     else delete file.data.entries[key];
     this.#texts.delete(key);
-    const written = file.flush();
+    return this.#flush(index, RETRY_MS);
+  }
+
+  /**
+   * Writes shard `index`. When that fails, the shard is written again after `retryMs` (then twice
+   * as long, and so on) until it succeeds: what is in memory reaches the disk once space or
+   * permission is back, without waiting for another change of that shard.
+   */
+  #flush(index: number, retryMs: number): Promise<void> {
+    const written = (this.#files[index] as CoalescedFile<ShardDocument>).flush();
     this.#last[index] = written;
+    written.then(
+      () => {
+        if (!this.#retries.has(index)) return;
+        clearTimeout(this.#retries.get(index));
+        this.#retries.delete(index);
+        if (this.#retries.size === 0) this.onRecovered?.(`${this.folder} is written again: every change is on disk`);
+      },
+      () => {
+        if (this.#retries.get(index)) return;
+        const timer = setTimeout(() => {
+          this.#retries.set(index, undefined);
+          this.#flush(index, Math.min(retryMs * 2, RETRY_MAX_MS)).catch(() => {});
+        }, retryMs);
+        timer.unref();
+        this.#retries.set(index, timer);
+      },
+    );
     return written;
   }
 
   /** Resolves once every change made before the call is on disk; a shard whose write failed is written again. */
   async flushed(): Promise<void> {
+    for (const timer of this.#retries.values()) clearTimeout(timer);
+    this.#retries.clear();
     await Promise.all(this.#files.map((file, i) => this.#last[i]?.catch(() => file.flush())));
   }
 

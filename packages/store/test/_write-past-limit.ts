@@ -1,7 +1,7 @@
 /**
  * Child process of the atomic-write test: opens the LowdbStore at argv[2] and stores a value of
- * argv[3] bytes in it, then prints the error code of the failed write ("EFBIG" under `ulimit -f`),
- * or "written".
+ * argv[3] bytes in it, then prints the error code of the failed write and of its cause
+ * ("TMI_BFF_STORE_WRITE_FAILED EFBIG" under `ulimit -f`), or "written".
  */
 import { LowdbStore } from '../src/index.js';
 
@@ -12,5 +12,6 @@ try {
   await store.set('session:big', 'x'.repeat(Number(size)));
   console.log('written');
 } catch (err) {
-  console.log((err as NodeJS.ErrnoException).code ?? String(err));
+  const cause = (err as Error).cause as NodeJS.ErrnoException | undefined;
+  console.log([(err as NodeJS.ErrnoException).code ?? String(err), cause?.code].filter(Boolean).join(' '));
 }

@@ -69,8 +69,8 @@ test('LowdbStore: a write that fails halfway leaves the previous file intact, an
     file,
     String(LIMIT_BLOCKS * 512 * 16),
   ]);
-  // The child really did fail halfway through its write.
-  t.is(stdout.trim(), 'EFBIG');
+  // The child really did fail halfway through its write, and the store said so with its own error.
+  t.is(stdout.trim(), 'TMI_BFF_STORE_WRITE_FAILED EFBIG');
 
   const now = await readFile(shard);
   t.true(now.equals(old), `the file is ${now.length} bytes (was ${old.length}): ${now.subarray(0, 60)}…`);
