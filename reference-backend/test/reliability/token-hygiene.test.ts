@@ -13,7 +13,10 @@
  *   sign-out's redirect to the AS's end-session endpoint (docs/walkthrough/04-logout.md);
  * - no log line holds a whole access, refresh or ID token;
  * - the flow stream shows tokens shortened (`abcdef…wxyz`), a refresh token never.
+ * The code flow's one-time secrets (authorization codes, PKCE verifiers, from the same AS event)
+ * and the backend's own keys (client secret, cookie key, store key) appear in neither.
  */
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { signIn } from '@tmi-bff/mock-as/testing';
 import { recordResult } from '@tmi-bff/store/testing';
@@ -74,12 +77,18 @@ interface Issued {
   access: Set<string>;
   refresh: Set<string>;
   id: Set<string>;
+  /** The other one-time secrets of the code flow: authorization codes and PKCE verifiers. */
+  codes: Set<string>;
 }
 
 function issuedBy(stack: Stack): Issued {
-  const issued: Issued = { access: new Set(), refresh: new Set(), id: new Set() };
+  const issued: Issued = { access: new Set(), refresh: new Set(), id: new Set(), codes: new Set() };
   stack.as.provider.on('grant.success', (ctx) => {
     const body = ctx.body as Record<string, unknown>;
+    const params = (ctx.oidc.params ?? {}) as Record<string, unknown>;
+    for (const name of ['code', 'code_verifier']) {
+      if (typeof params[name] === 'string') issued.codes.add(params[name]);
+    }
     if (typeof body.access_token === 'string') issued.access.add(body.access_token);
     if (typeof body.refresh_token === 'string') issued.refresh.add(body.refresh_token);
     if (typeof body.id_token === 'string') issued.id.add(body.id_token);
@@ -241,16 +250,33 @@ test('Token hygiene: no response carries a refresh or ID token (but the sign-out
   const totals = { responses: 0, lines: 0, frames: 0, access: 0, refresh: 0, id: 0, shortened: 0 };
   for (const strategy of ['refresh', 'exchange'] as const) {
     const lines: string[] = [];
+    const cookieKey = randomBytes(32).toString('base64url');
+    const dataKey = randomBytes(32);
     const stack = await startStack(t, {
       as: { faults: { enabled: true } },
-      backend: { mock: { enabled: true }, logLevel: 'debug', log: (line) => lines.push(line), tokens: { strategy } },
+      backend: {
+        mock: { enabled: true },
+        logLevel: 'debug',
+        log: (line) => lines.push(line),
+        tokens: { strategy },
+        cookieKeys: [cookieKey],
+        dataKey,
+      },
     });
+    // The backend's own secrets: its client secret, its cookie key, the key that seals its store.
+    const own = [
+      String(stack.backend.config.client.secret ?? ''),
+      cookieKey,
+      ...['hex', 'base64', 'base64url'].map((f) => dataKey.toString(f as BufferEncoding)),
+    ];
+    t.true((own[0] ?? '').length >= 8, 'the client has a secret');
     const captured = captureResponses(stack.server);
     const issued = issuedBy(stack);
     const signedOut = await wholeFlow(t, stack, captured);
 
     // The search is not empty: the AS issued each kind, the backend logged, and served access tokens.
     t.true(issued.refresh.size >= 5 && issued.id.size >= 4 && issued.access.size >= 10, JSON.stringify(totals));
+    t.true(issued.codes.size >= 8, 'codes and verifiers of every sign-in');
     t.true(lines.some((l) => l.startsWith('bff.token.success')));
     const all = captured.map((r) => ({ r, ...wire(r) }));
     const served = all.filter((c) => c.r.url.startsWith('/.well-known/bff-token') && c.r.res.statusCode === 200);
@@ -262,6 +288,9 @@ test('Token hygiene: no response carries a refresh or ID token (but the sign-out
       const where = `${strategy}: ${r.method} ${r.url}`;
       for (const token of issued.refresh) {
         t.false(head.includes(token) || body.includes(token), `${where} carries a refresh token`);
+      }
+      for (const secret of [...issued.codes, ...own]) {
+        t.false(head.includes(secret) || body.includes(secret), `${where} carries a code, verifier or key`);
       }
       for (const token of issued.id) {
         if (!head.includes(token) && !body.includes(token)) continue;
@@ -287,10 +316,11 @@ test('Token hygiene: no response carries a refresh or ID token (but the sign-out
 
     t.is(hints, 1, `${strategy}: the sign-out's id_token_hint was seen (the capture reads headers)`);
 
-    const tokens = [...issued.access, ...issued.refresh, ...issued.id];
+    const tokens = [...issued.access, ...issued.refresh, ...issued.id, ...issued.codes, ...own];
     const logged = [...lines, ...stdio.join('').split('\n')];
     for (const line of logged) {
-      for (const token of tokens) t.false(line.includes(token), `${strategy}: a log line holds a whole token: ${line}`);
+      for (const token of tokens)
+        t.false(line.includes(token), `${strategy}: a log line holds a whole token or secret: ${line}`);
     }
 
     // The flow stream: every token-like member shortened, a refresh token only said to exist.
@@ -330,6 +360,6 @@ test('Token hygiene: no response carries a refresh or ID token (but the sign-out
     tried:
       'a whole session life (sign-in, bff-token by refresh and by token exchange, consent, sessioninfo, every mock-mode knob, the flow stream, sign-out, back-channel logout), every response and log line searched for the AS-issued tokens',
     cases: totals.responses,
-    figures: `${totals.responses} responses and ${totals.lines} log lines searched for ${totals.access} access, ${totals.refresh} refresh and ${totals.id} ID tokens: 0 refresh or ID tokens in a response (the ID token only as the sign-out's id_token_hint to the AS), 0 whole tokens in a log line; ${totals.frames} flow frames, ${totals.shortened} values shortened; ${Math.round((performance.now() - started) / 100) / 10} s`,
+    figures: `${totals.responses} responses and ${totals.lines} log lines searched for ${totals.access} access, ${totals.refresh} refresh and ${totals.id} ID tokens (and the codes, PKCE verifiers and the backend's keys): 0 refresh or ID tokens in a response (the ID token only as the sign-out's id_token_hint to the AS), 0 whole tokens in a log line; ${totals.frames} flow frames, ${totals.shortened} values shortened; ${Math.round((performance.now() - started) / 100) / 10} s`,
   });
 });
