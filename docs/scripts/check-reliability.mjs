@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// The results table of docs/reliability.md names tests that exist. The table is written by
-// `npm run docs:reliability` (reliability-table.mjs) from the last run; each row's "what was tried"
-// ends with its test: `reference-backend/test/reliability/soak.test.ts` › "the test's exact title".
+// The tests docs/reliability.md names exist. The results table is written by `npm run docs:reliability`
+// (reliability-table.mjs) from the last run; each row's "what was tried" ends with its test, and the
+// findings elsewhere in the chapter cite theirs the same way, as docs/security.md does:
+//   `reference-backend/test/reliability/soak.test.ts` › "the test's exact title"; › "another title"
 // The check, which needs no run (a fresh clone has no test-results/):
 // - the chapter has the table's two markers;
-// - every test file the table names exists, and declares a test with that title (test-titles.mjs;
-//   a ${…} in a template title stands for any text, as the title recorded is the one that ran).
+// - every test file the chapter cites exists, and declares a test with each title cited after it
+//   (test-titles.mjs; a ${…} in a template title stands for any text, as the table records the
+//   title that ran), in the table, in other tables and in prose (fenced blocks aside);
 // - every RELIABILITY_* setting that a file of a test/reliability/ folder reads is a row of the
 //   chapter's settings table (a row that opens with it in backticks).
 //   node docs/scripts/check-reliability.mjs [--root DIR] [--chapter FILE]   (default: DIR/docs/reliability.md)
@@ -16,8 +18,9 @@ import { parseArgs } from 'node:util';
 import { BEGIN, END, reliabilityFolders } from './reliability-table.mjs';
 import { distance, titlesOf } from './test-titles.mjs';
 
-// A citation ends its cell: `path.test.ts` › "title" |, the title with its | escaped as \|.
-const CITATION = /`([^`\s]+\.test\.ts)`\s*›\s*"(.*?)"(?=\s*\|)/g;
+// A test file, or a title after it. A title ends at the quote followed by the end, the next citation
+// or the rest of the sentence, so it may hold quotes of its own; in a table its | is escaped as \|.
+const CITATION = /`([^`\s]+\.test\.ts)`|›\s*"(.*?)"(?=[.,;:]?(?:\s*(?:›|`|\||<br>|$)|\s+\())/g;
 
 /** The RELIABILITY_* settings the files of the test/reliability/ folders read: name → first file. */
 export function settingsRead(root) {
@@ -46,25 +49,58 @@ export function checkReliability(root, chapter = join(root, 'docs', 'reliability
   }
   const problems = [];
   let cited = 0;
-  for (let i = begin + 1; i < end; i += 1) {
-    for (const m of lines[i].matchAll(CITATION)) {
-      const [, file, raw] = m;
-      const title = raw.replace(/\\\|/g, '|');
-      cited += 1;
-      if (!existsSync(join(root, file))) {
-        problems.push(`${shown}:${i + 1}: ${file} does not exist: run the tests and npm run docs:reliability again`);
+  // In the results table the fix is a new run; elsewhere, an edit of the citation.
+  const fix = (line) =>
+    line > begin && line <= end ? ': run the tests and npm run docs:reliability again' : ': cite the exact title';
+  /** Checks the citations of one table row or paragraph, which starts at line `line`. */
+  const check = (text, line) => {
+    let file;
+    let exists = false;
+    for (const m of text.matchAll(CITATION)) {
+      if (m[1] !== undefined) {
+        file = m[1];
+        exists = existsSync(join(root, file));
+        if (!exists) problems.push(`${shown}:${line}: ${file} does not exist${fix(line)}`);
         continue;
       }
+      const title = m[2].replace(/\\\|/g, '|');
+      cited += 1;
+      if (file === undefined) {
+        problems.push(`${shown}:${line}: the title "${title}" follows no test file: put the file's path first`);
+        continue;
+      }
+      if (!exists) continue;
       const tests = titlesOf(root, file);
       if (tests.some((t) => t.matches.test(title))) continue;
       const closest = tests.map((t) => ({ t, d: distance(title, t.source) })).sort((a, b) => a.d - b.d)[0];
       problems.push(
-        `${shown}:${i + 1}: ${file} has no test titled "${title}"` +
+        `${shown}:${line}: ${file} has no test titled "${title}"` +
           (closest ? ` (the closest is "${closest.t.source}")` : '') +
-          ': run the tests and npm run docs:reliability again, or rename the test back',
+          `${fix(line)}, or rename the test back`,
       );
     }
-  }
+  };
+  let fenced = false;
+  let block = [];
+  const flush = () => {
+    if (block.length) check(block.map((b) => b.text.trim()).join(' '), block[0].line);
+    block = [];
+  };
+  lines.forEach((text, i) => {
+    if (/^\s*(```|~~~)/.test(text)) {
+      flush();
+      fenced = !fenced;
+    } else if (fenced) {
+      // code, not citations
+    } else if (text.trim().startsWith('|')) {
+      flush();
+      check(text, i + 1);
+    } else {
+      if (text.trim() === '' || /^\s*(#|- |\* |\d+\. )/.test(text)) flush();
+      if (text.trim() !== '') block.push({ text, line: i + 1 });
+    }
+  });
+  flush();
   // The settings: each one read is documented. (A row may come before its test: the chapter can be
   // written ahead of the tests it describes.)
   const read = settingsRead(root);
@@ -89,6 +125,6 @@ if (isMain) {
     process.exit(1);
   }
   console.log(
-    `reliability: the results table names ${cited} tests, each found in its file; ${settings} RELIABILITY_* settings, each documented`,
+    `reliability: ${cited} test titles cited, each found in its file; ${settings} RELIABILITY_* settings, each documented`,
   );
 }

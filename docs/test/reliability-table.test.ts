@@ -132,17 +132,18 @@ test('a chapter without the markers is refused, naming them', (t) => {
   );
 });
 
-test('the check passes on the written table and on a chapter with no run yet, and fails when a named test is renamed', (t) => {
+test('the check passes on the written table and on a chapter with no run yet, and fails when a test it names, in the table or in prose, is renamed', (t) => {
   inCopy(undefined, (dir) => {
     const { root, chapter } = paths(dir);
-    t.deepEqual(checkReliability(root, chapter), { problems: [], cited: 0, settings: 1 });
+    t.deepEqual(checkReliability(root, chapter), { problems: [], cited: 1, settings: 1 });
     write(dir);
-    t.deepEqual(checkReliability(root, chapter), { problems: [], cited: 3, settings: 1 });
+    t.deepEqual(checkReliability(root, chapter), { problems: [], cited: 4, settings: 1 });
     const file = join(root, 'app', 'test', 'csrf.test.ts');
     writeFileSync(file, readFileSync(file, 'utf8').replace('every session route', 'each session route'));
     const { problems } = checkReliability(root, chapter);
     t.deepEqual(problems, [
       'docs/reliability.md:12: app/test/csrf.test.ts has no test titled "csrf: a cross-site form POST is refused on every session route | sign-out included" (the closest is "csrf: a cross-site form POST is refused on each session route | sign-out included"): run the tests and npm run docs:reliability again, or rename the test back',
+      'docs/reliability.md:19: app/test/csrf.test.ts has no test titled "csrf: a cross-site form POST is refused on every session route | sign-out included" (the closest is "csrf: a cross-site form POST is refused on each session route | sign-out included"): cite the exact title, or rename the test back',
     ]);
   });
 });
