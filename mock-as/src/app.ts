@@ -19,6 +19,7 @@ import { createFaults, type Faults } from './faults.js';
 import { TOKEN_EXCHANGE_DUPLICABLE, TOKEN_EXCHANGE_PARAMETERS, tokenExchangeGrant } from './grants/token-exchange.js';
 import { interactionRoutes } from './interactions/routes.js';
 import { loadOrCreateKeys } from './keys.js';
+import { answerClientError } from './middleware/client-error.js';
 import { interactionErrors } from './middleware/interaction-errors.js';
 import { introspectJwtAccessTokens } from './middleware/jwt-introspection.js';
 import { logRequests } from './middleware/log-request.js';
@@ -139,6 +140,8 @@ export interface StartOptions extends Omit<MockAsConfig, 'issuer'> {
 export async function startMockAs(options: StartOptions): Promise<RunningMockAs> {
   const host = options.host ?? '127.0.0.1';
   const server = createServer();
+  // What the HTTP parser refuses (a head over its size limit) gets a page too (client-error.ts).
+  server.on('clientError', answerClientError);
   // Requests that arrive while the AS is still being built (key generation on a first start) wait
   // for it, rather than hanging on a server with no handler.
   let handler: RequestListener | undefined;

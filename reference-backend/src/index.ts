@@ -1,5 +1,6 @@
 /** @tmi-bff/reference-backend: the spec-literal TMI-BFF backend, as a library for tests and tools. */
 export { type Backend, createBackend } from './app.js';
+export { answerClientError } from './client-error.js';
 export {
   type BackendConfig,
   type ClientAuthMethod,

@@ -8,6 +8,7 @@ import { createServer } from 'node:http';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createBackend } from './app.js';
+import { answerClientError } from './client-error.js';
 import { type BackendConfig, configFromEnv } from './config.js';
 import { effectiveConfiguration } from './effective-config.js';
 import { checkAuthorizationServer, type Finding, type StartupReport } from './startup-check.js';
@@ -70,6 +71,8 @@ async function main(): Promise<void> {
   }
   const server = createServer(backend.app.callback());
   server.on('upgrade', backend.upgrade);
+  // What the HTTP parser refuses (a head over its size limit) gets a JSON error too (client-error.ts).
+  server.on('clientError', answerClientError);
   server.listen(port, host);
   await once(server, 'listening');
   const front = config.frontend

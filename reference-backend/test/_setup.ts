@@ -20,7 +20,7 @@ import {
 import { CookieJar, fetchWithJar, type SignInOptions, signIn } from '@tmi-bff/mock-as/testing';
 import type { ExecutionContext } from 'ava';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { type Backend, type BackendConfig, createBackend, withDefaults } from '../src/index.js';
+import { answerClientError, type Backend, type BackendConfig, createBackend, withDefaults } from '../src/index.js';
 
 /** The session cookie's name on http (over https it takes the __Host- prefix). */
 export const SESSION_COOKIE = 'bff-session';
@@ -75,6 +75,8 @@ export function demoConfig(seed: Seed, origin: string, issuer: string): BackendC
 
 export async function startStack(t: ExecutionContext, options: StackOptions = {}): Promise<Stack> {
   const server = createServer();
+  // As server.ts: what the HTTP parser refuses gets a JSON error.
+  server.on('clientError', answerClientError);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
