@@ -11,7 +11,7 @@
  * check the session is kept, heal, and the same session gets a token by a refresh; then a second
  * sign-in into the fault (its callback's page), heal, and the session gets a token again. One case
  * fails the token exchange after its refresh (BFF_DOWNSCOPING=exchange): the rotated refresh token
- * must have been kept. Bounded: one stack per case, about 2 s each (the slow AS's 2.5 s waits twice).
+ * must have been kept. Bounded: one stack per case, about 2 s each (the slow AS's 3 s waits twice).
  *
  * The limit, in a test of its own: an answer lost after the AS rotated the refresh token loses the
  * grant at an AS that rotates on every use; the app is told to sign in, never given a 5xx.
@@ -123,8 +123,8 @@ const CASES: FaultCase[] = [
   },
   {
     name: 'slower than BFF_AS_TIMEOUT_MS (mock AS knob as/fail delayMs)',
-    asTimeoutMs: 1000,
-    provoke: (w) => knob(w, '/as/fail', { count: 1, delayMs: 2500 }),
+    asTimeoutMs: 1500,
+    provoke: (w) => knob(w, '/as/fail', { count: 1, delayMs: 3000 }),
     // The late answer lands (and is stored, D6): the AS has answered the delayed request.
     async heal(w) {
       const deadline = Date.now() + 10_000;
