@@ -227,3 +227,22 @@ export async function snapshotOf(stack: Stack, user: UserAgent): Promise<string>
   }).then((r) => r.text());
   return JSON.stringify({ key, record, grant, faults });
 }
+
+/**
+ * What an answer says, for comparing two: its status, where it redirects (origin, path and the
+ * names of its parameters: their values are fresh each time), and its body when `body`.
+ */
+export function fingerprint(
+  res: { status: number; headers: Headers; text: string },
+  origin: string,
+  body: boolean,
+): string {
+  const location = res.headers.get('location');
+  const to = location && URL.canParse(location, origin) ? new URL(location, origin) : undefined;
+  return JSON.stringify([
+    res.status,
+    to && `${to.origin}${to.pathname}`,
+    to && [...new Set(to.searchParams.keys())].sort(),
+    body && res.status < 300 ? res.text : '',
+  ]);
+}

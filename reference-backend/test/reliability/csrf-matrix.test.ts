@@ -18,6 +18,7 @@ import test from 'ava';
 import { STOCKS, type Stack, type UserAgent } from '../_setup.js';
 import {
   FOREIGN,
+  fingerprint,
   fullStack,
   listRoutes,
   ownHeaders,
@@ -256,17 +257,6 @@ test('D4 (TMI-37): every route of the backend is in the CSRF matrix; every hosti
 
   // The legitimate request of each route passes; a route uses the session where the table says:
   // with the session's cookie, it answers otherwise than without one.
-  // Bodies that differ between two answers without a session (a nonce) are left out.
-  const fingerprint = (res: { status: number; headers: Headers; text: string }, body: boolean) => {
-    const location = res.headers.get('location');
-    const to = location && URL.canParse(location, stack.origin) ? new URL(location, stack.origin) : undefined;
-    return JSON.stringify([
-      res.status,
-      to && `${to.origin}${to.pathname}`,
-      to && [...new Set(to.searchParams.keys())].sort(),
-      body && res.status < 300 ? res.text : '',
-    ]);
-  };
   // A browser of its own for each route, signed in before any knob takes the AS down: some of these
   // requests end or change the session they are given.
   const users = new Map<string, UserAgent>();
@@ -298,10 +288,11 @@ test('D4 (TMI-37): every route of the backend is in the CSRF matrix; every hosti
     const again = await send(stack.browser(), row.path, init);
     const res = await send(user, row.path, init);
     requests += 3;
+    // A body that differs between two answers without a session (a nonce) is left out.
     const body = anonymous.text === again.text;
     legitimate += 1;
     expect(res.status === row.ok, `${name}: the legitimate request answered ${res.status}, not ${row.ok}`);
-    const [without, withCookie] = [fingerprint(anonymous, body), fingerprint(res, body)];
+    const [without, withCookie] = [fingerprint(anonymous, stack.origin, body), fingerprint(res, stack.origin, body)];
     const uses = without !== withCookie;
     expect(
       uses === row.session,
