@@ -42,6 +42,8 @@ const RETRY_MS = 250;
 const RETRY_MAX_MS = 5000;
 const READ_AT_ONCE = 16;
 const SHARD_FILE = /^shard-(\d+)-of-(\d+)\.json$/;
+/** A replacement's temporary file (private-file.ts): one left in the folder is a write a crash cut short. */
+const TEMPORARY_FILE = /^\.(?:shard-\d+-of-\d+|manifest)\.json\.[0-9a-f]+\.tmp$/;
 const shardFile = (index: number, count: number) =>
   `shard-${String(index).padStart(3, '0')}-of-${String(count).padStart(3, '0')}.json`;
 
@@ -106,6 +108,8 @@ export class ShardFolder {
     const current = manifest?.shards ?? count;
     // A shard never written has no file yet.
     const present = new Set(await readdir(folder));
+    // One process per folder: a temporary file found at open belongs to a write that never finished.
+    for (const name of present) if (TEMPORARY_FILE.test(name)) await rm(join(folder, name), { force: true });
     const files =
       current === count
         ? shards.#files

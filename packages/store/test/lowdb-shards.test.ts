@@ -151,6 +151,22 @@ test('LowdbStore: shard files of a reshard that stopped before its manifest are 
   t.false((await files(folder)).includes('shard-003-of-008.json'));
 });
 
+test('LowdbStore: the temporary files of writes a crash cut short are removed at open, and the shards are kept', async (t) => {
+  const file = await tempFile(t);
+  const folder = lowdbFolder(file);
+  const first = await LowdbStore.open({ file, shards: 2 });
+  await first.set('session:real', 'kept');
+  await first.close();
+  // What a SIGKILL leaves in the middle of replacing a shard and the manifest: half-written temporary files.
+  await writeFile(join(folder, '.shard-001-of-002.json.0a1b2c3d4e5f.tmp'), '{"version":1,"entr', { mode: 0o600 });
+  await writeFile(join(folder, '.manifest.json.a1b2c3d4e5f6.tmp'), '', { mode: 0o600 });
+
+  const again = await LowdbStore.open({ file, shards: 2 });
+  t.teardown(() => again.close());
+  t.is(await again.get('session:real'), 'kept');
+  t.false((await files(folder)).some((name) => name.endsWith('.tmp')));
+});
+
 test('LowdbStore: the folder is 0700 and its files 0600', async (t) => {
   const file = await tempFile(t);
   const store = await LowdbStore.open({ file, shards: 4 });

@@ -53,8 +53,8 @@ interface Tracked {
  * refresh token (and stored that), but its answer never reached the backend's store, so the backend
  * presents the token it holds, which the AS has seen used: RFC 9700 §4.14.2 reuse detection
  * revokes the grant. That is the protocol's own window, not a lost write: such a session must
- * still be there, and its bff-token answers the AS's refusal cleanly (TMI-BFF-01 §4.3.3, D6);
- * an idle session must refresh.
+ * still be there, its bff-token answers the AS's refusal cleanly (TMI-BFF-01 §4.3.3, D6), and
+ * the next one says to sign in again (D13); an idle session must refresh.
  */
 async function afterRestart(t: ExecutionContext, sessions: Tracked[]) {
   let working = 0;
@@ -65,6 +65,9 @@ async function afterRestart(t: ExecutionContext, sessions: Tracked[]) {
     const token = await refresh(one.user);
     if (info.status === 200 && token.status === 200) working += 1;
     else if (one.inFlight && info.status === 200 && token.status === 400 && token.body.error === 'invalid_grant') {
+      // D13: the dead refresh token is forgotten; the app is told to sign the user in again.
+      const again = await refresh(one.user);
+      t.like(again.body, { error: 'backend_not_ready', remediation: 'sign_in' });
       rotatedAway += 1;
     } else
       failures.push(
