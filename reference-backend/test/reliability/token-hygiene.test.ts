@@ -144,11 +144,15 @@ const knob = (user: UserAgent, path: string, body?: unknown) =>
 
 /** The browser signs out from the app, and confirms at the AS, which sends it back to the app. */
 async function signOut(stack: Stack, user: UserAgent): Promise<string> {
-  const out = await user.fetch('/auth/logout', { method: 'POST', headers: { origin: stack.origin } });
+  // Back to a page other than `/`: the AS returns through /auth/signed-out.
+  const out = await user.fetch('/auth/logout?returnTo=%2Fstocks', {
+    method: 'POST',
+    headers: { origin: stack.origin },
+  });
   const location = out.headers.get('location') ?? '';
   if (out.status !== 303 || !location.startsWith(stack.as.issuer)) throw new Error(`sign-out answered ${out.status}`);
-  const page = await user.fetch(location);
-  const html = await page.text();
+  const confirm = await user.fetch(location);
+  const html = await confirm.text();
   const action = /<form id="op.logoutForm" method="post" action="([^"]+)"/.exec(html)?.[1];
   const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1];
   if (!action || !xsrf) throw new Error('no logout form at the AS');
@@ -158,7 +162,9 @@ async function signOut(stack: Stack, user: UserAgent): Promise<string> {
     body: new URLSearchParams({ xsrf, logout: 'yes' }),
   });
   const back = confirmed.headers.get('location') ?? '';
-  if (back.startsWith(stack.origin)) await user.fetch(back);
+  if (!back.startsWith(`${stack.origin}/auth/signed-out?`)) throw new Error(`the AS sent the browser to ${back}`);
+  const page = (await user.fetch(back)).headers.get('location');
+  if (page !== '/stocks') throw new Error(`signed out to ${page}`);
   return location;
 }
 
@@ -296,7 +302,7 @@ test('Token hygiene: no response carries a refresh or ID token (but the sign-out
         if (!head.includes(token) && !body.includes(token)) continue;
         // OIDC RP-Initiated Logout 1.0 §2: the sign-out's redirect to the AS, as id_token_hint only
         // (and in the "Redirecting to …" text Koa writes for it).
-        t.is(r.url, '/auth/logout', `${where} carries an ID token`);
+        t.true(r.url.startsWith('/auth/logout?'), `${where} carries an ID token`);
         const location = new URL(String(r.res.getHeader('location')));
         t.is(location.href, signedOut);
         t.is(`${location.origin}${location.pathname}`, `${stack.as.issuer}/session/end`);
