@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Router from '@koa/router';
-import { CSRF_HEADER, META_NAMES, ROUTES } from '@tmi-bff/koa';
+import { CSRF_HEADER, META_NAMES, ROUTES, WELL_KNOWN } from '@tmi-bff/koa';
 import type { ExecutionContext } from 'ava';
 import type { Middleware } from 'koa';
 import { HEAD_MARKER } from '../../src/spa.js';
@@ -180,7 +180,10 @@ export async function listRoutes(stack: Stack): Promise<ListedRoute[]> {
   }));
   const home = await (await fetch(new URL('/', stack.origin))).text();
   for (const key of ['bffToken', 'bffSessionInfo'] as const) {
-    const path = new RegExp(`<meta name="${META_NAMES[key]}" content="([^"]+)">`).exec(home)?.[1];
+    // With the user's app in front (proxy mode), `/` is the app's own page: the backend's defaults.
+    const path =
+      new RegExp(`<meta name="${META_NAMES[key]}" content="([^"]+)">`).exec(home)?.[1] ??
+      (stack.backend.config.frontend ? WELL_KNOWN[key] : undefined);
     if (!path) throw new Error(`the home page advertises no ${META_NAMES[key]}`);
     listed.push({ name: ROUTES[key], path });
   }

@@ -12,10 +12,13 @@
  *
  * About 500 requests on loopback; no environment settings.
  */
+import { once } from 'node:events';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { CSRF_HEADER } from '@tmi-bff/koa';
 import { recordResult } from '@tmi-bff/store/testing';
 import test from 'ava';
-import { STOCKS, type Stack, type UserAgent } from '../_setup.js';
+import { STOCKS, type Stack, startStack, type UserAgent } from '../_setup.js';
 import {
   FOREIGN,
   fingerprint,
@@ -306,5 +309,107 @@ test('D4 (TMI-37): every route of the backend is in the CSRF matrix; every hosti
     tried: `every route listed from the app's router and meta tags (${listed.length}): a cross-site form POST, a no-cors fetch, no CSRF header, a foreign or null Origin, Sec-Fetch-Site cross-site and same-site; other path spellings and methods of the defended routes; each route's legitimate request`,
     cases: requests,
     figures: `${refused} hostile requests refused with the route's own error, ${taken} GET navigations answered by design, 0 sessions changed; ${variants} path and method variants refused or unknown; ${legitimate} legitimate requests passed`,
+  });
+});
+
+test("D4: in proxy mode, every path the backend does not own reaches the dev server without the backend's cookies, whatever its spelling, and the backend's own routes keep their defence", async (t) => {
+  t.timeout(120_000);
+  // The user's dev server: it records what reaches it.
+  const seen: Array<{ method: string; url: string; headers: IncomingHttpHeaders }> = [];
+  const dev = createServer((req, res) => {
+    seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+    req.resume();
+    res.setHeader('content-type', 'text/plain');
+    res.end('dev server');
+  });
+  dev.listen(0, '127.0.0.1');
+  await once(dev, 'listening');
+  t.teardown(() => dev.close());
+  const stack = await startStack(t, {
+    backend: {
+      mock: { enabled: true },
+      frontend: { proxy: `http://127.0.0.1:${(dev.address() as AddressInfo).port}` },
+    },
+    as: { faults: { enabled: true } },
+  });
+  const victim = stack.browser();
+  await victim.signIn({ persona: 'alice' });
+  victim.jar.set(new URL(stack.origin).hostname, 'theme', 'dark');
+
+  // The same route table, less the sample SPA's routes (not served in front of the user's app).
+  const names = (await listRoutes(stack)).map((r) => r.name);
+  t.deepEqual(
+    names.filter((n) => !(n in ROUTE_TABLE)),
+    [],
+    'routes not in the CSRF matrix: give each a row in reliability/_csrf-matrix.ts ROUTE_TABLE',
+  );
+
+  const problems: string[] = [];
+  let requests = 0;
+  const forwarded = [
+    '/',
+    '/app/page?x=1',
+    '/auth',
+    '/AUTH/LOGOUT',
+    '/Auth/logout',
+    '/_MOCK/session/lifetime',
+    '/_mockx',
+    '/.well-known/other',
+  ];
+  for (const path of forwarded) {
+    for (const method of ['GET', 'POST']) {
+      const before = await snapshotOf(stack, victim);
+      const count = seen.length;
+      const res = await send(victim, path, {
+        method,
+        headers: {
+          origin: FOREIGN,
+          'sec-fetch-site': 'cross-site',
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        ...(method === 'POST' ? { body: 'seconds=0' } : {}),
+      });
+      requests += 1;
+      const label = `${method} ${path}`;
+      const reached = seen[count];
+      if (res.status !== 200 || res.text !== 'dev server' || !reached) {
+        problems.push(`${label}: ${res.status} ${res.text.slice(0, 80)}, not the dev server's answer`);
+        continue;
+      }
+      const cookie = String(reached.headers.cookie ?? '');
+      if (/bff-(session|login)/.test(cookie)) problems.push(`${label}: the dev server got ${cookie}`);
+      if (!cookie.includes('theme=dark')) problems.push(`${label}: the app's own cookie was dropped (${cookie})`);
+      if ((await snapshotOf(stack, victim)) !== before) problems.push(`${label}: the session changed`);
+    }
+  }
+
+  // The backend's own routes answer themselves, with their defence: nothing of them is forwarded.
+  const count = seen.length;
+  for (const [name, row] of Object.entries(ROUTE_TABLE)) {
+    if (!names.includes(name) || !['endpoint', 'sign-out', 'stream'].includes(row.defence)) continue;
+    for (const hostile of hostileCases(row, stack)) {
+      const before = await snapshotOf(stack, victim);
+      const res = await send(victim, row.path, {
+        method: hostile.method,
+        headers: hostile.headers,
+        ...(hostile.body === undefined ? {} : { body: hostile.body }),
+      });
+      requests += 1;
+      const expected = expectedRefusal(row, hostile);
+      const label = `${name} · ${hostile.name}`;
+      if (expected && !expected.status.includes(res.status))
+        problems.push(`${label}: ${res.status} ${res.text.slice(0, 120)}`);
+      if ((await snapshotOf(stack, victim)) !== before) problems.push(`${label}: the session changed`);
+    }
+  }
+  t.is(seen.length, count, "no request to the backend's own routes reached the dev server");
+  await stillSignedIn(victim, 'proxy mode', problems);
+  t.deepEqual(problems, []);
+
+  recordResult(t, {
+    area: 'CSRF and cookies',
+    tried: `proxy mode: ${forwarded.length} forwarded paths (other spellings of the backend's own among them) by GET and a cross-site POST with the session cookie; the hostile requests of the defended routes`,
+    cases: requests,
+    figures: `${forwarded.length * 2} forwarded requests, 0 carried the backend's cookies to the dev server; ${requests - forwarded.length * 2} hostile requests to the backend's own routes refused, none forwarded; 0 sessions changed`,
   });
 });
