@@ -385,6 +385,7 @@ test("D4: in proxy mode, every path the backend does not own reaches the dev ser
 
   // The backend's own routes answer themselves, with their defence: nothing of them is forwarded.
   const count = seen.length;
+  let ownRefused = 0;
   for (const [name, row] of Object.entries(ROUTE_TABLE)) {
     if (!names.includes(name) || !['endpoint', 'sign-out', 'stream'].includes(row.defence)) continue;
     for (const hostile of hostileCases(row, stack)) {
@@ -396,6 +397,7 @@ test("D4: in proxy mode, every path the backend does not own reaches the dev ser
       });
       requests += 1;
       const expected = expectedRefusal(row, hostile);
+      if (expected) ownRefused += 1;
       const label = `${name} · ${hostile.name}`;
       if (expected && !expected.status.includes(res.status))
         problems.push(`${label}: ${res.status} ${res.text.slice(0, 120)}`);
@@ -410,6 +412,6 @@ test("D4: in proxy mode, every path the backend does not own reaches the dev ser
     area: 'CSRF and cookies',
     tried: `proxy mode: ${forwarded.length} forwarded paths (other spellings of the backend's own among them) by GET and a cross-site POST with the session cookie; the hostile requests of the defended routes`,
     cases: requests,
-    figures: `${forwarded.length * 2} forwarded requests, 0 carried the backend's cookies to the dev server; ${requests - forwarded.length * 2} hostile requests to the backend's own routes refused, none forwarded; 0 sessions changed`,
+    figures: `${forwarded.length * 2} forwarded requests, 0 carried the backend's cookies to the dev server; ${requests - forwarded.length * 2} hostile requests to the backend's own routes, ${ownRefused} refused with the route's error (the rest the flow stream's header-less GET, by design), none forwarded; 0 sessions changed`,
   });
 });
