@@ -48,15 +48,20 @@ async function recheckUntilReachable(config: BackendConfig, client: Parameters<t
   }
 }
 
-/** Errors of a data folder that cannot be written: not ours, read-only, or its disk full. */
-const NOT_WRITABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'EFBIG', 'TMI_BFF_STORE_WRITE_FAILED']);
+/**
+ * Errors of a data folder that cannot be written: not ours, read-only, or its disk full. (A folder
+ * that cannot be made on a read-only file system is ENOENT from a recursive mkdir.)
+ */
+const NOT_WRITABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'EFBIG', 'ENOENT']);
 
 async function main(): Promise<void> {
   const { config, host, port } = configFromEnv(process.env, root);
   const started = performance.now();
   console.log(effectiveConfiguration(config, { env: process.env }));
   const backend = await createBackend(config).catch((err: NodeJS.ErrnoException) => {
-    if (!config.dataDir || !NOT_WRITABLE.has(String(err.code))) throw err;
+    const dataDir = config.dataDir;
+    const inDataDir = dataDir !== undefined && err.path?.startsWith(dataDir) && NOT_WRITABLE.has(String(err.code));
+    if (!inDataDir && err.code !== 'TMI_BFF_STORE_WRITE_FAILED') throw err;
     fail(
       `BFF_DATA_DIR ${config.dataDir} cannot be written (${err.message}): give this user write access to it ` +
         'and free space on its disk, or set BFF_DATA_DIR to another folder ("memory" keeps everything in memory)',

@@ -1,17 +1,18 @@
 /**
  * Disk faults on the lowdb store: the backend's data folder full (its writes fail with EFBIG, under a
- * file size limit set on the running process with `prlimit`), or read-only (the process runs as an
- * unprivileged user, so that a folder without write permission stops it, as it would not stop root:
- * `setpriv` when the tests run as root). Each gives a clear error (bff-token: D6's JSON error,
+ * file size limit set on the running process with `prlimit`), or read-only (permission bits do not
+ * stop root: as root, the backend runs in a mount namespace of its own, `unshare --mount`, where its
+ * data folder is a bind mount that `nsenter … mount -o remount,bind,ro` makes read-only; as another
+ * user, `chmod`). Each gives a clear error (bff-token: D6's JSON error,
  * sign-in: an error page, start-up: a message naming BFF_DATA_DIR) and loses nothing already stored:
  * once space or permission is back, every earlier session works, also after a SIGKILL and restart.
  *
- * Needs `prlimit` and, as root, `setpriv` (util-linux): a missing one fails the test.
+ * Needs `prlimit` and, as root, `unshare`, `nsenter` and `mount` (util-linux): a missing one fails the test.
  *
  * Size: RELIABILITY_DISK_USERS users signed in before the fault (default 6).
  */
 import { execFileSync } from 'node:child_process';
-import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backendEnv, DEFAULT_ADDRESSES, loadSeed, SEED_FILE, startMockAs } from '@tmi-bff/mock-as';
@@ -29,8 +30,6 @@ import {
 } from './_crash.js';
 
 const USERS = Number(process.env.RELIABILITY_DISK_USERS ?? 6);
-/** The unprivileged user the backend runs as when the tests run as root: nobody. */
-const NOBODY = 65_534;
 const asRoot = process.getuid?.() === 0;
 
 /** The path of a system tool; fails the test (never skips it) when it is missing. */
@@ -45,11 +44,8 @@ function tool(t: ExecutionContext, name: string): string {
 
 const refresh = (user: UserAgent) => user.token({ resource: STOCKS, scope: 'stocks:read', fresh: '1' });
 
-/**
- * The mock AS in this process, a data folder, and the backend's settings; `unprivileged`: the backend
- * runs as nobody when the tests run as root, in a folder of its own.
- */
-async function world(t: ExecutionContext, unprivileged: boolean) {
+/** The mock AS in this process, a data folder, and the backend's settings. */
+async function world(t: ExecutionContext) {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const seed = await loadSeed(SEED_FILE, { ...DEFAULT_ADDRESSES, BFF_ORIGIN: origin });
@@ -61,12 +57,6 @@ async function world(t: ExecutionContext, unprivileged: boolean) {
     await rm(parent, { recursive: true, force: true });
   });
   const dataDir = join(parent, 'data');
-  const spawnOptions: SpawnOptions = {};
-  if (unprivileged && asRoot) {
-    // Root writes whatever the permission bits say: the backend runs as nobody, in a folder of its own.
-    await chown(parent, NOBODY, NOBODY);
-    spawnOptions.wrapper = [tool(t, 'setpriv'), `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
-  }
   const env = {
     ...backendEnv(seed, as.issuer),
     BFF_ORIGIN: origin,
@@ -76,7 +66,44 @@ async function world(t: ExecutionContext, unprivileged: boolean) {
     BFF_LOG_LEVEL: 'info',
     HOME: parent,
   };
-  return { origin, dataDir, env, spawnOptions };
+  return { origin, parent, dataDir, env };
+}
+
+/**
+ * A folder the backend cannot write: `spawn` runs it with `dir` writable (`readOnlyAtStart`: not),
+ * `set` changes that while it runs. As root, a bind mount of `dir` in the backend's own mount
+ * namespace, remounted read-only (EROFS); as another user, its permission bits (EACCES).
+ */
+function readOnlyFolder(t: ExecutionContext, dir: string, readOnlyAtStart = false) {
+  if (!asRoot) {
+    return {
+      spawn: async (): Promise<SpawnOptions> => {
+        if (readOnlyAtStart) await chmod(dir, 0o500);
+        return {};
+      },
+      set: async (_pid: number, readOnly: boolean) => chmod(dir, readOnly ? 0o500 : 0o700),
+    };
+  }
+  const [unshare, nsenter] = [tool(t, 'unshare'), tool(t, 'nsenter'), tool(t, 'mount')];
+  const remount = (readOnly: boolean) => `mount -o remount,bind,${readOnly ? 'ro' : 'rw'} "$0"`;
+  return {
+    spawn: async (): Promise<SpawnOptions> => ({
+      // unshare execs sh, which execs node: one process, in a mount namespace with `dir` bound onto itself.
+      wrapper: [
+        unshare as string,
+        '--mount',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        `mount --bind "$0" "$0" && ${readOnlyAtStart ? `${remount(true)} && ` : ''}exec "$@"`,
+        dir,
+      ],
+    }),
+    set: async (pid: number, readOnly: boolean) => {
+      execFileSync(nsenter as string, ['--target', String(pid), '--mount', 'sh', '-c', remount(readOnly), dir]);
+    },
+  };
 }
 
 async function chmodTree(dir: string, mode: number): Promise<void> {
@@ -155,9 +182,8 @@ async function afterFault(
 test('Crash safety: a full disk (writes fail with EFBIG) gives temporarily_unavailable and an error page, and loses no stored session', async (t) => {
   t.timeout(90_000);
   const prlimit = tool(t, 'prlimit');
-  // The same user as the tests: changing another user's limits takes CAP_SYS_RESOURCE.
-  const { origin, dataDir, env, spawnOptions } = await world(t, false);
-  let server = startServer(t, BACKEND_SERVER, env, spawnOptions);
+  const { origin, dataDir, env } = await world(t);
+  let server = startServer(t, BACKEND_SERVER, env);
   t.true(await server.until(/reference-backend ready at/), server.output());
   const users = await signInUsers(t, origin);
 
@@ -171,7 +197,7 @@ test('Crash safety: a full disk (writes fail with EFBIG) gives temporarily_unava
 
   const outcome = await afterFault(t, server, users, async () => {
     await server.kill();
-    server = startServer(t, BACKEND_SERVER, env, spawnOptions);
+    server = startServer(t, BACKEND_SERVER, env);
     t.true(await server.until(/reference-backend ready at/), server.output());
   });
   const files = await checkDataFiles(dataDir);
@@ -189,26 +215,31 @@ test('Crash safety: a full disk (writes fail with EFBIG) gives temporarily_unava
 
 test('Crash safety: a read-only data folder gives temporarily_unavailable, an error page, and a start-up message naming BFF_DATA_DIR; no stored session is lost', async (t) => {
   t.timeout(90_000);
-  const { origin, dataDir, env, spawnOptions } = await world(t, true);
-  // Start-up in a data folder it cannot write: a message naming BFF_DATA_DIR and what to do.
-  await chmod(join(dataDir, '..'), 0o500);
-  const refused = startServer(t, BACKEND_SERVER, env, spawnOptions);
+  const { origin, dataDir, env } = await world(t);
+  // Start-up in an empty data folder it cannot write: a message naming BFF_DATA_DIR and what to do.
+  await mkdir(dataDir, { mode: 0o700 });
+  const refusing = readOnlyFolder(t, dataDir, true);
+  const refused = startServer(t, BACKEND_SERVER, env, await refusing.spawn());
   t.is(await refused.exited, 1, refused.output());
-  t.regex(refused.output(), /BFF_DATA_DIR/);
-  t.regex(refused.output(), /write access|another folder/);
+  t.regex(refused.output(), /reference-backend: BFF_DATA_DIR .* cannot be written \((EROFS|EACCES): /);
+  t.regex(refused.output(), /give this user write access to it and free space on its disk, or set BFF_DATA_DIR/);
   t.notRegex(refused.output(), /ready at|\n\s+at /);
-  await chmod(join(dataDir, '..'), 0o700);
+  await chmod(dataDir, 0o700);
 
+  // The folder the store writes in: made now, so that it can be bound (as root) before the backend starts.
+  const folder = asRoot ? dataDir : join(dataDir, 'bff');
+  await mkdir(folder, { recursive: true, mode: 0o700 });
+  const readOnly = readOnlyFolder(t, folder);
+  const spawnOptions = await readOnly.spawn();
   let server = startServer(t, BACKEND_SERVER, env, spawnOptions);
   t.true(await server.until(/reference-backend ready at/), server.output());
   const users = await signInUsers(t, origin);
 
-  // The store's folder read-only: no file in it can be created or replaced.
-  const folder = join(dataDir, 'bff');
-  await chmod(folder, 0o500);
+  // Read-only: no file of the store can be created or replaced.
+  await readOnly.set(server.child.pid as number, true);
   const statuses = await duringFault(t, users, origin);
-  t.regex(server.output(), /EACCES/, 'the log names the failure');
-  await chmod(folder, 0o700);
+  t.regex(server.output(), /EROFS|EACCES/, 'the log names the failure');
+  await readOnly.set(server.child.pid as number, false);
 
   const outcome = await afterFault(t, server, users, async () => {
     await server.kill();
