@@ -174,7 +174,12 @@ export function adminRoutes({ config, bff, tokens, store, grants, log, flow }: A
       fetch(url, { redirect: 'manual', headers: cookie ? { cookie } : {}, signal: AbortSignal.timeout(10_000) });
     const start = await own(`${config.origin}${AUTH_PATHS.login}?returnTo=/`);
     const authorizationUrl = start.headers.get('location');
-    if (start.status !== 303 || !authorizationUrl) throw new ServerError(`sign-in answered ${start.status}`);
+    // D6: the sign-in's page says why (the AS not answering, most likely); this session is kept.
+    if (start.status !== 303 || !authorizationUrl) {
+      throw new TemporarilyUnavailable(
+        `the sign-in as ${persona} could not start (it answered ${start.status}); try again`,
+      );
+    }
     const transaction = start.headers
       .getSetCookie()
       .map((c) => c.split(';')[0])
@@ -185,9 +190,16 @@ export function adminRoutes({ config, bff, tokens, store, grants, log, flow }: A
     if (typeof location !== 'string' || !location.startsWith(`${config.origin}${AUTH_PATHS.callback}?`)) {
       throw new ServerError('the mock AS sign-in answered without a redirect to the callback');
     }
-    const setCookie = (await own(location, transaction)).headers.getSetCookie();
-    const set = setCookie.filter((h) => h.startsWith(`${names.session}=`) || h.startsWith(`${names.session}.sig=`));
-    if (set.length === 0) throw new ServerError('the callback answered without a session');
+    const back = await own(location, transaction);
+    const set = back.headers
+      .getSetCookie()
+      .filter((h) => h.startsWith(`${names.session}=`) || h.startsWith(`${names.session}.sig=`));
+    // D6: the AS refused or failed the code's redemption (a fault knob, most likely); this session is kept.
+    if (set.length === 0) {
+      throw new TemporarilyUnavailable(
+        `the sign-in as ${persona} did not complete: the callback answered ${back.status} (the authorization server refused or failed the code redemption); try again`,
+      );
+    }
     return set;
   }
 

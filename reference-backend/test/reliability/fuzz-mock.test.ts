@@ -38,19 +38,25 @@ const percentEncode = (text: string) =>
 const form = (pairs: [string, string][]) => pairs.map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`).join('&');
 /** A knob's JSON body: the members it reads, with good and bad values, or any JSON at all. */
 const knobBody = fc.oneof(
+  // /as/fail and /_mock/faults/fail
   fc
     .record(
       {
-        count: fc.oneof(fc.integer({ min: -2, max: 3 }), fc.constantFrom(1.5, 1e9, '1', null)),
+        count: fc.oneof(fc.integer({ min: -1, max: 3 }), fc.constantFrom(1.5, 1e9, '1', null)),
         error: fc.oneof(fc.constantFrom('invalid_grant', 'temporarily_unavailable'), anyText),
         error_description: anyText,
         status: fc.oneof(fc.integer({ min: 399, max: 499 }), fc.constantFrom(600, 0, '400', 4.5)),
         delayMs: fc.oneof(fc.integer({ min: -1, max: 20 }), fc.constantFrom(1e12, 'x')),
-        seconds: fc.oneof(fc.integer({ min: -5, max: 3600 }), fc.constantFrom(1e300, Number.NaN, '60', null)),
-        persona: fc.oneof(fc.constantFrom('alice', 'bob', 'nobody', '../x'), anyText),
       },
-      { requiredKeys: [] },
+      { requiredKeys: ['count'] },
     )
+    .map((body) => JSON.stringify(body)),
+  // /session/lifetime and /session/persona
+  fc
+    .record({ seconds: fc.oneof(fc.integer({ min: -5, max: 3600 }), fc.constantFrom(1e300, '60', null)) })
+    .map((body) => JSON.stringify(body)),
+  fc
+    .record({ persona: mostly(fc.constantFrom('alice', 'bob'), fc.oneof(fc.constantFrom('nobody', '../x'), anyText)) })
     .map((body) => JSON.stringify(body)),
   fc.json({ maxDepth: 2 }),
   anyText,
@@ -70,7 +76,8 @@ test(`hostile input: ${RUNS.toLocaleString('en')} fuzzed calls to the backend's 
   stack.as.server.keepAliveTimeout = 60_000;
   const alice = stack.browser();
   await alice.signIn({ persona: 'alice' });
-  const own = alice.sessionCookie();
+  let own = alice.sessionCookie().header;
+  let signIns = 1;
   const client = new KeepAliveClient(stack.origin);
   t.teardown(() => client.close());
   t.log(`seed ${SEED}, ${RUNS} runs (RELIABILITY_FUZZ_SEED, RELIABILITY_FUZZ_RUNS)`);
@@ -95,11 +102,12 @@ test(`hostile input: ${RUNS.toLocaleString('en')} fuzzed calls to the backend's 
       fc.constant('application/json'),
       fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', ''),
     ),
+    // The session's cookie as it is now (a persona switch replaces it), or a forged one.
     cookie: mostly(
-      fc.constant(own.header),
+      fc.constant(undefined),
       fc.oneof(
         fc.constant(''),
-        printable.map((v) => `${COOKIE}=${v}; ${COOKIE}.sig=${own.sig}`),
+        printable.map((v) => `${COOKIE}=${v}`),
       ),
     ),
     csrf: mostly(fc.constant('1'), fc.constant('')),
@@ -115,7 +123,8 @@ test(`hostile input: ${RUNS.toLocaleString('en')} fuzzed calls to the backend's 
       const [method, path] = r.route;
       const headers: Record<string, string> = {};
       const stream = path === '/_mock/flow';
-      if (r.cookie && !stream) headers.cookie = r.cookie;
+      const cookie = r.cookie ?? own;
+      if (cookie && !stream) headers.cookie = cookie;
       if (r.csrf) headers[CSRF_HEADER] = r.csrf;
       if (r.fetchSite) headers['sec-fetch-site'] = r.fetchSite;
       const hasBody = !['GET', 'HEAD'].includes(method);
@@ -126,12 +135,27 @@ test(`hostile input: ${RUNS.toLocaleString('en')} fuzzed calls to the backend's 
         throw new Error(`${method} ${path} → ${res.status} ${res.headers['content-type']}`);
       }
       seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
+      // A persona switch gives the browser its new session; a session ended by a knob, a new sign-in.
+      const set = [res.headers['set-cookie'] ?? []].flat().map((c) => c.split(';')[0]);
+      if (set.length === 2) own = set.join('; ');
+      if (
+        cookie === own &&
+        res.body.includes('"invalid_session"') &&
+        r.csrf &&
+        r.fetchSite !== 'cross-site' &&
+        !stack.as.faults?.state().down
+      ) {
+        const again = stack.browser();
+        await again.signIn({ persona: 'alice' });
+        own = again.sessionCookie().header;
+        signIns += 1;
+      }
     }),
     { numRuns: RUNS, seed: SEED, includeErrorInReport: true },
   );
   const ms = Math.round(performance.now() - started);
   const statuses = [...seen].sort((a, b) => a[0] - b[0]).map(([k, v]) => `${k}×${v}`);
-  t.log(`${ms} ms; ${statuses.join(', ')}`);
+  t.log(`${ms} ms; ${signIns} sign-ins; ${statuses.join(', ')}`);
   t.is(runs, RUNS);
   for (const status of [200, 400, 404, 405]) t.true(seen.has(status), `some calls got ${status}`);
   // The AS is up again, and a new session works end to end.
@@ -360,4 +384,30 @@ test(`hostile input: ${RUNS.toLocaleString('en')} fuzzed requests to the mock AS
     cases: runs,
     figures: `0 5xx, 0 stack traces, 0 split Location headers; statuses ${statuses.join(', ')}; seed ${SEED}`,
   });
+});
+
+test('hostile input: D6: a persona switch while the AS refuses or fails the code redemption gets temporarily_unavailable, not a 500, and the session is kept', async (t) => {
+  const stack = await startStack(t, { backend: { mock: { enabled: true } }, as: { faults: { enabled: true } } });
+  const alice = stack.browser();
+  await alice.signIn({ persona: 'alice' });
+  const knob = (path: string, body: unknown) =>
+    alice.bff(`/_mock${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  for (const fault of [
+    { count: 1, error: 'invalid_grant', status: 400 },
+    { count: 1, status: 503 },
+  ]) {
+    t.is((await knob('/as/fail', fault)).status, 200);
+    const switched = await knob('/session/persona', { persona: 'bob' });
+    t.is(switched.status, 400, JSON.stringify(fault));
+    t.is(switched.body.error, 'temporarily_unavailable');
+    t.regex(String(switched.body.error_description), /^the sign-in as bob did not complete/);
+    t.is((await alice.sessionInfo()).body.sub, 'alice', 'the session is kept');
+  }
+  // With the AS answering again, the switch goes through.
+  t.is((await knob('/session/persona', { persona: 'bob' })).status, 200);
+  t.is((await alice.sessionInfo()).body.sub, 'bob');
 });
