@@ -25,7 +25,7 @@ export interface ServerProcess {
 }
 
 export interface SpawnOptions {
-  /** Runs the process through this command first, e.g. `['setpriv', '--reuid=65534', …]`. */
+  /** Runs the process through this command first, e.g. `['unshare', '--mount', …]`: it execs the process in the end. */
   wrapper?: string[];
 }
 
