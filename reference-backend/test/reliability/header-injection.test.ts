@@ -12,6 +12,7 @@
 import { signIn } from '@tmi-bff/mock-as/testing';
 import { recordResult } from '@tmi-bff/store/testing';
 import test, { type ExecutionContext } from 'ava';
+import fc from 'fast-check';
 import { type Stack, startStack, type UserAgent } from '../_setup.js';
 import { type RawResponse, rawExchange, rawHeader } from './_hostile.js';
 
@@ -169,5 +170,80 @@ test('hostile input: a reflected return path, post-logout state or authorize par
       'header injection: CR, LF, CRLF, NUL, NEL, U+2028/U+2029 (encoded and raw) in every reflected value (return paths, post-logout state, authorize state and redirect_uri, HTTP Basic), read over a raw socket',
     cases: exchanges,
     figures: `${exchanges} raw exchanges; 0 injected headers, 0 split responses, 0 5xx`,
+  });
+});
+
+test('hostile input: any return path built from line breaks, NUL, Unicode separators and printable text, sent raw or percent-encoded, comes back in one Location line or not at all (fast-check, raw socket)', async (t) => {
+  t.timeout(120_000);
+  const stack = await startStack(t);
+  const seed = Number(process.env.RELIABILITY_FUZZ_SEED ?? 20261201);
+  const runs = Math.round(Number(process.env.RELIABILITY_FUZZ_RUNS ?? 10_000) / 10);
+  t.log(`seed ${seed}, ${runs} runs (RELIABILITY_FUZZ_SEED, RELIABILITY_FUZZ_RUNS)`);
+  const unit = fc.oneof(
+    fc.constantFrom(
+      '\r',
+      '\n',
+      '\r\n',
+      '\0',
+      '\u0085',
+      '\u2028',
+      '\u2029',
+      '\t',
+      ' ',
+      'X-Injected: yes',
+      'Set-Cookie: a=b',
+    ),
+    fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 6 }),
+  );
+  const path = fc.array(unit, { minLength: 1, maxLength: 8 }).map((parts) => `/${parts.join('')}`);
+  /** Each byte of the UTF-8 text as %XX; raw: only the bytes, as latin1 characters. */
+  const encode = (text: string) => Buffer.from(text).toString('hex').replace(/../g, '%$&');
+  const raw = (text: string) => Buffer.from(text).toString('latin1');
+  const seen = new Map<number, number>();
+  let count = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      path,
+      fc.boolean(),
+      fc.constantFrom('/auth/signed-out?state=', '/auth/login?returnTo='),
+      async (value, encoded, route) => {
+        count += 1;
+        const target = `${route}${encoded ? encode(value) : raw(value)}`;
+        const res = await rawExchange(stack.origin, get(target));
+        seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
+        const fail = (why: string): never => {
+          throw new Error(`${why}: ${JSON.stringify(target)} → ${JSON.stringify(res.raw.slice(0, 600))}`);
+        };
+        if (!/^HTTP\/1\.1 [1-4]\d\d /.test(res.statusLine)) fail('status');
+        for (const line of res.headerLines) {
+          if (!HEADER_LINE.test(line) || /^x-injected/i.test(line)) fail(`header line ${JSON.stringify(line)}`);
+        }
+        if (
+          res.headerLines
+            .filter((l) => /^set-cookie:/i.test(l))
+            .some((l) => !/^set-cookie: bff-login(\.sig)?=/i.test(l))
+        ) {
+          fail('a Set-Cookie of its own');
+        }
+        if (
+          res.status === 303 &&
+          route.startsWith('/auth/signed-out') &&
+          !rawHeader(res, 'location')?.startsWith('/')
+        ) {
+          fail('a Location off this origin');
+        }
+      },
+    ),
+    { numRuns: runs, seed, includeErrorInReport: true },
+  );
+  t.log([...seen].map(([s, n]) => `${s}×${n}`).join(', '));
+  t.is(count, runs);
+  t.true(seen.has(303) && seen.has(400), 'some values were redirected, some refused by the parser');
+  recordResult(t, {
+    area: 'Hostile input',
+    tried:
+      'header injection, fuzzed: return paths of CR, LF, NUL, NEL, U+2028/U+2029, header-like and printable text, raw or percent-encoded, at /auth/signed-out and /auth/login, read over a raw socket',
+    cases: count,
+    figures: `0 injected headers, 0 split responses, 0 5xx; statuses ${[...seen].map(([s, n]) => `${s}×${n}`).join(', ')}; seed ${seed}`,
   });
 });
