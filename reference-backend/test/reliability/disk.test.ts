@@ -16,7 +16,7 @@ import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backendEnv, DEFAULT_ADDRESSES, loadSeed, SEED_FILE, startMockAs } from '@tmi-bff/mock-as';
-import { freePort } from '@tmi-bff/mock-as/testing';
+import { freePort, signIn } from '@tmi-bff/mock-as/testing';
 import { recordResult } from '@tmi-bff/store/testing';
 import test, { type ExecutionContext } from 'ava';
 import { STOCKS, UserAgent } from '../_setup.js';
@@ -127,11 +127,34 @@ async function signInUsers(t: ExecutionContext, origin: string): Promise<UserAge
   return users;
 }
 
+/** A sign-in started (its login transaction stored), to be finished at the AS later. */
+async function startSignIn(t: ExecutionContext, origin: string) {
+  const user = new UserAgent(origin);
+  const start = await user.fetch('/auth/login');
+  t.is(start.status, 303);
+  return { user, location: start.headers.get('location') ?? '' };
+}
+
+/** An error page: 503, HTML, saying what to do, without a stack trace or an error code. */
+async function assertErrorPage(t: ExecutionContext, res: Response) {
+  t.is(res.status, 503);
+  t.regex(res.headers.get('content-type') ?? '', /^text\/html/);
+  const page = await res.text();
+  t.regex(page, /Try again/);
+  t.notRegex(page, /at .*\.ts:\d+|EFBIG|EACCES|EROFS|node:internal/, 'no stack trace or error code on the page');
+}
+
 /**
  * While the fault lasts: bff-token's forced refresh is D6's JSON error (`temporarily_unavailable`),
- * bff-sessioninfo still answers (it only reads), and a sign-in gets an error page, never a 500.
+ * bff-sessioninfo still answers (it only reads), and a sign-in gets an error page, never a 500:
+ * one started then, and one started before whose callback comes then.
  */
-async function duringFault(t: ExecutionContext, users: UserAgent[], origin: string) {
+async function duringFault(
+  t: ExecutionContext,
+  users: UserAgent[],
+  origin: string,
+  started: { user: UserAgent; location: string },
+) {
   const statuses: number[] = [];
   for (const user of users) {
     const token = await refresh(user);
@@ -144,11 +167,11 @@ async function duringFault(t: ExecutionContext, users: UserAgent[], origin: stri
   const newcomer = new UserAgent(origin);
   const login = await newcomer.fetch('/auth/login');
   statuses.push(login.status);
-  t.is(login.status, 503);
-  t.regex(login.headers.get('content-type') ?? '', /^text\/html/);
-  const page = await login.text();
-  t.regex(page, /Try again/);
-  t.notRegex(page, /at .*\.ts:\d+|EFBIG|EACCES|node:internal/, 'no stack trace or error code on the page');
+  await assertErrorPage(t, login);
+  const back = await signIn(started.location, { jar: started.user.jar, persona: 'alice' });
+  const callback = await started.user.fetch(back.pathname + back.search);
+  statuses.push(callback.status);
+  await assertErrorPage(t, callback);
   return statuses;
 }
 
@@ -186,11 +209,12 @@ test('Crash safety: a full disk (writes fail with EFBIG) gives temporarily_unava
   let server = startServer(t, BACKEND_SERVER, env);
   t.true(await server.until(/reference-backend ready at/), server.output());
   const users = await signInUsers(t, origin);
+  const started = await startSignIn(t, origin);
 
   // No file of the process may grow past 1 byte: every replacement of a data file fails.
   const pid = String(server.child.pid);
   execFileSync(prlimit, ['--pid', pid, '--fsize=1:']);
-  const statuses = await duringFault(t, users, origin);
+  const statuses = await duringFault(t, users, origin, started);
   t.regex(server.output(), /EFBIG/, 'the log names the failure');
   t.deepEqual((await checkDataFiles(dataDir)).unparsable, []);
   execFileSync(prlimit, ['--pid', pid, '--fsize=unlimited:']);
@@ -207,7 +231,7 @@ test('Crash safety: a full disk (writes fail with EFBIG) gives temporarily_unava
     tried: "disk full: every write of the backend's lowdb store fails (EFBIG), then space returns",
     cases: statuses.length,
     figures:
-      `${users.length} forced refreshes answered 400 temporarily_unavailable and 1 sign-in a 503 page while full; ` +
+      `${users.length} forced refreshes answered 400 temporarily_unavailable and 2 sign-ins (one at its start, one at its callback) a 503 page while full; ` +
       `${outcome.working} of ${users.length} earlier sessions working once space returned, ${outcome.afterRestart} after a SIGKILL and restart (forced refresh); ` +
       `${files.files} data files, ${files.unparsable.length} unparsable`,
   });
@@ -234,10 +258,11 @@ test('Crash safety: a read-only data folder gives temporarily_unavailable, an er
   let server = startServer(t, BACKEND_SERVER, env, spawnOptions);
   t.true(await server.until(/reference-backend ready at/), server.output());
   const users = await signInUsers(t, origin);
+  const started = await startSignIn(t, origin);
 
   // Read-only: no file of the store can be created or replaced.
   await readOnly.set(server.child.pid as number, true);
-  const statuses = await duringFault(t, users, origin);
+  const statuses = await duringFault(t, users, origin, started);
   t.regex(server.output(), /EROFS|EACCES/, 'the log names the failure');
   await readOnly.set(server.child.pid as number, false);
 
@@ -254,7 +279,7 @@ test('Crash safety: a read-only data folder gives temporarily_unavailable, an er
     cases: statuses.length + 1,
     figures:
       `start-up refused with a message naming BFF_DATA_DIR; ${users.length} forced refreshes answered 400 temporarily_unavailable ` +
-      `and 1 sign-in a 503 page while read-only; ${outcome.working} of ${users.length} earlier sessions working once writable, ` +
+      `and 2 sign-ins (one at its start, one at its callback) a 503 page while read-only; ${outcome.working} of ${users.length} earlier sessions working once writable, ` +
       `${outcome.afterRestart} after a SIGKILL and restart (forced refresh); ${files.files} data files, ${files.unparsable.length} unparsable`,
   });
 });
