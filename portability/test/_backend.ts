@@ -24,7 +24,7 @@ export async function listenOnLoopback(t: ExecutionContext): Promise<{ server: S
 }
 
 /** What differs from one AS to the next: who the backend is there, and what sign-in asks for. */
-export type AsSettings = Pick<BackendConfig, 'issuer' | 'client' | 'login'>;
+export type AsSettings = Pick<BackendConfig, 'issuer' | 'client' | 'login' | 'idTokenHint'>;
 
 export interface RunningBackend {
   backend: Backend;

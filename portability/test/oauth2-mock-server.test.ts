@@ -61,6 +61,8 @@ const settings = (issuer: string, resources: string[] = []): AsSettings => ({
   issuer,
   client: { id: 'bff', secret: 'any secret passes' },
   login: { scope: 'openid profile offline_access', resources },
+  // Sign-out with the ID token as id_token_hint (BFF_LOGOUT_ID_TOKEN_HINT=1), as an AS that wants it gets it.
+  idTokenHint: true,
 });
 
 async function signedIn(t: ExecutionContext, resources: string[] = []) {

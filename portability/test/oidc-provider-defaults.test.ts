@@ -172,14 +172,15 @@ test('refresh: past the cached token’s expiry (one hour, its default) the back
   );
 });
 
-test('sign-out: no revocation endpoint (logged), then RP-initiated logout with id_token_hint and its confirmation page; the session is gone', async (t) => {
+test('sign-out: no revocation endpoint (logged), then RP-initiated logout with client_id (no ID token through the browser) and its confirmation page; the session is gone', async (t) => {
   const { as, bff, user, landed } = await signedIn(t);
   assertSignedIn(t, landed, bff);
   const out = await user.signOut();
   t.is(out.status, 303);
   const endSession = new URL(out.headers.get('location') ?? '');
   t.is(endSession.origin + endSession.pathname, `${as.issuer}/session/end`);
-  t.truthy(endSession.searchParams.get('id_token_hint'));
+  t.is(endSession.searchParams.get('client_id'), 'bff');
+  t.is(endSession.searchParams.get('id_token_hint'), null);
   t.is(endSession.searchParams.get('post_logout_redirect_uri'), `${bff.origin}/`);
   // Revocation is off by default: the backend says why the refresh token was not revoked, and goes on.
   t.true(

@@ -64,6 +64,13 @@ export interface BackendConfig {
   logLevel?: LogLevel | undefined;
   /** Behind a TLS-terminating proxy: trust X-Forwarded-Proto/-For (Koa `app.proxy`). Default: false. */
   trustProxy?: boolean | undefined;
+  /**
+   * Sign-out sends the session's ID token to the AS as `id_token_hint` (OIDC RP-Initiated Logout
+   * 1.0 §2). That redirect goes through the browser, so the ID token (with the user's claims) would
+   * land in its address bar and history: for an AS that requires it (Okta), or to skip Keycloak's
+   * sign-out confirmation. Default: false, `client_id` instead: no ID token ever reaches the browser.
+   */
+  idTokenHint?: boolean | undefined;
   /** The sample SPA served at `/`. Default for `npm run dev`: `sample-spa/dist`; none: a plain home page. */
   spa?: SpaConfig | undefined;
   /**
@@ -198,6 +205,7 @@ const positive = (name: string, value: string | undefined, fallback: number): nu
  * | `BFF_HOST` | `127.0.0.1` (the listen address, apart from the public `BFF_ORIGIN`) | refused |
  * | `BFF_PORT` | the port of `BFF_ORIGIN` | refused |
  * | `BFF_TRUST_PROXY` | off; `1` behind a TLS-terminating proxy | off |
+ * | `BFF_LOGOUT_ID_TOKEN_HINT` | off (sign-out sends `client_id`); `1` sends the ID token as `id_token_hint` | off |
  * | `BFF_SPA_DIR` | the sample SPA (`<repo>/sample-spa/dist`); a folder: a built app served with a history fallback; `none`: a plain home page | a plain home page |
  * | `BFF_SPA_SETTINGS` | none; JSON: the resources and personas the sample SPA shows (`npm run dev` passes the mock AS's) | none |
  * | `BFF_CONNECT_SRC` (space-separated origins) | the origins of the resources | only the app's own origin |
@@ -280,6 +288,7 @@ export function configFromEnv(env: Record<string, string | undefined>, root: str
       dataKey: dataKey ? parseSecret(dataKey, 'BFF_DATA_KEY') : undefined,
       redisUrl: redisUrl || undefined,
       trustProxy: env.BFF_TRUST_PROXY === '1',
+      idTokenHint: env.BFF_LOGOUT_ID_TOKEN_HINT === '1',
       ...(logLevel ? { logLevel: logLevel as LogLevel } : {}),
       frontend,
       connectSrc,

@@ -189,6 +189,12 @@ function rows(config: BackendConfig): Row[] {
       isDefault: !config.trustProxy,
     },
     {
+      name: 'BFF_LOGOUT_ID_TOKEN_HINT',
+      value: config.idTokenHint ? 'on: sign-out sends the ID token' : 'off: sign-out sends client_id',
+      env: ['BFF_LOGOUT_ID_TOKEN_HINT'],
+      isDefault: !config.idTokenHint,
+    },
+    {
       name: 'BFF_LOG_LEVEL',
       value: config.logLevel ?? 'info',
       env: ['BFF_LOG_LEVEL'],

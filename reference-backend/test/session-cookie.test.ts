@@ -56,7 +56,8 @@ test('D5: key rotation: a session signed with an older key still listed is accep
 });
 
 test('D5: the session record holds the session id, the claims and the end, nothing else; the ID token is kept apart for sign-out and goes with the session', async (t) => {
-  const stack = await startStack(t);
+  // Sign-out sends it as id_token_hint only when asked (BFF_LOGOUT_ID_TOKEN_HINT=1).
+  const stack = await startStack(t, { backend: { idTokenHint: true } });
   const alice = stack.browser();
   await alice.signIn({ persona: 'alice' });
   const record = await stack.backend.store.get<Record<string, unknown>>(`session:${alice.sessionCookie().key}`);

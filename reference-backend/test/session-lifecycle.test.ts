@@ -100,7 +100,9 @@ test('logout revokes the refresh token at the AS, destroys the session, and send
   const location = new URL(out.headers.get('location') ?? '');
   t.is(`${location.origin}${location.pathname}`, `${stack.as.issuer}/session/end`);
   t.is(location.searchParams.get('post_logout_redirect_uri'), `${stack.origin}/`);
-  t.truthy(location.searchParams.get('id_token_hint'));
+  // OIDC RP-Initiated Logout 1.0 §2: the client named by client_id; the ID token stays out of the browser.
+  t.is(location.searchParams.get('client_id'), 'bff');
+  t.is(location.searchParams.get('id_token_hint'), null);
 
   // The old cookie is useless, the grant record is gone, and the AS says the refresh token is dead.
   const replay = await fetch(new URL('/.well-known/bff-token', stack.origin), {
@@ -190,4 +192,32 @@ test('sign-in while the AS is down answers a page that says what to do, and work
   const landed = await user.signIn({ persona: 'alice' });
   t.is(landed.status, 303);
   t.like((await user.sessionInfo()).body, { sub: 'alice' });
+});
+
+test('sign-out sends the ID token as id_token_hint only with BFF_LOGOUT_ID_TOKEN_HINT; either way the mock AS (oidc-provider) takes the request and asks to confirm the sign-out', async (t) => {
+  for (const idTokenHint of [false, true]) {
+    const stack = await startStack(t, { backend: { idTokenHint } });
+    const alice = stack.browser();
+    await alice.signIn({ persona: 'alice' });
+    const sid = await stack.sessionId(alice);
+    const idToken = await stack.backend.store.get<string>(`id-token:${sid}`);
+    const out = await alice.fetch('/auth/logout', { method: 'POST', headers: { origin: stack.origin } });
+    t.is(out.status, 303);
+    const location = out.headers.get('location') ?? '';
+    const params = new URL(location).searchParams;
+    if (idTokenHint) {
+      t.is(params.get('id_token_hint'), idToken ?? null);
+    } else {
+      t.is(params.get('client_id'), 'bff');
+      t.false(location.includes(String(idToken)), 'no ID token in the redirect');
+      t.false(/eyJ[\w-]+\.eyJ/.test(location), 'no JWT at all in the redirect');
+    }
+    const confirm = await fetch(location);
+    t.is(
+      confirm.status,
+      200,
+      `the AS took the end-session request (id_token_hint ${idTokenHint ? 'sent' : 'not sent'})`,
+    );
+    t.regex(await confirm.text(), /<form/);
+  }
 });

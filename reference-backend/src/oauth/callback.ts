@@ -202,7 +202,7 @@ export function callbackRoute(deps: SignInDeps): Middleware[] {
         claims: { ...claims },
         expires_at: Date.now() + config.sessionMaxAgeMs,
       };
-      // The ID token stays server-side, out of the session record (for sign-out's id_token_hint).
+      // The ID token stays server-side, out of the session record (for sign-out's id_token_hint, when sent).
       await grants.start(data.sid, grant, config.sessionMaxAgeMs, claims, result.id_token);
       // The session this browser had is over: its grant is forgotten, and revoked at the AS.
       const previous = currentSession(ctx);

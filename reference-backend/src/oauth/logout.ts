@@ -44,7 +44,7 @@ export function logoutRoute({ config, client, grants, flow }: LogoutDeps): Middl
       const started = performance.now();
       await next();
       if (!session) return;
-      // The AS's end-session URL carries the ID token (id_token_hint): only its endpoint and parameter names.
+      // The AS's end-session URL may carry the ID token (id_token_hint): only its endpoint and parameter names.
       const to = URL.canParse(ctx.response.get('location')) ? new URL(ctx.response.get('location')) : undefined;
       flow?.publish(
         session.id,
@@ -62,7 +62,7 @@ export function logoutRoute({ config, client, grants, flow }: LogoutDeps): Middl
     async function endSession(ctx: Context, next: Next) {
       const session = currentSession(ctx);
       if (session) {
-        ctx.state.idToken = await grants.idToken(session.id);
+        if (config.idTokenHint) ctx.state.idToken = await grants.idToken(session.id);
         await grants.end(session.id, 'signed out');
       }
       ctx.session = null;
@@ -84,6 +84,9 @@ export function logoutRoute({ config, client, grants, flow }: LogoutDeps): Middl
           : { post_logout_redirect_uri: `${config.origin}${AUTH_PATHS.signedOut}`, state: returnTo };
       let endSession: URL;
       try {
+        // OIDC RP-Initiated Logout 1.0 §2: `client_id` names the client when no `id_token_hint` is
+        // sent. The hint is the ID token itself, and this redirect goes through the browser: sent only
+        // when BFF_LOGOUT_ID_TOKEN_HINT asks for it (an AS that requires it).
         const idToken = ctx.state.idToken as string | undefined;
         endSession = await client.endSessionUrl({
           ...back,
