@@ -16,6 +16,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CSRF_HEADER } from '@tmi-bff/koa';
+import { signIn } from '@tmi-bff/mock-as/testing';
 import { recordResult } from '@tmi-bff/store/testing';
 import test from 'ava';
 import { STOCKS, type Stack, startStack, type UserAgent } from '../_setup.js';
@@ -171,6 +172,10 @@ test('D4 (TMI-37): every route of the backend is in the CSRF matrix; every hosti
       });
       requests += 1;
       const seen = `${res.status} ${res.text.slice(0, 160)}`;
+      // D4 (TMI-37 b): no answer lets another origin read it.
+      for (const [header] of res.headers) {
+        if (header.startsWith('access-control-')) problems.push(`${label}: answered with ${header}`);
+      }
       expect(res.status < 500, `${label}: ${seen}`);
       const expected = expectedRefusal(row, hostile);
       if (expected) {
@@ -258,8 +263,25 @@ test('D4 (TMI-37): every route of the backend is in the CSRF matrix; every hosti
   }
   await stillSignedIn(victim, 'after the variants', problems);
 
+  // Login CSRF (RFC 9700 §4.7.1): the attacker's own authorization response, sent to the victim's
+  // browser, finds no login transaction there: a page, and the victim is still alice, not mallory.
+  const attacker = stack.browser();
+  const start = await attacker.fetch('/auth/login');
+  const attackerCallback = await signIn(start.headers.get('location') ?? '', { persona: 'bob', jar: attacker.jar });
+  {
+    const before = await snapshotOf(stack, victim);
+    const res = await send(victim, attackerCallback.pathname + attackerCallback.search, {
+      headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate' },
+    });
+    requests += 1;
+    const label = "auth.callback · the attacker's authorization response";
+    expect(res.status === 400 && /This sign-in link has expired/.test(res.text), `${label}: ${res.status}`);
+    expect((await snapshotOf(stack, victim)) === before, `${label}: the session changed`);
+    await stillSignedIn(victim, label, problems);
+  }
+
   // The legitimate request of each route passes; a route uses the session where the table says:
-  // with the session's cookie, it answers otherwise than without one.
+  // with the session's cookie, it answers otherwise than without one, or changes the session.
   // A browser of its own for each route, signed in before any knob takes the AS down: some of these
   // requests end or change the session they are given.
   const users = new Map<string, UserAgent>();
@@ -289,17 +311,19 @@ test('D4 (TMI-37): every route of the backend is in the CSRF matrix; every hosti
     }
     const anonymous = await send(stack.browser(), row.path, init);
     const again = await send(stack.browser(), row.path, init);
+    const held = await snapshotOf(stack, user, { faults: false });
     const res = await send(user, row.path, init);
+    const changed = (await snapshotOf(stack, user, { faults: false })) !== held;
     requests += 3;
     // A body that differs between two answers without a session (a nonce) is left out.
     const body = anonymous.text === again.text;
     legitimate += 1;
     expect(res.status === row.ok, `${name}: the legitimate request answered ${res.status}, not ${row.ok}`);
     const [without, withCookie] = [fingerprint(anonymous, stack.origin, body), fingerprint(res, stack.origin, body)];
-    const uses = without !== withCookie;
+    const uses = without !== withCookie || changed;
     expect(
       uses === row.session,
-      `${name}: ${uses ? 'uses' : 'does not use'} the session: ${without} without, ${withCookie} with`,
+      `${name}: ${uses ? 'uses' : 'does not use'} the session: ${without} without, ${withCookie} with${changed ? ', and it changed the session' : ''}`,
     );
   }
   t.deepEqual(problems, []);
@@ -328,6 +352,7 @@ test("D4: in proxy mode, every path the backend does not own reaches the dev ser
   const stack = await startStack(t, {
     backend: {
       mock: { enabled: true },
+      tokens: { asTimeoutMs: 15_000 },
       frontend: { proxy: `http://127.0.0.1:${(dev.address() as AddressInfo).port}` },
     },
     as: { faults: { enabled: true } },
