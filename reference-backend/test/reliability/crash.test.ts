@@ -28,6 +28,8 @@ const USERS = Number(process.env.RELIABILITY_CRASH_USERS ?? 16);
 const SIGN_INS = Number(process.env.RELIABILITY_CRASH_SIGN_INS ?? 24);
 const KILL_AFTER = Number(process.env.RELIABILITY_CRASH_KILL_AFTER ?? 24);
 const PERSONAS = ['alice', 'bob'];
+/** Longer than the default, so that on a loaded machine only the kill fails a request. */
+const AS_TIMEOUT_MS = 30_000;
 
 async function tempDir(t: ExecutionContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'bff-crash-'));
@@ -92,6 +94,8 @@ test('Crash safety: the backend SIGKILLed mid-burst of sign-ins and refreshes ke
     BFF_DATA_DIR: dataDir,
     BFF_SPA_DIR: 'none',
     BFF_LOG_LEVEL: 'warn',
+    // A loaded machine may answer slowly: only the kill may fail a request here.
+    BFF_AS_TIMEOUT_MS: String(AS_TIMEOUT_MS),
   };
   const first = startServer(t, BACKEND_SERVER, env);
   t.true(await first.until(/reference-backend ready at/), first.output());
@@ -208,7 +212,11 @@ test('Crash safety: the mock AS SIGKILLed mid-burst of refreshes and restarted o
 
   const seed = await loadSeed(SEED_FILE, { ...DEFAULT_ADDRESSES, ISSUER: issuer, BFF_ORIGIN: origin });
   const demo = demoConfig(seed, origin, issuer);
-  const backend = await createBackend({ ...demo, tokens: { ...demo.tokens, asTimeoutMs: 5000 }, log: () => {} });
+  const backend = await createBackend({
+    ...demo,
+    tokens: { ...demo.tokens, asTimeoutMs: AS_TIMEOUT_MS },
+    log: () => {},
+  });
   server.on('request', backend.app.callback());
   t.teardown(async () => {
     server.close();

@@ -64,6 +64,8 @@ async function world(t: ExecutionContext) {
     BFF_SPA_DIR: 'none',
     // Info: the store's line once it is written again.
     BFF_LOG_LEVEL: 'info',
+    // A loaded machine may answer slowly: only the disk may fail a request here.
+    BFF_AS_TIMEOUT_MS: '30000',
     HOME: parent,
   };
   return { origin, parent, dataDir, env };
