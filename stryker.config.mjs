@@ -28,7 +28,7 @@ export const parts = {
   },
   client: {
     mutate: ['packages/client/src/**/*.ts'],
-    tests: ['packages/client/test/client.test.ts'],
+    tests: ['packages/client/test/client.test.ts', 'packages/client/test/client-answers.test.ts'],
     // The size budget measures the source as it is, not the instrumented copy.
     skip: 'the SDK is small*',
   },
