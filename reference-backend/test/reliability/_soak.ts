@@ -7,10 +7,10 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { Agent, request } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { CSRF_HEADER } from '@tmi-bff/koa';
-import { fetchWithJar } from '@tmi-bff/mock-as/testing';
 import type { ExecutionContext } from 'ava';
 import { SERVICE_A, STOCKS, UserAgent } from '../_setup.js';
 import type { AsCounts } from './_soak-as.js';
@@ -145,28 +145,53 @@ export interface SoakFigures {
   seconds: number;
 }
 
+/**
+ * The soak's balancer: a pool of at most `BALANCER_SOCKETS` kept-alive connections to each backend
+ * instance, which every session's requests share, as a load balancer's upstream pool does. A
+ * connection per request in flight (fetch's pool, unbounded) would open a thousand at once, and an
+ * instance busy with the load accepts them too slowly (connect timeouts) before it ever sees the requests.
+ */
+export const BALANCER_SOCKETS = 64;
+const balancer = new Agent({ keepAlive: true, maxSockets: BALANCER_SOCKETS });
+
+/** One GET through the balancer: status and body text, with the jar's cookies sent and its Set-Cookie kept. */
+function get(user: UserAgent, url: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const cookie = user.jar.header(url);
+    const req = request(
+      url,
+      { agent: balancer, headers: { [CSRF_HEADER]: '1', ...(cookie ? { cookie } : {}) } },
+      (res) => {
+        const headers = new Headers();
+        for (const line of res.headers['set-cookie'] ?? []) headers.append('set-cookie', line);
+        user.jar.capture(url, { headers } as Response);
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 /** A BFF endpoint call of `user`'s browser at `origin` (one instance), as the SDK makes it. */
 async function call(user: UserAgent, origin: string, path: string): Promise<Answer> {
   const started = performance.now();
-  let res: Response;
-  let text: string;
+  let res: { status: number; text: string };
   try {
-    res = await fetchWithJar(user.jar, `${origin}${path}`, { headers: { [CSRF_HEADER]: '1' } });
-    text = await res.text();
+    res = await get(user, `${origin}${path}`);
   } catch (err) {
     // No HTTP answer at all: the connection failed (status 0, with the network error's code).
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    return {
-      status: 0,
-      error: `no answer: ${cause?.code ?? cause?.message ?? String(err)}`,
-      ms: performance.now() - started,
-    };
+    const code = (err as { code?: string }).code;
+    return { status: 0, error: `no answer: ${code ?? String(err)}`, ms: performance.now() - started };
   }
   const ms = performance.now() - started;
   if (res.status === 200) return { status: 200, ms };
   let error = 'not JSON';
   try {
-    error = String(JSON.parse(text).error);
+    error = String(JSON.parse(res.text).error);
   } catch {}
   return { status: res.status, error, ms };
 }
