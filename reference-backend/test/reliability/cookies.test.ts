@@ -1,5 +1,5 @@
 /**
- * The session cookie under attack (D5; RFC 6265bis §4.1.3 cookie prefixes; RFC 9700 §4.4.1.8): a
+ * The session cookie under attack (D5; BBA §6.1.3.2, the cookie rules): a
  * cookie signed with a key taken off the list, or tampered with (a byte of its id or signature
  * changed, another session's signature, another cookie's signature, the signature missing, another
  * encoding of the right one), is no session on every session route: each answers it exactly as it
@@ -180,7 +180,7 @@ function checkAttributes(
       if (a.has('domain')) problems.push(`${label}: has a Domain`);
       if (a.get('samesite') !== sameSite) problems.push(`${label}: SameSite=${a.get('samesite')}, not ${sameSite}`);
       if (a.has('secure') !== secure) problems.push(`${label}: Secure ${a.has('secure')}, not ${secure}`);
-      // RFC 6265bis §4.1.3.2: a __Host- cookie is Secure, Path=/, without Domain, or browsers drop it.
+      // The __Host- prefix (BBA §6.1.3.2): such a cookie is Secure, Path=/, without Domain, or browsers drop it.
       if (cookie.startsWith('__Host-') && !(a.has('secure') && a.get('path') === '/' && !a.has('domain'))) {
         problems.push(`${label}: breaks the __Host- prefix rules`);
       }

@@ -1,14 +1,17 @@
 /**
- * CSRF on every route (D4; BBA §6.1.3.3; RFC 9700 §4.4.1.8): the routes are listed from the app
+ * CSRF on every route (D4; BBA §6.1.3.3; RFC 9700 §4.7): the routes are listed from the app
  * itself (reliability/_csrf-matrix.ts), so a route added without a row in the table fails here. Each
  * gets the requests another site can make with the user's cookie (a browser that sends it anyway,
  * as a same-site page's does): a cross-site form POST, a `no-cors` fetch, a call without the CSRF
  * header, a foreign or `null` `Origin`, `Sec-Fetch-Site: cross-site` and `same-site`. A refusal
  * must be the route's own error (400 `invalid_session` JSON on the endpoints and the admin API, a
  * 403 page on sign-out), and afterwards the session must be what it was: its record, its grant, the
- * AS's faults, and it still gets tokens. Then the same routes under other spellings of their paths
- * and other methods (a CSRF check skipped on one path was GHSA-4j63-5v5f-xcc4), and each route's
- * legitimate request, which must pass, reading the session exactly where the table says it does.
+ * AS's faults, and it still gets tokens; no answer carries an `Access-Control-*` header. Then the
+ * same routes under other spellings of their paths and other methods (a CSRF check skipped on one
+ * path was GHSA-4j63-5v5f-xcc4), an attacker's authorization response replayed in the victim's
+ * browser (login CSRF), and each route's legitimate request, which must pass, using the session
+ * exactly where the table says it does. A second test does the same in proxy mode, where every path
+ * the backend does not own goes to the user's dev server, without the backend's cookies.
  *
  * About 500 requests on loopback; no environment settings.
  */
@@ -263,7 +266,7 @@ test('D4 (TMI-37): every route of the backend is in the CSRF matrix; every hosti
   }
   await stillSignedIn(victim, 'after the variants', problems);
 
-  // Login CSRF (RFC 9700 §4.7.1): the attacker's own authorization response, sent to the victim's
+  // Login CSRF (RFC 9700 §4.7): the attacker's own authorization response, sent to the victim's
   // browser, finds no login transaction there: a page, and the victim is still alice, not mallory.
   const attacker = stack.browser();
   const start = await attacker.fetch('/auth/login');
