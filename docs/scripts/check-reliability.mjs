@@ -96,7 +96,7 @@ export function checkReliability(root, chapter = join(root, 'docs', 'reliability
       flush();
       check(text, i + 1);
     } else {
-      if (text.trim() === '' || /^\s*(#|- |\* |\d+\. )/.test(text)) flush();
+      if (text.trim() === '' || /^\s*(#|- |\* |\d+\. |<!--)/.test(text)) flush();
       if (text.trim() !== '') block.push({ text, line: i + 1 });
     }
   });

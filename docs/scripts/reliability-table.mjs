@@ -147,8 +147,33 @@ function runLine(rows) {
   return `Last run: ${when}, on ${node}; ${tests}, ${passed} passed${failed ? `, **${failed} failed**` : ''}.`;
 }
 
-/** The table and the line under it, from rows that cite their test files. */
-export function renderTable(rows) {
+/**
+ * The tests of the test/reliability/ folders that record a row but have none: they did not run, or
+ * ended before recording it (an assertion that fails throws, so a test that records last records no
+ * failure). A test records a row when `recordResult(` stands in its body (from its declaration to the
+ * next), or before the file's first test (a helper that every test of the file calls).
+ */
+export function unrecorded(root, rows) {
+  const missing = [];
+  for (const folder of reliabilityFolders(root)) {
+    for (const name of readdirSync(join(root, folder)).sort()) {
+      if (!name.endsWith('.test.ts') || name.startsWith('_')) continue;
+      const file = `${folder}${name}`;
+      const text = readFileSync(join(root, file), 'utf8');
+      const tests = titlesOf(root, file);
+      const records = (from, to) => text.slice(from, to).includes('recordResult(');
+      const all = tests.length > 0 && records(0, tests[0].at);
+      tests.forEach((t, i) => {
+        if (!all && !records(t.at, tests[i + 1]?.at ?? text.length)) return;
+        if (!rows.some((r) => r.file === file && t.matches.test(r.test))) missing.push({ file, title: t.source });
+      });
+    }
+  }
+  return missing;
+}
+
+/** The table and the lines under it, from rows that cite their test files, and the tests without one. */
+export function renderTable(rows, missing = []) {
   const sorted = [...rows].sort(byAreaThenTest);
   const lines = [
     '| area | what was tried | cases | result | figures |',
@@ -159,7 +184,15 @@ export function renderTable(rows) {
       return `| ${cell(r.area)} | ${tried} | ${r.cases.toLocaleString('en-US')} | ${result} | ${cell(r.figures)} |`;
     }),
   ];
-  return `${lines.join('\n')}\n\n${runLine(sorted)}`;
+  const unseen = missing.length
+    ? [
+        '',
+        `${missing.length === 1 ? 'One reliability test' : `${missing.length} reliability tests`} recorded no row in this run (${missing.length === 1 ? 'it' : 'each'} did not run, or ended before recording it):`,
+        '',
+        ...missing.map((m) => `- \`${m.file}\` › "${m.title}"`),
+      ]
+    : [];
+  return [...lines, '', runLine(sorted), ...unseen].join('\n');
 }
 
 /** The chapter's text with `body` between the markers, or a problem when they are missing. */
@@ -188,7 +221,10 @@ export function writeReliabilityTable({ root, results, chapter }) {
     };
   }
   if (!existsSync(chapter)) return { problems: [`${shown} does not exist`], warnings, rows };
-  const replaced = replaceTable(readFileSync(chapter, 'utf8'), renderTable(rows));
+  const missing = unrecorded(root, rows);
+  for (const m of missing)
+    warnings.push(`no row from ${m.file} › "${m.title}": it did not run, or ended before recording it`);
+  const replaced = replaceTable(readFileSync(chapter, 'utf8'), renderTable(rows, missing));
   if (replaced.problem) return { problems: [`${shown}: ${replaced.problem}`], warnings, rows };
   writeFileSync(chapter, replaced.text);
   return { problems: [], warnings, rows };

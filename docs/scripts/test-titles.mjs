@@ -50,7 +50,7 @@ const cache = new Map();
 
 /**
  * The tests the file `file` (a path from `root`) declares: each as its source form (`${…}` for a
- * template's expressions) and a matcher for a title as the test ran it.
+ * template's expressions), a matcher for a title as the test ran it, and where it is declared (`at`).
  */
 export function titlesOf(root, file) {
   // Read each time, parsed once per content: a file changed meanwhile is read as it is now.
@@ -62,7 +62,7 @@ export function titlesOf(root, file) {
     if (!literal) continue;
     const source = literal.parts.map((p) => p ?? '${…}').join('');
     const pattern = literal.parts.map((p) => (p === null ? '.+?' : p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
-    titles.push({ source, matches: new RegExp(`^${pattern.join('')}$`, 's') });
+    titles.push({ source, matches: new RegExp(`^${pattern.join('')}$`, 's'), at: m.index });
   }
   cache.set(text, titles);
   return titles;
