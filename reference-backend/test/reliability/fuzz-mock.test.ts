@@ -159,7 +159,13 @@ test(`hostile input: ${RUNS.toLocaleString('en')} fuzzed calls to the backend's 
   t.is(runs, RUNS);
   for (const status of [200, 400, 404, 405]) t.true(seen.has(status), `some calls got ${status}`);
   // The AS is up again, and a new session works end to end.
-  await client.send({ method: 'POST', path: '/_mock/as/up', headers: { [CSRF_HEADER]: '1' } });
+  const json = { [CSRF_HEADER]: '1', 'content-type': 'application/json' };
+  t.is((await client.send({ method: 'POST', path: '/_mock/as/up', headers: json, body: '{}' })).status, 200);
+  t.is(
+    (await client.send({ method: 'POST', path: '/_mock/as/fail', headers: json, body: '{"count":0,"status":400}' }))
+      .status,
+    200,
+  );
   const bob = stack.browser();
   await bob.signIn({ persona: 'bob' });
   t.is((await bob.token({ resource: STOCKS, scope: 'stocks:read' })).status, 200);
@@ -373,7 +379,19 @@ test(`hostile input: ${RUNS.toLocaleString('en')} fuzzed requests to the mock AS
   t.log(`${ms} ms; ${statuses.join(', ')}`);
   t.is(runs, RUNS);
   for (const status of [200, 303, 400, 401, 404]) t.true(seen.has(status), `some requests got ${status}`);
-  // The AS still signs a user in end to end.
+  // With no fault left pending, the AS still signs a user in end to end.
+  const reset = { authorization: BASIC, 'content-type': 'application/json' };
+  t.is(
+    (
+      await client.send({
+        method: 'POST',
+        path: '/_mock/faults/fail',
+        headers: reset,
+        body: '{"count":0,"status":400}',
+      })
+    ).status,
+    200,
+  );
   const bob = stack.browser();
   await bob.signIn({ persona: 'bob' });
   t.is((await bob.sessionInfo()).status, 200);
