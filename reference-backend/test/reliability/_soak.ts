@@ -1,9 +1,9 @@
 /**
  * The load soak's parts (soak.test.ts): many real sign-ins, then every session calling bff-token and
  * bff-sessioninfo in a loop across one or more backend instances, with each answer counted and timed,
- * and the refresh traffic the AS saw.
+ * and the refresh traffic the AS saw. The AS and each backend instance are forked (_soak-as.ts,
+ * _soak-backend.ts); the sessions' browsers are this process.
  */
-
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -16,7 +16,7 @@ import { SERVICE_A, STOCKS, UserAgent } from '../_setup.js';
 import type { AsCounts } from './_soak-as.js';
 import type { SoakBackendOptions } from './_soak-backend.js';
 
-/** What each session asks bff-token for, both at once on every turn (as an SPA calling two APIs does). */
+/** The two APIs the sessions ask bff-token for (`pairsOf`). */
 export const PAIRS = [
   { resource: STOCKS, scope: 'stocks:read' },
   { resource: SERVICE_A, scope: 'a' },
@@ -46,7 +46,7 @@ class Child {
     );
     this.#exited.catch(() => {});
     t.teardown(async () => {
-      if (this.process.exitCode !== null) return;
+      if (this.process.exitCode !== null || this.process.signalCode !== null) return;
       const exit = once(this.process, 'exit');
       this.process.disconnect();
       await exit;
