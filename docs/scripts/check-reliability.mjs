@@ -19,7 +19,7 @@ import { BEGIN, END, reliabilityFolders } from './reliability-table.mjs';
 import { distance, titlesOf } from './test-titles.mjs';
 
 // A test file, or a title after it. A title ends at the quote followed by the end, the next citation
-// or the rest of the sentence, so it may hold quotes of its own; in a table its | is escaped as \|.
+// or the rest of the sentence, so it may hold quotes of its own; in a table its | and * are escaped.
 const CITATION = /`([^`\s]+\.test\.ts)`|›\s*"(.*?)"(?=[.,;:]?(?:\s*(?:›|`|\||<br>|$)|\s+\())/g;
 
 /** The RELIABILITY_* settings the files of the test/reliability/ folders read: name → first file. */
@@ -63,7 +63,7 @@ export function checkReliability(root, chapter = join(root, 'docs', 'reliability
         if (!exists) problems.push(`${shown}:${line}: ${file} does not exist${fix(line)}`);
         continue;
       }
-      const title = m[2].replace(/\\\|/g, '|');
+      const title = m[2].replace(/\\([|*])/g, '$1');
       cited += 1;
       if (file === undefined) {
         problems.push(`${shown}:${line}: the title "${title}" follows no test file: put the file's path first`);

@@ -113,10 +113,12 @@ export function citeTests(root, rows) {
   return { rows: cited, warnings };
 }
 
+// A cell's text: on one line, its | escaped (a column break otherwise), and its * too (two in a
+// cell, as in `Sec-Fetch-*` and `/_mock/*`, would set the text between them in italics).
 const cell = (text) =>
   String(text ?? '')
     .replace(/\s*\n\s*/g, ' ')
-    .replace(/\|/g, '\\|')
+    .replace(/[|*]/g, '\\$&')
     .trim();
 const areaRank = (area) => {
   const at = AREAS.indexOf(area);
@@ -189,7 +191,7 @@ export function renderTable(rows, missing = []) {
         '',
         `${missing.length === 1 ? 'One reliability test' : `${missing.length} reliability tests`} recorded no row in this run (${missing.length === 1 ? 'it' : 'each'} did not run, or ended before recording it):`,
         '',
-        ...missing.map((m) => `- \`${m.file}\` › "${m.title}"`),
+        ...missing.map((m) => `- \`${m.file}\` › "${cell(m.title)}"`),
       ]
     : [];
   return [...lines, '', runLine(sorted), ...unseen].join('\n');

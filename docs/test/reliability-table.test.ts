@@ -47,7 +47,7 @@ const TABLE = `| area | what was tried | cases | result | figures |
 |---|---|---|---|---|
 | Load | 50 sessions, bff-token and bff-sessioninfo for 5 s<br>\`app/test/reliability/soak.test.ts\` › "soak: 50 sessions call both endpoints; no 5xx, no session lost" | 12,345 | passed | 0 5xx, 0 lost sessions, p99 38 ms |
 | Crash safety | SIGKILL of the backend in a write burst<br>\`app/test/reliability/soak.test.ts\` › "crash: a SIGKILL in a write burst loses no acknowledged session" | 3 | **failed** | 3 of 3 restarts \\| every acknowledged session works |
-| CSRF and cookies | cross-site form POST on every session route<br>\`app/test/csrf.test.ts\` › "csrf: a cross-site form POST is refused on every session route \\| sign-out included" | 14 | passed |  |
+| CSRF and cookies | cross-site form POST on every session route (/_mock/\\* and Sec-Fetch-\\* included)<br>\`app/test/csrf.test.ts\` › "csrf: a cross-site form POST is refused on every session route \\| sign-out included" | 14 | passed |  |
 
 Last run: 2026-12-01, 03:50–03:52 UTC, on Node v20.19.5 (2 tests), v24.12.0 (1 test); 3 tests, 2 passed, **1 failed**.
 
