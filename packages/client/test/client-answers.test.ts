@@ -178,9 +178,14 @@ test('D1: without a document, or with an empty meta tag, the default paths are u
   await createBffClient({ fetch: net.fetch }).getToken();
   const empty = { querySelector: () => ({ getAttribute: () => '' }) } as unknown as Pick<Document, 'querySelector'>;
   await createBffClient({ fetch: net.fetch, document: empty }).getToken();
+  const content = {
+    querySelector: () => ({ getAttribute: (name: string) => (name === 'content' ? '/meta/token' : '') }),
+  } as unknown as Pick<Document, 'querySelector'>;
+  await createBffClient({ fetch: net.fetch, document: content }).getToken();
   t.deepEqual(
     net.calls.map((c) => c.url),
-    ['/.well-known/bff-token', '/.well-known/bff-token'],
+    ['/.well-known/bff-token', '/.well-known/bff-token', '/meta/token'],
+    'the path is the meta tag’s content attribute',
   );
 
   const global = fakeFetch((_u, n) => token(n));
