@@ -28,6 +28,7 @@ test('RFC 6750 §3.1: a request without credentials gets a bare Bearer challenge
 test('RFC 6750 §3.1: invalid_request and invalid_token carry their status, code, description and challenge', (t) => {
   const bad = new InvalidRequest('the Authorization header is not Bearer');
   t.is(bad.status, 400);
+  t.is(bad.error, 'invalid_request');
   t.is(bad.name, 'InvalidRequest');
   t.is(bad.message, 'the Authorization header is not Bearer');
   t.deepEqual(bad.headers, {

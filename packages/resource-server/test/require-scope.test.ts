@@ -1,4 +1,6 @@
 import test from 'ava';
+import type { Context } from 'koa';
+import { InsufficientScope, requireScope } from '../src/index.js';
 import { assertBearerError, mint, start } from './_setup.js';
 
 // The test server's /orders route is `requireScope('stocks:read', 'stocks:buy')`.
@@ -32,4 +34,16 @@ test('RFC 6750 §3.1: a token without a scope claim, or with an empty one, holds
   delete payload.scope;
   await assertBearerError(t, await rs.send(await mint(payload), '/orders'), needsBoth, 'no scope claim');
   await assertBearerError(t, await rs.send(await mint(rs.claims({ scope: '' })), '/orders'), needsBoth, 'scope ""');
+});
+
+test('RFC 6750 §3.1: without a checked token (requireScope mounted alone) the route holds no scope: insufficient_scope, not a crash', async (t) => {
+  let reached = false;
+  const err = await t.throwsAsync(
+    requireScope('stocks:read')({ state: {} } as Context, async () => {
+      reached = true;
+    }),
+    { instanceOf: InsufficientScope },
+  );
+  t.is(err?.scope, 'stocks:read');
+  t.false(reached);
 });
