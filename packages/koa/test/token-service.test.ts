@@ -12,6 +12,7 @@ import {
   cacheKey,
   type GrantResult,
   ScopeNotNarrowed,
+  scopeSet,
   TokenService,
   type TokenServiceOptions,
   toErrorBody,
@@ -352,4 +353,36 @@ test('D6: an AS slower than asTimeoutMs gets its caller temporarily_unavailable,
     await new Promise((resolve) => setImmediate(resolve));
   }
   t.is((await tokens.getGrant(session.id))?.refresh_token, 'rt-1');
+});
+
+test('D8: the cache key is the sorted resource set and the sorted scope set; a scope string is read as a set of tokens', (t) => {
+  t.is(cacheKey(['b', 'a', 'b'], ['y', 'x', 'y']), '[["a","b"],["x","y"]]');
+  t.is(cacheKey([ORDERS], ['write', 'read']), cacheKey([ORDERS], ['read', 'write']));
+  t.deepEqual(scopeSet(' write  read read '), ['read', 'write']);
+  t.deepEqual(scopeSet(undefined), []);
+});
+
+test('D9: a refresh asks for every scope requested, space-separated', async (t) => {
+  const { as, calls } = fakeAs();
+  const { tokens } = await started(as);
+  await tokens.getToken(session, ask(['read', 'write']));
+  t.deepEqual(calls, [`refresh rt-0 ${ORDERS} read write`]);
+});
+
+test('D9 exchange: a broad token with exactly the scopes asked is served as it is; a narrower set of several scopes is exchanged whole', async (t) => {
+  const same = fakeAs();
+  const exact = await (await started(same.as, { strategy: 'exchange' })).tokens.getToken(
+    session,
+    ask(['read', 'write']),
+  );
+  t.like(exact, { source: 'refresh', token: { access_token: 'at-1' } });
+  t.deepEqual(same.calls, [`refresh rt-0 ${ORDERS} -`]);
+
+  const wide = fakeAs({ scope: () => 'read write admin' });
+  const narrowed = await (await started(wide.as, { strategy: 'exchange' })).tokens.getToken(
+    session,
+    ask(['read', 'write']),
+  );
+  t.is(narrowed.source, 'exchange');
+  t.deepEqual(wide.calls, [`refresh rt-0 ${ORDERS} -`, `exchange at-1 ${ORDERS} read write`]);
 });
