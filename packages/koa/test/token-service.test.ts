@@ -386,3 +386,17 @@ test('D9 exchange: a broad token with exactly the scopes asked is served as it i
   t.is(narrowed.source, 'exchange');
   t.deepEqual(wide.calls, [`refresh rt-0 ${ORDERS} -`, `exchange at-1 ${ORDERS} read write`]);
 });
+
+test('D9 exchange: a request for several resources is a plain refresh, whatever scopes it names', async (t) => {
+  const { as, calls } = fakeAs();
+  const tokens = new TokenService({ store: new MemoryStore(), authorizationServer: as, strategy: 'exchange' });
+  await tokens.startGrant(
+    session.id,
+    { refreshToken: 'rt-0', resources: [ORDERS, INVOICES], scope: 'read write' },
+    3600_000,
+  );
+  const both = await tokens.getToken(session, { resources: [ORDERS, INVOICES], scopes: ['read'], fresh: false });
+  t.is(both.source, 'refresh');
+  t.is(calls.length, 1);
+  t.regex(calls[0] ?? '', /^refresh rt-0 \S+,\S+ read$/);
+});
