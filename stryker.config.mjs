@@ -39,7 +39,11 @@ export const parts = {
       'reference-backend/src/oauth/callback.ts',
       'reference-backend/src/oauth/return-to.ts',
     ],
-    tests: ['reference-backend/test/callback.test.ts', 'reference-backend/test/open-redirect.test.ts'],
+    tests: [
+      'reference-backend/test/return-to.test.ts',
+      'reference-backend/test/callback.test.ts',
+      'reference-backend/test/open-redirect.test.ts',
+    ],
   },
 };
 
