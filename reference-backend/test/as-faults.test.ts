@@ -36,7 +36,8 @@ test('TMI-BFF-01 §8.3 (TMI-24): an AS that ignores narrowing → invalid_scope 
   t.deepEqual(narrow.body, {
     error: 'invalid_scope',
     error_description:
-      'the authorization server did not narrow the token to "read" (it added "write"); a broader token is not handed out',
+      // RFC 6749 §5.2: no double quote in an error_description (the log line keeps them).
+      "the authorization server did not narrow the token to 'read' (it added 'write'); a broader token is not handed out",
   });
   t.false(JSON.stringify(narrow.body).includes('BROAD-TOKEN'));
   t.true(logs.some((l) => l.startsWith('tokens.scope_not_narrowed') && l.includes('"issued":"read write"')));
