@@ -8,6 +8,8 @@ export default {
     'portability/test/**/*.test.ts',
     'bench/test/**/*.test.ts',
     'docs/test/**/*.test.ts',
+    // The docs checks' fixture repositories hold test files to be read, not run.
+    '!docs/test/fixtures/**',
     'scripts/test/**/*.test.ts',
   ],
   extensions: { ts: 'module' },
