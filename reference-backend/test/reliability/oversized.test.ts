@@ -110,12 +110,13 @@ test('hostile input: a 100 KB query, a 1 MB body, 5,000 parameters, a 64 KB cook
       { json: [431] },
     ],
     [
-      'bff-sessioninfo, 1,500 headers within the head limit',
+      // 500 (4 KB): Node 24's parser refuses a thousand short headers (about 9 KB) where Node 20 takes them.
+      'bff-sessioninfo, 500 headers within the head limit',
       be,
       request(
         'GET',
         info,
-        `cookie: ${session.cookie}\r\n${CSRF_HEADER}: 1\r\n${manyHeaders(1500).replace(/x-h/g, 'h')}`,
+        `cookie: ${session.cookie}\r\n${CSRF_HEADER}: 1\r\n${manyHeaders(500).replace(/x-h/g, 'h')}`,
       ),
       { ok: true },
     ],
