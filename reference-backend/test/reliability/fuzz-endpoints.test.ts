@@ -15,7 +15,7 @@ import { recordResult } from '@tmi-bff/store/testing';
 import test from 'ava';
 import fc from 'fast-check';
 import { SESSION_COOKIE as COOKIE, SERVICE_A, STOCKS, startStack } from '../_setup.js';
-import { KeepAliveClient, type Outgoing, STACK_FRAME } from './_hostile.js';
+import { fuzzText, KeepAliveClient, mostly, type Outgoing, percentEncode, STACK_FRAME } from './_hostile.js';
 
 const RUNS = Number(process.env.RELIABILITY_FUZZ_RUNS ?? 10_000);
 const SEED = Number(process.env.RELIABILITY_FUZZ_SEED ?? 20261201);
@@ -28,12 +28,12 @@ const ENDPOINTS = [
   { name: 'bff-sessioninfo', path: '/.well-known/bff-sessioninfo', methods: ['GET'] },
 ] as const;
 
-/** Weighted towards a well-formed value, so most requests get past the session and CSRF checks. */
-const mostly = <T>(good: fc.Arbitrary<T>, bad: fc.Arbitrary<T>) =>
-  fc.oneof({ arbitrary: good, weight: 4 }, { arbitrary: bad, weight: 1 });
-const printable = fc.string({
-  unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+/** What would end or break the request line: controls, space, '#', non-ASCII. */
+const REQUEST_LINE_UNSAFE = /[^\x21\x22\x24-\x7e]/g;
+const { printable, anyText } = fuzzText({
   maxLength: 40,
+  binaryMaxLength: 60,
+  tricky: ['%', '%zz', '%00', '%E0%A4%A', '%C0%AF', '+', '&&', '==', '[]', '__proto__=1', ''],
 });
 /** What Node's HTTP client lets through in a header value: tab, visible ASCII, obs-text. */
 const headerText = fc.oneof(
@@ -47,16 +47,6 @@ const headerText = fc.oneof(
       .map((c) => String.fromCharCode(c)),
     maxLength: 40,
   }),
-);
-/** Percent-encodes every byte (UTF-8; a lone surrogate as U+FFFD) of the characters `unsafe` matches. */
-const percentEncode = (text: string, unsafe: RegExp) =>
-  text.replace(unsafe, (c) => Buffer.from(c).toString('hex').replace(/../g, '%$&'));
-/** What would end or break the request line: controls, space, '#', non-ASCII. */
-const REQUEST_LINE_UNSAFE = /[^\x21\x22\x24-\x7e]/g;
-const anyText = fc.oneof(
-  printable,
-  fc.string({ unit: 'binary', maxLength: 60 }),
-  fc.constantFrom('%', '%zz', '%00', '%E0%A4%A', '%C0%AF', '+', '&&', '==', '[]', '__proto__=1', ''),
 );
 
 for (const endpoint of ENDPOINTS) {
@@ -93,9 +83,7 @@ for (const endpoint of ENDPOINTS) {
       anyText,
     );
     const pairs = fc.array(fc.tuple(name, value), { maxLength: 6 });
-    const encoded = pairs.map((list) =>
-      list.map(([k, v]) => `${percentEncode(k, /[^\w.~-]/g)}=${percentEncode(v, /[^\w.~-]/g)}`).join('&'),
-    );
+    const encoded = pairs.map((list) => list.map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`).join('&'));
     // Raw: sent as generated, only what would end the request line escaped.
     const rawQuery = fc
       .array(fc.tuple(name, value), { maxLength: 6 })

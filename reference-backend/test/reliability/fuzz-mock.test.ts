@@ -15,26 +15,13 @@ import test from 'ava';
 import fc from 'fast-check';
 import { ADMIN_PATHS } from '../../src/admin.js';
 import { SESSION_COOKIE as COOKIE, STOCKS, startStack } from '../_setup.js';
-import { KeepAliveClient, type Reply, STACK_FRAME } from './_hostile.js';
+import { fuzzText, KeepAliveClient, mostly, percentEncode, type Reply, STACK_FRAME } from './_hostile.js';
 
 const RUNS = Math.round(Number(process.env.RELIABILITY_FUZZ_RUNS ?? 10_000) / 5);
 const SEED = Number(process.env.RELIABILITY_FUZZ_SEED ?? 20261201);
 const BASIC = `Basic ${Buffer.from('bff:bff-dev-secret').toString('base64')}`;
 
-const mostly = <T>(good: fc.Arbitrary<T>, bad: fc.Arbitrary<T>) =>
-  fc.oneof({ arbitrary: good, weight: 4 }, { arbitrary: bad, weight: 1 });
-const printable = fc.string({
-  unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
-  maxLength: 30,
-});
-const anyText = fc.oneof(
-  printable,
-  fc.string({ unit: 'binary', maxLength: 30 }),
-  fc.constantFrom('%', '%zz', '%00', ''),
-);
-/** Percent-encodes every byte of what is not unreserved (a lone surrogate as U+FFFD). */
-const percentEncode = (text: string) =>
-  text.replace(/[^\w.~-]/g, (c) => Buffer.from(c).toString('hex').replace(/../g, '%$&'));
+const { printable, anyText } = fuzzText({ maxLength: 30, tricky: ['%', '%zz', '%00', ''] });
 const form = (pairs: [string, string][]) => pairs.map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`).join('&');
 /** A knob's JSON body: the members it reads, with good and bad values, or any JSON at all. */
 const knobBody = fc.oneof(
