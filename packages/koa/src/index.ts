@@ -22,6 +22,12 @@ export { allowMethods } from './shared/allow-methods.js';
 export { type CsrfOptions, requireSameOrigin } from './shared/csrf.js';
 export { errorHandler } from './shared/error-handler.js';
 export { noStore, sendJson, setNoStore } from './shared/no-store.js';
+export {
+  answerParserRefusal,
+  type ParserRefusal,
+  parserRefusal,
+  type RefusalAnswer,
+} from './shared/parser-refusal.js';
 export { requireSession, sessionOf, type TmiBffState } from './shared/require-session.js';
 export { CSRF_HEADER, FRESH_PARAMETER, META_NAMES, ROUTES, SPEC, WELL_KNOWN } from './spec.js';
 export { type AsFailure, type AsFailureReason, describeAsFailure } from './tokens/as-failure.js';
