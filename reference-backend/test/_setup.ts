@@ -3,8 +3,11 @@
  * each on an ephemeral loopback port, and a user agent that signs in through the AS's real forms.
  */
 import { once } from 'node:events';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CSRF_HEADER } from '@tmi-bff/koa';
 import {
   backendSettings,
@@ -21,6 +24,7 @@ import { CookieJar, fetchWithJar, type SignInOptions, signIn } from '@tmi-bff/mo
 import type { ExecutionContext } from 'ava';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { answerClientError, type Backend, type BackendConfig, createBackend, withDefaults } from '../src/index.js';
+import { HEAD_MARKER } from '../src/spa.js';
 
 /** The session cookie's name on http (over https it takes the __Host- prefix). */
 export const SESSION_COOKIE = 'bff-session';
@@ -220,4 +224,24 @@ export async function logOutAtAs(stack: Stack, user: UserAgent): Promise<Respons
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ xsrf, logout: 'yes' }),
   });
+}
+
+/**
+ * A built SPA and a docs folder for `backend.spa` (`{ dir, docsDir }`), removed after the test: the
+ * page, `assets/app.js` and `docs/walkthrough/01-login.md`, beside two files that must never be
+ * served: `docs/notes.txt` (not Markdown) and `secret.md` (outside the docs folder).
+ */
+export async function spaFolder(t: ExecutionContext): Promise<{ dir: string; docsDir: string }> {
+  const root = await mkdtemp(join(tmpdir(), 'tmi-bff-spa-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  const dir = join(root, 'spa');
+  const docsDir = join(root, 'docs');
+  await mkdir(join(dir, 'assets'), { recursive: true });
+  await mkdir(join(docsDir, 'walkthrough'), { recursive: true });
+  await writeFile(join(dir, 'index.html'), `<!doctype html><html><head>${HEAD_MARKER}</head><body>app</body></html>`);
+  await writeFile(join(dir, 'assets', 'app.js'), 'console.log("app");');
+  await writeFile(join(docsDir, 'walkthrough', '01-login.md'), '# Sign-in\n');
+  await writeFile(join(docsDir, 'notes.txt'), 'not markdown');
+  await writeFile(join(root, 'secret.md'), 'outside the docs folder');
+  return { dir, docsDir };
 }

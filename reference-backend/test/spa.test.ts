@@ -1,28 +1,11 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import test, { type ExecutionContext } from 'ava';
-import { HEAD_MARKER, STYLE_NONCE_META } from '../src/spa.js';
-import { startStack } from './_setup.js';
-
-/** A built SPA and a docs folder, side by side with a file that must never be served. */
-async function files(t: ExecutionContext) {
-  const root = await mkdtemp(join(tmpdir(), 'tmi-bff-spa-test-'));
-  t.teardown(() => rm(root, { recursive: true, force: true }));
-  const dir = join(root, 'spa');
-  const docsDir = join(root, 'docs');
-  await mkdir(join(dir, 'assets'), { recursive: true });
-  await mkdir(join(docsDir, 'walkthrough'), { recursive: true });
-  await writeFile(join(dir, 'index.html'), `<!doctype html><html><head>${HEAD_MARKER}</head><body>app</body></html>`);
-  await writeFile(join(dir, 'assets', 'app.js'), 'console.log("app");');
-  await writeFile(join(docsDir, 'walkthrough', '01-login.md'), '# Sign-in\n');
-  await writeFile(join(docsDir, 'notes.txt'), 'not markdown');
-  await writeFile(join(root, 'secret.md'), 'outside the docs folder');
-  return { dir, docsDir };
-}
+import test from 'ava';
+import { STYLE_NONCE_META } from '../src/spa.js';
+import { spaFolder, startStack } from './_setup.js';
 
 test('TMI-01, D1: the SPA is served from the backend origin; its page carries the endpoint meta tags and its settings, under a CSP that allows scripts from this origin only', async (t) => {
-  const { dir, docsDir } = await files(t);
+  const { dir, docsDir } = await spaFolder(t);
   const settings = { resources: [], note: '</script><script>alert(1)</script>' };
   const stack = await startStack(t, { backend: { spa: { dir, docsDir, settings } } });
   const res = await stack.browser().fetch('/');
@@ -44,7 +27,7 @@ test('TMI-01, D1: the SPA is served from the backend origin; its page carries th
 });
 
 test('the SPA assets are served by file name only; nothing outside assets/ is reachable', async (t) => {
-  const { dir } = await files(t);
+  const { dir } = await spaFolder(t);
   const stack = await startStack(t, { backend: { spa: { dir } } });
   const user = stack.browser();
   const js = await user.fetch('/assets/app.js');
@@ -59,7 +42,7 @@ test('the SPA assets are served by file name only; nothing outside assets/ is re
 });
 
 test('the docs the SPA links to are served as plain text, Markdown only, from the docs folder only', async (t) => {
-  const { dir, docsDir } = await files(t);
+  const { dir, docsDir } = await spaFolder(t);
   const stack = await startStack(t, { backend: { spa: { dir, docsDir } } });
   const user = stack.browser();
   const doc = await user.fetch('/docs/walkthrough/01-login.md');
@@ -86,7 +69,7 @@ test('without a build the home page says how to build the SPA, and still carries
 });
 
 test("the SPA page allows the docs view's diagram styles by a nonce of its own, fresh on every answer; scripts stay 'self' only", async (t) => {
-  const { dir, docsDir } = await files(t);
+  const { dir, docsDir } = await spaFolder(t);
   const stack = await startStack(t, { backend: { spa: { dir, docsDir } } });
   const nonces: string[] = [];
   for (let i = 0; i < 2; i++) {
@@ -104,7 +87,7 @@ test("the SPA page allows the docs view's diagram styles by a nonce of its own, 
 });
 
 test('a chapter opened as a page (Sec-Fetch-Dest: document) is sent to the SPA, which renders it; the app’s own fetch still gets the text', async (t) => {
-  const { dir, docsDir } = await files(t);
+  const { dir, docsDir } = await spaFolder(t);
   const stack = await startStack(t, { backend: { spa: { dir, docsDir } } });
   const user = stack.browser();
   const page = await user.fetch('/docs/walkthrough/01-login.md', { headers: { 'Sec-Fetch-Dest': 'document' } });

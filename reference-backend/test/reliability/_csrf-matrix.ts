@@ -5,15 +5,11 @@
  * route") and one legitimate request. A route the app serves and this table does not name fails
  * the tests that use it: a new route must say which defence it has.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type Router from '@koa/router';
 import { CSRF_HEADER, META_NAMES, ROUTES, WELL_KNOWN } from '@tmi-bff/koa';
 import type { ExecutionContext } from 'ava';
 import type { Middleware } from 'koa';
-import { HEAD_MARKER } from '../../src/spa.js';
-import { STOCKS, type Stack, startStack, type UserAgent } from '../_setup.js';
+import { STOCKS, type Stack, spaFolder, startStack, type UserAgent } from '../_setup.js';
 
 /**
  * The defence a route has (D4):
@@ -144,15 +140,7 @@ export const FOREIGN = 'https://evil.example';
 
 /** The backend with everything mounted: mock mode (the admin API), the sample SPA and its docs. */
 export async function fullStack(t: ExecutionContext, backend: Parameters<typeof startStack>[1] = {}): Promise<Stack> {
-  const root = await mkdtemp(join(tmpdir(), 'tmi-bff-csrf-'));
-  t.teardown(() => rm(root, { recursive: true, force: true }));
-  const dir = join(root, 'spa');
-  const docsDir = join(root, 'docs');
-  await mkdir(join(dir, 'assets'), { recursive: true });
-  await mkdir(join(docsDir, 'walkthrough'), { recursive: true });
-  await writeFile(join(dir, 'index.html'), `<!doctype html><html><head>${HEAD_MARKER}</head><body>app</body></html>`);
-  await writeFile(join(dir, 'assets', 'app.js'), 'console.log("app");');
-  await writeFile(join(docsDir, 'walkthrough', '01-login.md'), '# Sign-in\n');
+  const { dir, docsDir } = await spaFolder(t);
   return startStack(t, {
     ...backend,
     // The AS's answers are not under test here: a loaded machine's slow AS is no refusal.
