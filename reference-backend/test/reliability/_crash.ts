@@ -1,16 +1,35 @@
 /**
  * Shared by the crash and disk tests: a server entry point (`npm start` of the backend or of the
- * mock AS) run in a child process that the test can SIGKILL, the user's traffic that is in flight
- * when it dies, and a check that every data file left behind parses.
+ * mock AS) run in a child process that the test can SIGKILL and start again on the same data folder,
+ * the mock AS and the backend's settings around it, the users whose traffic is in flight when it
+ * dies, and a check that every data file left behind parses.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { backendEnv, DEFAULT_ADDRESSES, loadSeed, SEED_FILE, startMockAs } from '@tmi-bff/mock-as';
+import { freePort } from '@tmi-bff/mock-as/testing';
 import type { ExecutionContext } from 'ava';
+import { STOCKS, UserAgent } from '../_setup.js';
 
-export const BACKEND_SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url));
-export const MOCK_AS_SERVER = fileURLToPath(new URL('../../../mock-as/src/server.ts', import.meta.url));
+/** A server's `npm start` entry point, and the line it prints once it listens. */
+export interface ServerEntry {
+  file: string;
+  ready: RegExp;
+}
+
+export const BACKEND: ServerEntry = {
+  file: fileURLToPath(new URL('../../src/server.ts', import.meta.url)),
+  ready: /reference-backend ready at/,
+};
+export const MOCK_AS: ServerEntry = {
+  file: fileURLToPath(new URL('../../../mock-as/src/server.ts', import.meta.url)),
+  ready: /mock-as ready at/,
+};
+
+/** Longer than the default, so that on a loaded machine only the fault under test fails a request. */
+export const AS_TIMEOUT_MS = 30_000;
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -22,6 +41,8 @@ export interface ServerProcess {
   until(pattern: RegExp): Promise<boolean>;
   /** SIGKILL, and resolves once it is gone. */
   kill(): Promise<void>;
+  /** SIGKILL unless it is gone already, then the same entry with the same settings (so the same data folder), once ready. */
+  restart(): Promise<ServerProcess>;
 }
 
 export interface SpawnOptions {
@@ -32,11 +53,11 @@ export interface SpawnOptions {
 /** Runs `entry` with tsx, as `npm start` does, with only PATH and `env` in its environment. */
 export function startServer(
   t: ExecutionContext,
-  entry: string,
+  entry: ServerEntry,
   env: Record<string, string>,
   options: SpawnOptions = {},
 ): ServerProcess {
-  const args = ['--import=tsx', '--conditions=development', entry];
+  const args = ['--import=tsx', '--conditions=development', entry.file];
   const [command, ...rest] = options.wrapper?.length
     ? [...options.wrapper, process.execPath, ...args]
     : [process.execPath, ...args];
@@ -67,6 +88,10 @@ export function startServer(
   t.teardown(() => {
     if (!ended) child.kill('SIGKILL');
   });
+  const kill = async () => {
+    if (!ended) child.kill('SIGKILL');
+    await exited;
+  };
   return {
     child,
     output: () => output,
@@ -78,11 +103,73 @@ export function startServer(
       }
       return true;
     },
-    async kill() {
-      if (!ended) child.kill('SIGKILL');
-      await exited;
+    kill,
+    async restart() {
+      await kill();
+      return startReady(t, entry, env, options);
     },
   };
+}
+
+/** `startServer`, resolved once the server is ready; the test fails with its output if it ends first. */
+export async function startReady(
+  t: ExecutionContext,
+  entry: ServerEntry,
+  env: Record<string, string>,
+  options: SpawnOptions = {},
+): Promise<ServerProcess> {
+  const server = startServer(t, entry, env, options);
+  t.true(await server.until(entry.ready), server.output());
+  return server;
+}
+
+/**
+ * The mock AS in this process, and the settings of a backend process that uses it: a free port,
+ * its data in `dataDir`, no SPA, and the AS timeout of a loaded machine. `settings` adds to them.
+ */
+export async function mockAsAndBackendEnv(
+  t: ExecutionContext,
+  dataDir: string,
+  settings: Record<string, string> = {},
+): Promise<{ origin: string; env: Record<string, string> }> {
+  const origin = `http://127.0.0.1:${await freePort()}`;
+  const seed = await loadSeed(SEED_FILE, { ...DEFAULT_ADDRESSES, BFF_ORIGIN: origin });
+  const as = await startMockAs({ seed, log: () => {} });
+  t.teardown(() => as.close());
+  const env = {
+    ...backendEnv(seed, as.issuer),
+    BFF_ORIGIN: origin,
+    BFF_DATA_DIR: dataDir,
+    BFF_SPA_DIR: 'none',
+    BFF_AS_TIMEOUT_MS: String(AS_TIMEOUT_MS),
+    ...settings,
+  };
+  return { origin, env };
+}
+
+/** A forced refresh (`fresh=1`): the backend spends its refresh token and stores the new one. */
+export const refresh = (user: UserAgent) => user.token({ resource: STOCKS, scope: 'stocks:read', fresh: '1' });
+
+/** `count` users signed in at `origin` (alice and bob in turn), `width` at a time, each with a forced refresh acknowledged. */
+export async function signInUsers(
+  t: ExecutionContext,
+  origin: string,
+  count: number,
+  width: number,
+): Promise<UserAgent[]> {
+  const users: UserAgent[] = [];
+  await inParallel(
+    Array.from({ length: count }, (_, i) => i),
+    width,
+    async (i) => {
+      const user = new UserAgent(origin);
+      t.is((await user.signIn({ persona: i % 2 ? 'bob' : 'alice' })).status, 303);
+      const token = await refresh(user);
+      t.is(token.status, 200, JSON.stringify(token.body));
+      users.push(user);
+    },
+  );
+  return users;
 }
 
 /** Every `.json` file under `dir`, parsed: what does not parse is listed, and leftover temporary files counted. */

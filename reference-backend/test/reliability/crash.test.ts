@@ -16,29 +16,34 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { backendEnv, DEFAULT_ADDRESSES, loadSeed, SEED_FILE, startMockAs } from '@tmi-bff/mock-as';
+import { DEFAULT_ADDRESSES, loadSeed, SEED_FILE } from '@tmi-bff/mock-as';
 import { freePort } from '@tmi-bff/mock-as/testing';
 import { recordResult } from '@tmi-bff/store/testing';
 import test, { type ExecutionContext } from 'ava';
 import { createBackend } from '../../src/index.js';
-import { demoConfig, STOCKS, UserAgent } from '../_setup.js';
-import { BACKEND_SERVER, checkDataFiles, inParallel, MOCK_AS_SERVER, startServer } from './_crash.js';
+import { demoConfig, UserAgent } from '../_setup.js';
+import {
+  AS_TIMEOUT_MS,
+  BACKEND,
+  checkDataFiles,
+  inParallel,
+  MOCK_AS,
+  mockAsAndBackendEnv,
+  refresh,
+  signInUsers,
+  startReady,
+} from './_crash.js';
 
 const USERS = Number(process.env.RELIABILITY_CRASH_USERS ?? 16);
 const SIGN_INS = Number(process.env.RELIABILITY_CRASH_SIGN_INS ?? 24);
 const KILL_AFTER = Number(process.env.RELIABILITY_CRASH_KILL_AFTER ?? 24);
 const PERSONAS = ['alice', 'bob'];
-/** Longer than the default, so that on a loaded machine only the kill fails a request. */
-const AS_TIMEOUT_MS = 30_000;
 
 async function tempDir(t: ExecutionContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'bff-crash-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
-
-/** A forced refresh (`fresh=1`): the backend spends its refresh token and stores the new one. */
-const refresh = (user: UserAgent) => user.token({ resource: STOCKS, scope: 'stocks:read', fresh: '1' });
 
 /** One user of the burst: what the user saw acknowledged, and whether a request was in flight at the kill. */
 interface Tracked {
@@ -47,6 +52,9 @@ interface Tracked {
   refreshes: number;
   inFlight: boolean;
 }
+
+/** A user signed in before the burst, with one refresh acknowledged. */
+const signedIn = (user: UserAgent): Tracked => ({ user, signedIn: true, refreshes: 1, inFlight: false });
 
 /**
  * After the restart: each acknowledged session answers bff-sessioninfo, and a forced refresh works.
@@ -82,38 +90,12 @@ async function afterRestart(t: ExecutionContext, sessions: Tracked[]) {
 
 test('Crash safety: the backend SIGKILLed mid-burst of sign-ins and refreshes keeps every acknowledged session, every refresh token not in flight refreshes, and its data files parse', async (t) => {
   t.timeout(120_000);
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
-  const seed = await loadSeed(SEED_FILE, { ...DEFAULT_ADDRESSES, BFF_ORIGIN: origin });
-  const as = await startMockAs({ seed, log: () => {} });
-  t.teardown(() => as.close());
   const dataDir = await tempDir(t);
-  const env = {
-    ...backendEnv(seed, as.issuer),
-    BFF_ORIGIN: origin,
-    BFF_DATA_DIR: dataDir,
-    BFF_SPA_DIR: 'none',
-    BFF_LOG_LEVEL: 'warn',
-    // A loaded machine may answer slowly: only the kill may fail a request here.
-    BFF_AS_TIMEOUT_MS: String(AS_TIMEOUT_MS),
-  };
-  const first = startServer(t, BACKEND_SERVER, env);
-  t.true(await first.until(/reference-backend ready at/), first.output());
+  const { origin, env } = await mockAsAndBackendEnv(t, dataDir, { BFF_LOG_LEVEL: 'warn' });
+  const first = await startReady(t, BACKEND, env);
 
   // Before the burst: users signed in, each with one refresh acknowledged.
-  const tracked: Tracked[] = [];
-  await inParallel(
-    Array.from({ length: USERS }, (_, i) => i),
-    4,
-    async (i) => {
-      const user = new UserAgent(origin);
-      const signedIn = await user.signIn({ persona: PERSONAS[i % PERSONAS.length] as string });
-      t.is(signedIn.status, 303);
-      const token = await refresh(user);
-      t.is(token.status, 200, JSON.stringify(token.body));
-      tracked.push({ user, signedIn: true, refreshes: 1, inFlight: false });
-    },
-  );
+  const tracked = (await signInUsers(t, origin, USERS, 4)).map(signedIn);
 
   // The burst: the users refresh in a loop, new users sign in, until the kill.
   let acknowledged = 0;
@@ -170,8 +152,7 @@ test('Crash safety: the backend SIGKILLed mid-burst of sign-ins and refreshes ke
   t.true(files.files > 2, `${files.files} data files`);
 
   // Restarted on the same folder: every acknowledged session still works, and refreshes.
-  const second = startServer(t, BACKEND_SERVER, env);
-  t.true(await second.until(/reference-backend ready at/), second.output());
+  const second = await first.restart();
   const sessions = [...tracked, ...newcomers].filter((one) => one.signedIn);
   const outcome = await afterRestart(t, sessions);
   t.deepEqual(outcome.failures, []);
@@ -206,9 +187,7 @@ test('Crash safety: the mock AS SIGKILLed mid-burst of refreshes and restarted o
   const asPort = await freePort();
   const issuer = `http://127.0.0.1:${asPort}`;
   const dataDir = await tempDir(t);
-  const asEnv = { MOCK_AS_ISSUER: issuer, MOCK_AS_DATA_DIR: dataDir, BFF_ORIGIN: origin };
-  const first = startServer(t, MOCK_AS_SERVER, asEnv);
-  t.true(await first.until(/mock-as ready at/), first.output());
+  const first = await startReady(t, MOCK_AS, { MOCK_AS_ISSUER: issuer, MOCK_AS_DATA_DIR: dataDir, BFF_ORIGIN: origin });
 
   const seed = await loadSeed(SEED_FILE, { ...DEFAULT_ADDRESSES, ISSUER: issuer, BFF_ORIGIN: origin });
   const demo = demoConfig(seed, origin, issuer);
@@ -224,18 +203,7 @@ test('Crash safety: the mock AS SIGKILLed mid-burst of refreshes and restarted o
     await backend.close();
   });
 
-  const users: Tracked[] = [];
-  await inParallel(
-    Array.from({ length: USERS }, (_, i) => i),
-    4,
-    async (i) => {
-      const user = new UserAgent(origin);
-      t.is((await user.signIn({ persona: PERSONAS[i % PERSONAS.length] as string })).status, 303);
-      const token = await refresh(user);
-      t.is(token.status, 200, JSON.stringify(token.body));
-      users.push({ user, signedIn: true, refreshes: 1, inFlight: false });
-    },
-  );
+  const users = (await signInUsers(t, origin, USERS, 4)).map(signedIn);
 
   let acknowledged = 0;
   let killed = false;
@@ -272,8 +240,7 @@ test('Crash safety: the mock AS SIGKILLed mid-burst of refreshes and restarted o
   const files = await checkDataFiles(dataDir);
   t.deepEqual(files.unparsable, []);
 
-  const second = startServer(t, MOCK_AS_SERVER, asEnv);
-  t.true(await second.until(/mock-as ready at/), second.output());
+  const second = await first.restart();
   const outcome = await afterRestart(t, users);
   t.deepEqual(outcome.failures, []);
   t.is(outcome.working + outcome.rotatedAway, users.length);

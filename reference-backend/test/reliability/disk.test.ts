@@ -15,17 +15,19 @@ import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { backendEnv, DEFAULT_ADDRESSES, loadSeed, SEED_FILE, startMockAs } from '@tmi-bff/mock-as';
-import { freePort, signIn } from '@tmi-bff/mock-as/testing';
+import { signIn } from '@tmi-bff/mock-as/testing';
 import { recordResult } from '@tmi-bff/store/testing';
 import test, { type ExecutionContext } from 'ava';
-import { STOCKS, UserAgent } from '../_setup.js';
+import { UserAgent } from '../_setup.js';
 import {
-  BACKEND_SERVER,
+  BACKEND,
   checkDataFiles,
-  inParallel,
+  mockAsAndBackendEnv,
+  refresh,
   type ServerProcess,
   type SpawnOptions,
+  signInUsers,
+  startReady,
   startServer,
 } from './_crash.js';
 
@@ -42,32 +44,16 @@ function tool(t: ExecutionContext, name: string): string {
   }
 }
 
-const refresh = (user: UserAgent) => user.token({ resource: STOCKS, scope: 'stocks:read', fresh: '1' });
-
 /** The mock AS in this process, a data folder, and the backend's settings. */
 async function world(t: ExecutionContext) {
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
-  const seed = await loadSeed(SEED_FILE, { ...DEFAULT_ADDRESSES, BFF_ORIGIN: origin });
-  const as = await startMockAs({ seed, log: () => {} });
-  t.teardown(() => as.close());
   const parent = await mkdtemp(join(tmpdir(), 'bff-disk-'));
   t.teardown(async () => {
     await chmodTree(parent, 0o700);
     await rm(parent, { recursive: true, force: true });
   });
   const dataDir = join(parent, 'data');
-  const env = {
-    ...backendEnv(seed, as.issuer),
-    BFF_ORIGIN: origin,
-    BFF_DATA_DIR: dataDir,
-    BFF_SPA_DIR: 'none',
-    // Info: the store's line once it is written again.
-    BFF_LOG_LEVEL: 'info',
-    // A loaded machine may answer slowly: only the disk may fail a request here.
-    BFF_AS_TIMEOUT_MS: '30000',
-    HOME: parent,
-  };
+  // Info: the store's line once it is written again.
+  const { origin, env } = await mockAsAndBackendEnv(t, dataDir, { BFF_LOG_LEVEL: 'info', HOME: parent });
   return { origin, parent, dataDir, env };
 }
 
@@ -111,22 +97,6 @@ function readOnlyFolder(t: ExecutionContext, dir: string, readOnlyAtStart = fals
 async function chmodTree(dir: string, mode: number): Promise<void> {
   await chmod(dir, mode).catch(() => {});
   for (const sub of ['data', 'data/bff']) await chmod(join(dir, sub), mode).catch(() => {});
-}
-
-/** Users signed in, each with a refresh acknowledged. */
-async function signInUsers(t: ExecutionContext, origin: string): Promise<UserAgent[]> {
-  const users: UserAgent[] = [];
-  await inParallel(
-    Array.from({ length: USERS }, (_, i) => i),
-    3,
-    async (i) => {
-      const user = new UserAgent(origin);
-      t.is((await user.signIn({ persona: i % 2 ? 'bob' : 'alice' })).status, 303);
-      t.is((await refresh(user)).status, 200);
-      users.push(user);
-    },
-  );
-  return users;
 }
 
 /** A sign-in started (its login transaction stored), to be finished at the AS later. */
@@ -180,19 +150,15 @@ async function duringFault(
 /**
  * Once space or permission is back, the store writes what it holds by itself (its log says so), so
  * that a SIGKILL right after loses nothing: the refresh tokens the AS rotated while the disk was
- * full are on disk, and every earlier session works after the restart, a forced refresh included.
+ * full are on disk, and every earlier session works after the restart, a forced refresh included;
+ * every data file parses.
  */
-async function afterFault(
-  t: ExecutionContext,
-  server: ServerProcess,
-  users: UserAgent[],
-  restart: () => Promise<void>,
-): Promise<{ working: number; afterRestart: number }> {
+async function afterFault(t: ExecutionContext, server: ServerProcess, users: UserAgent[], dataDir: string) {
   t.true(await server.until(/store: .* is written again: every change is on disk/), server.output());
   let working = 0;
   for (const user of users) if ((await user.sessionInfo()).status === 200) working += 1;
   t.is(working, users.length);
-  await restart();
+  await server.restart();
   let afterRestart = 0;
   for (const user of users) {
     const info = await user.sessionInfo();
@@ -201,16 +167,17 @@ async function afterFault(
     t.is(token.status, 200, JSON.stringify(token.body));
     if (info.status === 200 && token.status === 200) afterRestart += 1;
   }
-  return { working, afterRestart };
+  const files = await checkDataFiles(dataDir);
+  t.deepEqual(files.unparsable, []);
+  return { working, afterRestart, files };
 }
 
 test('Crash safety: a full disk (writes fail with EFBIG) gives temporarily_unavailable and an error page, and loses no stored session', async (t) => {
   t.timeout(90_000);
   const prlimit = tool(t, 'prlimit');
   const { origin, dataDir, env } = await world(t);
-  let server = startServer(t, BACKEND_SERVER, env);
-  t.true(await server.until(/reference-backend ready at/), server.output());
-  const users = await signInUsers(t, origin);
+  const server = await startReady(t, BACKEND, env);
+  const users = await signInUsers(t, origin, USERS, 3);
   const started = await startSignIn(t, origin);
 
   // No file of the process may grow past 1 byte: every replacement of a data file fails.
@@ -221,13 +188,7 @@ test('Crash safety: a full disk (writes fail with EFBIG) gives temporarily_unava
   t.deepEqual((await checkDataFiles(dataDir)).unparsable, []);
   execFileSync(prlimit, ['--pid', pid, '--fsize=unlimited:']);
 
-  const outcome = await afterFault(t, server, users, async () => {
-    await server.kill();
-    server = startServer(t, BACKEND_SERVER, env);
-    t.true(await server.until(/reference-backend ready at/), server.output());
-  });
-  const files = await checkDataFiles(dataDir);
-  t.deepEqual(files.unparsable, []);
+  const { files, ...outcome } = await afterFault(t, server, users, dataDir);
   recordResult(t, {
     area: 'Crash safety',
     tried: "disk full: every write of the backend's lowdb store fails (EFBIG), then space returns",
@@ -245,7 +206,7 @@ test('Crash safety: a read-only data folder gives temporarily_unavailable, an er
   // Start-up in an empty data folder it cannot write: a message naming BFF_DATA_DIR and what to do.
   await mkdir(dataDir, { mode: 0o700 });
   const refusing = readOnlyFolder(t, dataDir, true);
-  const refused = startServer(t, BACKEND_SERVER, env, await refusing.spawn());
+  const refused = startServer(t, BACKEND, env, await refusing.spawn());
   t.is(await refused.exited, 1, refused.output());
   t.regex(refused.output(), /reference-backend: BFF_DATA_DIR .* cannot be written \((EROFS|EACCES): /);
   t.regex(refused.output(), /give this user write access to it and free space on its disk, or set BFF_DATA_DIR/);
@@ -256,10 +217,8 @@ test('Crash safety: a read-only data folder gives temporarily_unavailable, an er
   const folder = asRoot ? dataDir : join(dataDir, 'bff');
   await mkdir(folder, { recursive: true, mode: 0o700 });
   const readOnly = readOnlyFolder(t, folder);
-  const spawnOptions = await readOnly.spawn();
-  let server = startServer(t, BACKEND_SERVER, env, spawnOptions);
-  t.true(await server.until(/reference-backend ready at/), server.output());
-  const users = await signInUsers(t, origin);
+  const server = await startReady(t, BACKEND, env, await readOnly.spawn());
+  const users = await signInUsers(t, origin, USERS, 3);
   const started = await startSignIn(t, origin);
 
   // Read-only: no file of the store can be created or replaced.
@@ -268,13 +227,7 @@ test('Crash safety: a read-only data folder gives temporarily_unavailable, an er
   t.regex(server.output(), /EROFS|EACCES/, 'the log names the failure');
   await readOnly.set(server.child.pid as number, false);
 
-  const outcome = await afterFault(t, server, users, async () => {
-    await server.kill();
-    server = startServer(t, BACKEND_SERVER, env, spawnOptions);
-    t.true(await server.until(/reference-backend ready at/), server.output());
-  });
-  const files = await checkDataFiles(dataDir);
-  t.deepEqual(files.unparsable, []);
+  const { files, ...outcome } = await afterFault(t, server, users, dataDir);
   recordResult(t, {
     area: 'Crash safety',
     tried: "read-only data folder: at start-up, and under the backend's running lowdb store, then writable again",
