@@ -66,15 +66,25 @@ const knob = async (w: World, path: string, body?: unknown) => {
   if (res.status !== 200) throw new Error(`knob ${path} answered ${res.status} ${JSON.stringify(res.body)}`);
 };
 
+/** The mock AS's knob fails the next token request only: the fault heals by itself. */
+const failOnce = (body: Record<string, unknown>): Pick<FaultCase, 'provoke' | 'heal'> => ({
+  provoke: (w) => knob(w, '/as/fail', { count: 1, ...body }),
+  heal: async () => {},
+});
+
 /** The token endpoint answers by itself, in front of the AS (which never sees the request). */
 const answerFor =
-  (w: World, answer: (res: ServerResponse) => void): (() => Promise<void>) =>
-  async () => {
+  (answer: (res: ServerResponse) => void) =>
+  async (w: World): Promise<void> => {
     w.intercept = async (_req, res) => {
       answer(res);
       return true;
     };
   };
+
+/** The token endpoint answers this status, content type and body by itself. */
+const answering = (status: number, type: string, body: string) =>
+  answerFor((res) => res.writeHead(status, { 'content-type': type }).end(body));
 
 /** The AS answers, and the interceptor rewrites its JSON token response on the way out. */
 function rewriteTokenResponse(res: ServerResponse, rewrite: (body: Record<string, unknown>) => void): void {
@@ -89,7 +99,21 @@ function rewriteTokenResponse(res: ServerResponse, rewrite: (body: Record<string
   }) as typeof res.end;
 }
 
-const COULD_NOT_BE_REACHED = /^the authorization server could not be reached; try again shortly$/;
+const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+/**
+ * D6: a fault the backend cannot work around. bff-token answers temporarily_unavailable with "the
+ * authorization server <what>; try again shortly", the backend logs `reason` (as-failure.ts), and
+ * the callback's page says the same <what>.
+ */
+const unavailable = (reason: string, what: string): Pick<FaultCase, 'token' | 'reason' | 'callback'> => ({
+  token: {
+    error: 'temporarily_unavailable',
+    description: new RegExp(`^the authorization server ${literal(what)}; try again shortly$`),
+  },
+  reason,
+  callback: { page: new RegExp(literal(what)) },
+});
 
 const CASES: FaultCase[] = [
   {
@@ -109,17 +133,13 @@ const CASES: FaultCase[] = [
       });
       w.stack.as = back;
     },
-    token: { error: 'temporarily_unavailable', description: COULD_NOT_BE_REACHED },
-    reason: 'unreachable',
-    callback: { page: /could not be reached/ },
+    ...unavailable('unreachable', 'could not be reached'),
   },
   {
     name: 'dropping every connection (mock AS knob as/down)',
     provoke: (w) => knob(w, '/as/down'),
     heal: (w) => knob(w, '/as/up'),
-    token: { error: 'temporarily_unavailable', description: COULD_NOT_BE_REACHED },
-    reason: 'unreachable',
-    callback: { page: /could not be reached/ },
+    ...unavailable('unreachable', 'could not be reached'),
   },
   {
     name: 'slower than BFF_AS_TIMEOUT_MS (mock AS knob as/fail delayMs)',
@@ -133,92 +153,49 @@ const CASES: FaultCase[] = [
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     },
-    token: {
-      error: 'temporarily_unavailable',
-      description: /^the authorization server did not answer in time; try again shortly$/,
-    },
-    reason: 'timeout',
+    ...unavailable('timeout', 'did not answer in time'),
     // BFF_AS_TIMEOUT_MS bounds bff-token callers only: the sign-in waits for its code (and gets it).
     callback: 'signed-in',
   },
   {
     name: 'answering HTTP 500, not JSON (mock AS knob as/fail status)',
-    provoke: (w) => knob(w, '/as/fail', { count: 1, status: 500 }),
-    heal: async () => {},
-    token: {
-      error: 'temporarily_unavailable',
-      description:
-        /^the authorization server answered HTTP 500, text\/plain; charset=utf-8 without an OAuth error; try again shortly$/,
-    },
-    reason: 'bad_response',
-    callback: { page: /answered HTTP 500, text\/plain; charset=utf-8 without an OAuth error/ },
+    ...failOnce({ status: 500 }),
+    ...unavailable('bad_response', 'answered HTTP 500, text/plain; charset=utf-8 without an OAuth error'),
   },
   {
     name: 'answering HTTP 500 with an OAuth error (mock AS knob as/fail error)',
-    provoke: (w) =>
-      knob(w, '/as/fail', { count: 1, status: 500, error: 'server_error', error_description: 'the AS failed' }),
-    heal: async () => {},
+    ...failOnce({ status: 500, error: 'server_error', error_description: 'the AS failed' }),
     // TMI-BFF-01 §4.3.3 (TMI-28): an OAuth error from the AS is relayed verbatim.
     token: { error: 'server_error', description: /^the AS failed$/ },
     callback: { page: /server_error: the AS failed/ },
   },
   {
     name: 'answering invalid JSON as application/json',
-    provoke: (w) =>
-      answerFor(w, (res) =>
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"access_token":"abc","token_type":'),
-      )(),
-    token: {
-      error: 'temporarily_unavailable',
-      description: /^the authorization server answered with a malformed response; try again shortly$/,
-    },
-    reason: 'bad_response',
-    callback: { page: /answered with a malformed response/ },
+    provoke: answering(200, 'application/json', '{"access_token":"abc","token_type":'),
+    ...unavailable('bad_response', 'answered with a malformed response'),
   },
   {
     name: 'answering 200 with a non-JSON content type',
-    provoke: (w) =>
-      answerFor(w, (res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>maintenance</html>'))(),
-    token: {
-      error: 'temporarily_unavailable',
-      description:
-        /^the authorization server answered something that is not OAuth JSON \(HTTP 200, text\/html\); try again shortly$/,
-    },
-    reason: 'bad_response',
-    callback: { page: /not OAuth JSON \(HTTP 200, text\/html\)/ },
+    provoke: answering(200, 'text/html', '<html>maintenance</html>'),
+    ...unavailable('bad_response', 'answered something that is not OAuth JSON (HTTP 200, text/html)'),
   },
   {
     name: 'a body cut short (the connection ends before Content-Length)',
-    provoke: (w) =>
-      answerFor(w, (res) => {
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '400' });
-        res.write('{"access_token":"eyJhbGciOiJSUzI1NiJ9.', () => res.socket?.destroy());
-      })(),
-    token: {
-      error: 'temporarily_unavailable',
-      description: /^the authorization server broke off its answer before the end; try again shortly$/,
-    },
-    reason: 'bad_response',
-    callback: { page: /broke off its answer before the end/ },
+    provoke: answerFor((res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '400' });
+      res.write('{"access_token":"eyJhbGciOiJSUzI1NiJ9.', () => res.socket?.destroy());
+    }),
+    ...unavailable('bad_response', 'broke off its answer before the end'),
   },
   {
     name: 'a 200 token response without access_token',
-    provoke: (w) =>
-      answerFor(w, (res) =>
-        res
-          .writeHead(200, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ token_type: 'Bearer', expires_in: 300 })),
-      )(),
-    token: {
-      error: 'temporarily_unavailable',
-      description: /^the authorization server answered with a malformed response; try again shortly$/,
-    },
-    reason: 'bad_response',
-    callback: { page: /answered with a malformed response/ },
+    provoke: answering(200, 'application/json', JSON.stringify({ token_type: 'Bearer', expires_in: 300 })),
+    ...unavailable('bad_response', 'answered with a malformed response'),
   },
   {
     // D9 exchange: the refresh rotates the refresh token, then the exchange fails; the rotated
     // refresh token must have been kept, or the next refresh presents a spent one (invalid_grant).
+    // The sign-in does no exchange: no callback case.
     name: 'answering the token exchange with HTTP 500, after the refresh (BFF_DOWNSCOPING=exchange)',
     strategy: 'exchange',
     async provoke(w) {
@@ -230,11 +207,7 @@ const CASES: FaultCase[] = [
         return true;
       };
     },
-    token: {
-      error: 'temporarily_unavailable',
-      description:
-        /^the authorization server answered HTTP 500, text\/plain without an OAuth error; try again shortly$/,
-    },
+    token: unavailable('bad_response', 'answered HTTP 500, text/plain without an OAuth error').token,
     reason: 'bad_response',
   },
   {
