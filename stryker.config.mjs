@@ -1,12 +1,20 @@
 // Mutation testing: `npm run test:mutation [part…]` (scripts/mutation.mjs) runs StrykerJS once per part
-// below. Each run mutates that part's source and, for every mutant, runs the part's fast unit tests with
-// ava (Stryker's command runner: no per-test coverage, so each mutant runs the whole list; no
-// `--fail-fast`, which makes a failing run wait seconds longer for the tests it interrupts).
+// below. Each run mutates that part's source and runs the part's ava test files against each mutant,
+// through scripts/mutation-ava-runner.mjs: each file runs once at the start to record which mutants it
+// reaches, then each mutant runs only the files that reach it (no `--fail-fast`, which makes a failing
+// run wait seconds longer for the tests it interrupts), and a mutant no file reaches is "no coverage".
 // Reports land in reports/mutation/<part>.html and .json. `--incremental` reuses the last run's results
-// for unchanged code (reports/mutation/<part>.incremental.json); with the command runner Stryker cannot
-// see which test covers a mutant, so after a test changes, only a run without it (or `--force`) retests
-// the survivors.
+// for unchanged code and unchanged test files (reports/mutation/<part>.incremental.json).
 // Not part of `npm test` or CI: a full run takes tens of minutes on two cores.
+
+import { readdirSync } from 'node:fs';
+
+/** Every test file in a folder. */
+function testFiles(folder) {
+  return readdirSync(folder)
+    .filter((name) => name.endsWith('.test.ts'))
+    .map((name) => `${folder}/${name}`);
+}
 
 /** The parts under test: what is mutated, and the test files that must kill its mutants. */
 export const parts = {
@@ -20,11 +28,13 @@ export const parts = {
       'packages/koa/test/token-service.test.ts',
       'packages/koa/test/grant-store.test.ts',
       'packages/koa/test/client-auth.test.ts',
+      'packages/koa/test/as-failure.test.ts',
+      'packages/koa/test/openid-client.test.ts',
     ],
   },
   'resource-server': {
     mutate: ['packages/resource-server/src/**/*.ts'],
-    tests: ['packages/resource-server/test/*.test.ts'],
+    tests: testFiles('packages/resource-server/test'),
   },
   client: {
     mutate: ['packages/client/src/**/*.ts'],
@@ -56,16 +66,13 @@ if (process.env.MUTATION_TESTS) part.tests = process.env.MUTATION_TESTS.split(' 
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
-  testRunner: 'command',
-  commandRunner: {
-    command: [
-      'node node_modules/ava/entrypoints/cli.mjs',
-      ...part.tests,
-      ...(part.skip ? [`--match '!${part.skip}'`] : []),
-    ].join(' '),
-  },
-  // The command runner cannot tell which test covers which mutant.
-  coverageAnalysis: 'off',
+  // scripts/mutation-ava-runner.mjs: each test file is run once at the start to record which mutants it
+  // reaches; each mutant then runs only the files that reach it, and one that none reaches is "no coverage".
+  plugins: ['@stryker-mutator/*', './scripts/mutation-ava-runner.mjs'],
+  testRunner: 'ava-files',
+  avaFiles: part.tests,
+  avaArguments: part.skip ? [`--match=!${part.skip}`] : [],
+  coverageAnalysis: 'perTest',
   // A slow run on a loaded machine is not a hang: only a mutant that runs 15 s past the first run's
   // time counts as a timeout (detected).
   timeoutMS: 15000,
