@@ -58,8 +58,8 @@ function isTimeout(err: unknown): boolean {
   );
 }
 
-/** The metadata member an openid-client error says is missing (on the error or one of its causes). */
-function missingAttribute(err: unknown): string | undefined {
+/** The member an openid-client error names (missing, or not the expected value), on it or a cause. */
+function attributeOf(err: unknown): string | undefined {
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth += 1) {
     const attribute = (e as { attribute?: unknown }).attribute;
     if (typeof attribute === 'string') return attribute;
@@ -104,9 +104,19 @@ export function describeAsFailure(err: unknown, issuer?: string): AsFailure {
       description: `${who} could not be reached; try again shortly`,
     };
   }
+  // The issuer of discovery is the configuration's fault; any other member that is not the expected
+  // value (userinfo's `sub`, OIDC Core §5.3.2) is an answer that must not be used.
+  const compared = code === CODES.attribute ? attributeOf(err) : undefined;
+  if (compared !== undefined && compared !== 'issuer') {
+    return {
+      reason: 'bad_response',
+      detail,
+      description: `${who} answered with an unexpected ${compared} value`,
+    };
+  }
   switch (code) {
     case CODES.missingMetadata: {
-      const attribute = missingAttribute(err);
+      const attribute = attributeOf(err);
       return {
         reason: 'unsupported',
         detail,
