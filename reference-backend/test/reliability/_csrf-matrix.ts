@@ -38,92 +38,46 @@ export interface RouteRow {
   ok: number;
 }
 
+/** A row with the endpoints' defence, answered 200; a session route unless `session: false`. */
+function endpoint(
+  method: RouteRow['method'],
+  path: string,
+  { session = true, json }: { session?: boolean; json?: RouteRow['json'] } = {},
+): RouteRow {
+  return { defence: 'endpoint', session, method, path, ...(json ? { json } : {}), ok: 200 };
+}
+
+/** A GET page a navigation may open from anywhere, answering `ok`; no session route unless `session`. */
+function page(path: string, ok: number, { session = false } = {}): RouteRow {
+  return { defence: 'navigation', session, method: 'GET', path, ok };
+}
+
+/** A legitimate token request's query, which the consent page takes too. */
+const STOCKS_READ = `resource=${encodeURIComponent(STOCKS)}&scope=stocks%3Aread`;
+
 /** Every route, by route name (routes.ts, admin.ts; the endpoints' names from @tmi-bff/koa). */
 export const ROUTE_TABLE: Record<string, RouteRow> = {
-  [ROUTES.bffToken]: {
-    defence: 'endpoint',
-    session: true,
-    method: 'GET',
-    path: `/.well-known/bff-token?resource=${encodeURIComponent(STOCKS)}&scope=stocks%3Aread`,
-    ok: 200,
-  },
-  [ROUTES.bffSessionInfo]: {
-    defence: 'endpoint',
-    session: true,
-    method: 'GET',
-    path: '/.well-known/bff-sessioninfo',
-    ok: 200,
-  },
+  [ROUTES.bffToken]: endpoint('GET', `/.well-known/bff-token?${STOCKS_READ}`),
+  [ROUTES.bffSessionInfo]: endpoint('GET', '/.well-known/bff-sessioninfo'),
   'auth.logout': { defence: 'sign-out', session: true, method: 'POST', path: '/auth/logout', ok: 303 },
-  'mock.state': { defence: 'endpoint', session: true, method: 'GET', path: '/_mock/state', ok: 200 },
-  'mock.session.expire-tokens': {
-    defence: 'endpoint',
-    session: true,
-    method: 'POST',
-    path: '/_mock/session/expire-tokens',
-    ok: 200,
-  },
-  'mock.session.lifetime': {
-    defence: 'endpoint',
-    session: true,
-    method: 'POST',
-    path: '/_mock/session/lifetime',
-    json: { seconds: 3600 },
-    ok: 200,
-  },
-  'mock.session.revoke-grant': {
-    defence: 'endpoint',
-    session: true,
-    method: 'POST',
-    path: '/_mock/session/revoke-grant',
-    ok: 200,
-  },
-  'mock.session.persona': {
-    defence: 'endpoint',
-    session: true,
-    method: 'POST',
-    path: '/_mock/session/persona',
-    json: { persona: 'bob' },
-    ok: 200,
-  },
+  'mock.state': endpoint('GET', '/_mock/state'),
+  'mock.session.expire-tokens': endpoint('POST', '/_mock/session/expire-tokens'),
+  'mock.session.lifetime': endpoint('POST', '/_mock/session/lifetime', { json: { seconds: 3600 } }),
+  'mock.session.revoke-grant': endpoint('POST', '/_mock/session/revoke-grant'),
+  'mock.session.persona': endpoint('POST', '/_mock/session/persona', { json: { persona: 'bob' } }),
   // The AS knobs read no session; they have the endpoints' defence all the same.
-  'mock.as.fail': {
-    defence: 'endpoint',
-    session: false,
-    method: 'POST',
-    path: '/_mock/as/fail',
-    json: { count: 0, error: 'invalid_grant' },
-    ok: 200,
-  },
-  'mock.as.down': { defence: 'endpoint', session: false, method: 'POST', path: '/_mock/as/down', ok: 200 },
-  'mock.as.up': { defence: 'endpoint', session: false, method: 'POST', path: '/_mock/as/up', ok: 200 },
+  'mock.as.fail': endpoint('POST', '/_mock/as/fail', { session: false, json: { count: 0, error: 'invalid_grant' } }),
+  'mock.as.down': endpoint('POST', '/_mock/as/down', { session: false }),
+  'mock.as.up': endpoint('POST', '/_mock/as/up', { session: false }),
   'mock.flow': { defence: 'stream', session: true, method: 'GET', path: '/_mock/flow', ok: 200 },
   // With the SPA built, `/` is its index.html; without, a page that shows who is signed in.
-  home: { defence: 'navigation', session: false, method: 'GET', path: '/', ok: 200 },
-  'auth.login': { defence: 'navigation', session: false, method: 'GET', path: '/auth/login?returnTo=/', ok: 303 },
-  'auth.consent': {
-    defence: 'navigation',
-    session: true,
-    method: 'GET',
-    path: `/auth/consent?resource=${encodeURIComponent(STOCKS)}&scope=stocks%3Aread`,
-    ok: 303,
-  },
+  home: page('/', 200),
+  'auth.login': page('/auth/login?returnTo=/', 303),
+  'auth.consent': page(`/auth/consent?${STOCKS_READ}`, 303, { session: true }),
   // It makes sessions: its legitimate request is a whole sign-in, over a session (cookies.test.ts
   // shows the id is a new one). Alone, it is a page: no login transaction.
-  'auth.callback': {
-    defence: 'navigation',
-    session: true,
-    method: 'GET',
-    path: '/auth/callback?code=x&state=y',
-    ok: 303,
-  },
-  'auth.signed-out': {
-    defence: 'navigation',
-    session: false,
-    method: 'GET',
-    path: '/auth/signed-out?state=%2F',
-    ok: 303,
-  },
+  'auth.callback': page('/auth/callback?code=x&state=y', 303, { session: true }),
+  'auth.signed-out': page('/auth/signed-out?state=%2F', 303),
   // Its legitimate caller is the AS, with a signed logout token in a form; an empty POST is a 415.
   'auth.backchannel-logout': {
     defence: 'server',

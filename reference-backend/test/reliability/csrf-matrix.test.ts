@@ -42,6 +42,14 @@ interface HostileCase {
   body?: string;
 }
 
+/** Headers that say another site sent the request: a case each, over the route's own headers. */
+const FOREIGN_HEADERS: ReadonlyArray<[string, Record<string, string>]> = [
+  ['foreign Origin', { origin: FOREIGN }],
+  ['Origin null', { origin: 'null' }],
+  ['Sec-Fetch-Site cross-site', { 'sec-fetch-site': 'cross-site' }],
+  ['Sec-Fetch-Site same-site', { 'sec-fetch-site': 'same-site' }],
+];
+
 /** The requests another site can make, for a route whose own method is `method`. */
 function hostileCases(row: RouteRow, stack: Stack): HostileCase[] {
   const post = row.method === 'POST';
@@ -83,23 +91,19 @@ function hostileCases(row: RouteRow, stack: Stack): HostileCase[] {
     const { [CSRF_HEADER]: _header, ...noHeader } = same;
     cases.push({ name: 'missing CSRF header', method: row.method, headers: noHeader, ...body });
   }
-  cases.push(
-    { name: 'foreign Origin', method: row.method, headers: { ...plain, ...withHeader, origin: FOREIGN }, ...body },
-    { name: 'Origin null', method: row.method, headers: { ...plain, ...withHeader, origin: 'null' }, ...body },
-    {
-      name: 'Sec-Fetch-Site cross-site',
-      method: row.method,
-      headers: { ...plain, ...withHeader, 'sec-fetch-site': 'cross-site' },
-      ...body,
-    },
-    {
-      name: 'Sec-Fetch-Site same-site',
-      method: row.method,
-      headers: { ...plain, ...withHeader, 'sec-fetch-site': 'same-site' },
-      ...body,
-    },
-  );
+  for (const [name, header] of FOREIGN_HEADERS) {
+    cases.push({ name, method: row.method, headers: { ...plain, ...withHeader, ...header }, ...body });
+  }
   return cases;
+}
+
+/** Sends `hostile` to `row`'s path with `user`'s cookies. */
+function sendHostile(user: UserAgent, row: RouteRow, hostile: HostileCase) {
+  return send(user, row.path, {
+    method: hostile.method,
+    headers: hostile.headers,
+    ...(hostile.body === undefined ? {} : { body: hostile.body }),
+  });
 }
 
 /** The refusal D4 gives `row` for `hostile`, or undefined where the route takes it by design. */
@@ -168,11 +172,7 @@ test('D4 (TMI-37): every route of the backend is in the CSRF matrix; every hosti
     for (const hostile of hostileCases(row, stack)) {
       const label = `${name} · ${hostile.name}`;
       const before = await snapshotOf(stack, victim);
-      const res = await send(victim, row.path, {
-        method: hostile.method,
-        headers: hostile.headers,
-        ...(hostile.body === undefined ? {} : { body: hostile.body }),
-      });
+      const res = await sendHostile(victim, row, hostile);
       requests += 1;
       const seen = `${res.status} ${res.text.slice(0, 160)}`;
       // D4 (TMI-37 b): no answer lets another origin read it.
@@ -418,11 +418,7 @@ test("D4: in proxy mode, every path the backend does not own reaches the dev ser
     if (!names.includes(name) || !['endpoint', 'sign-out', 'stream'].includes(row.defence)) continue;
     for (const hostile of hostileCases(row, stack)) {
       const before = await snapshotOf(stack, victim);
-      const res = await send(victim, row.path, {
-        method: hostile.method,
-        headers: hostile.headers,
-        ...(hostile.body === undefined ? {} : { body: hostile.body }),
-      });
+      const res = await sendHostile(victim, row, hostile);
       requests += 1;
       const expected = expectedRefusal(row, hostile);
       if (expected) ownRefused += 1;
