@@ -62,6 +62,9 @@ const part = parts[name];
 if (!part) throw new Error(`MUTATION_PART=${name} is not a part: use one of ${Object.keys(parts).join(', ')}`);
 // MUTATION_TESTS narrows a run to some of the part's test files (space-separated), with `--mutate` set to
 // the source they cover: quicker while writing tests, not a replacement for the part's full run.
+// MUTATION_REPORT names the reports of a run that covers less than the part (with `--mutate`), so that
+// the part's full reports stay.
+const report = process.env.MUTATION_REPORT ?? name;
 if (process.env.MUTATION_TESTS) part.tests = process.env.MUTATION_TESTS.split(' ').filter(Boolean);
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
@@ -80,8 +83,8 @@ export default {
   mutate: part.mutate,
   incrementalFile: `reports/mutation/${name}.incremental.json`,
   reporters: ['clear-text', 'progress', 'html', 'json'],
-  htmlReporter: { fileName: `reports/mutation/${name}.html` },
-  jsonReporter: { fileName: `reports/mutation/${name}.json` },
+  htmlReporter: { fileName: `reports/mutation/${report}.html` },
+  jsonReporter: { fileName: `reports/mutation/${report}.json` },
   thresholds: { high: 90, low: 80, break: null },
   // Not needed by the tests of any part: kept out of each sandbox copy.
   ignorePatterns: ['/sample-spa', '/bench', '/portability', '/docs', '/test-results', 'dist', 'dist-test', '.data'],
