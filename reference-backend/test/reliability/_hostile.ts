@@ -165,3 +165,24 @@ export function fuzzText({ maxLength, binaryMaxLength = maxLength, tricky }: Fuz
 /** Percent-encodes every byte (UTF-8; a lone surrogate as U+FFFD) of the characters `unsafe` matches. */
 export const percentEncode = (text: string, unsafe = /[^\w.~-]/g): string =>
   text.replace(unsafe, (c) => Buffer.from(c).toString('hex').replace(/../g, '%$&'));
+
+/**
+ * Checks `property` on `numRuns` values of `arbitrary` drawn from `seed` (a failure reports the seed,
+ * the shrunk value and the error `property` threw). Returns how many values ran, and in how many ms.
+ */
+export async function fuzzRun<T>(
+  arbitrary: fc.Arbitrary<T>,
+  { numRuns, seed }: { numRuns: number; seed: number },
+  property: (value: T) => Promise<void>,
+): Promise<{ runs: number; ms: number }> {
+  let runs = 0;
+  const started = performance.now();
+  await fc.assert(
+    fc.asyncProperty(arbitrary, async (value) => {
+      runs += 1;
+      await property(value);
+    }),
+    { numRuns, seed, includeErrorInReport: true },
+  );
+  return { runs, ms: Math.round(performance.now() - started) };
+}

@@ -16,7 +16,7 @@ import { recordResult } from '@tmi-bff/store/testing';
 import test from 'ava';
 import fc from 'fast-check';
 import { SESSION_COOKIE as COOKIE, SERVICE_A, STOCKS, startStack } from '../_setup.js';
-import { fuzzText, KeepAliveClient, mostly, type Outgoing, percentEncode, STACK_FRAME } from './_hostile.js';
+import { fuzzRun, fuzzText, KeepAliveClient, mostly, type Outgoing, percentEncode, STACK_FRAME } from './_hostile.js';
 
 const RUNS = Number(process.env.RELIABILITY_FUZZ_RUNS ?? 10_000);
 const SEED = Number(process.env.RELIABILITY_FUZZ_SEED ?? 20261201);
@@ -150,71 +150,63 @@ for (const endpoint of ENDPOINTS) {
       ),
     });
 
-    let runs = 0;
     const seen = new Map<string, number>();
-    const started = performance.now();
-    await fc.assert(
-      fc.asyncProperty(request, async (r) => {
-        runs += 1;
-        const headers: Record<string, string> = {};
-        for (const [k, v] of r.extra) headers[k] = v;
-        if (r.cookie) headers.cookie = r.cookie;
-        if (r.csrf) headers[CSRF_HEADER] = r.csrf;
-        if (r.origin !== undefined) headers.origin = r.origin;
-        if (r.fetchSite !== undefined) headers['sec-fetch-site'] = r.fetchSite;
-        if (r.fetchMode !== undefined) headers['sec-fetch-mode'] = r.fetchMode;
-        if (r.fetchDest !== undefined) headers['sec-fetch-dest'] = r.fetchDest;
-        if (r.accept !== undefined) headers.accept = r.accept;
-        const hasBody = !['GET', 'HEAD'].includes(r.method);
-        if (hasBody && r.contentType !== undefined) headers['content-type'] = r.contentType;
-        const out: Outgoing = {
-          method: r.method,
-          path: `${endpoint.path}${r.query ? `?${r.query}` : ''}`,
-          headers,
-          ...(hasBody ? { body: r.body } : {}),
-        };
-        const res = await client.send(out);
-        const fail = (why: string): never => {
-          throw new Error(`${why}: ${out.method} ${out.path} → ${res.status}\n${res.body.slice(0, 500)}`);
-        };
-        if (res.status >= 500) fail('a 5xx');
-        if (![200, 400, 405].includes(res.status)) fail('a status other than 200, 400 or 405');
-        if (res.headers['content-type'] !== 'application/json;charset=UTF-8')
-          fail(`content-type ${res.headers['content-type']}`);
-        if (res.headers['cache-control'] !== 'no-store') fail('no Cache-Control: no-store');
-        if (res.headers.pragma !== 'no-cache') fail('no Pragma: no-cache');
-        if (res.headers['x-content-type-options'] !== 'nosniff') fail('no X-Content-Type-Options: nosniff');
-        // A stack trace inside a JSON string has its line breaks escaped, as \n.
-        if (STACK_FRAME.test(res.body.replaceAll('\\n', '\n'))) fail('a stack trace');
-        let outcome = `${res.status}`;
-        if (r.method !== 'HEAD') {
-          let body: Record<string, unknown>;
-          try {
-            body = JSON.parse(res.body);
-          } catch {
-            return fail('not JSON');
-          }
-          if (res.status === 200) {
-            const keys = Object.keys(body).sort().join();
-            if (endpoint.name === 'bff-token' && keys !== 'access_token,expires_in,scope') fail('token body');
-            if (endpoint.name === 'bff-sessioninfo' && typeof body.sub !== 'string') fail('sessioninfo body');
-            outcome += ' ok';
-          } else {
-            // D6, RFC 6749 §5.2: { error, error_description? } in the OAuth character set.
-            if (typeof body.error !== 'string' || !/^[\x20\x21\x23-\x5B\x5D-\x7E]+$/.test(body.error))
-              fail('error code');
-            const description = body.error_description;
-            if (description !== undefined && (typeof description !== 'string' || !OAUTH_TEXT.test(description)))
-              fail('error_description outside RFC 6749 §5.2');
-            if (Object.keys(body).some((key) => !BODY_KEYS.has(key))) fail('error body keys');
-            outcome += ` ${body.error}`;
-          }
+    const { runs, ms } = await fuzzRun(request, { numRuns: RUNS, seed: SEED }, async (r) => {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of r.extra) headers[k] = v;
+      if (r.cookie) headers.cookie = r.cookie;
+      if (r.csrf) headers[CSRF_HEADER] = r.csrf;
+      if (r.origin !== undefined) headers.origin = r.origin;
+      if (r.fetchSite !== undefined) headers['sec-fetch-site'] = r.fetchSite;
+      if (r.fetchMode !== undefined) headers['sec-fetch-mode'] = r.fetchMode;
+      if (r.fetchDest !== undefined) headers['sec-fetch-dest'] = r.fetchDest;
+      if (r.accept !== undefined) headers.accept = r.accept;
+      const hasBody = !['GET', 'HEAD'].includes(r.method);
+      if (hasBody && r.contentType !== undefined) headers['content-type'] = r.contentType;
+      const out: Outgoing = {
+        method: r.method,
+        path: `${endpoint.path}${r.query ? `?${r.query}` : ''}`,
+        headers,
+        ...(hasBody ? { body: r.body } : {}),
+      };
+      const res = await client.send(out);
+      const fail = (why: string): never => {
+        throw new Error(`${why}: ${out.method} ${out.path} → ${res.status}\n${res.body.slice(0, 500)}`);
+      };
+      if (res.status >= 500) fail('a 5xx');
+      if (![200, 400, 405].includes(res.status)) fail('a status other than 200, 400 or 405');
+      if (res.headers['content-type'] !== 'application/json;charset=UTF-8')
+        fail(`content-type ${res.headers['content-type']}`);
+      if (res.headers['cache-control'] !== 'no-store') fail('no Cache-Control: no-store');
+      if (res.headers.pragma !== 'no-cache') fail('no Pragma: no-cache');
+      if (res.headers['x-content-type-options'] !== 'nosniff') fail('no X-Content-Type-Options: nosniff');
+      // A stack trace inside a JSON string has its line breaks escaped, as \n.
+      if (STACK_FRAME.test(res.body.replaceAll('\\n', '\n'))) fail('a stack trace');
+      let outcome = `${res.status}`;
+      if (r.method !== 'HEAD') {
+        let body: Record<string, unknown>;
+        try {
+          body = JSON.parse(res.body);
+        } catch {
+          return fail('not JSON');
         }
-        seen.set(outcome, (seen.get(outcome) ?? 0) + 1);
-      }),
-      { numRuns: RUNS, seed: SEED, includeErrorInReport: true },
-    );
-    const ms = Math.round(performance.now() - started);
+        if (res.status === 200) {
+          const keys = Object.keys(body).sort().join();
+          if (endpoint.name === 'bff-token' && keys !== 'access_token,expires_in,scope') fail('token body');
+          if (endpoint.name === 'bff-sessioninfo' && typeof body.sub !== 'string') fail('sessioninfo body');
+          outcome += ' ok';
+        } else {
+          // D6, RFC 6749 §5.2: { error, error_description? } in the OAuth character set.
+          if (typeof body.error !== 'string' || !/^[\x20\x21\x23-\x5B\x5D-\x7E]+$/.test(body.error)) fail('error code');
+          const description = body.error_description;
+          if (description !== undefined && (typeof description !== 'string' || !OAUTH_TEXT.test(description)))
+            fail('error_description outside RFC 6749 §5.2');
+          if (Object.keys(body).some((key) => !BODY_KEYS.has(key))) fail('error body keys');
+          outcome += ` ${body.error}`;
+        }
+      }
+      seen.set(outcome, (seen.get(outcome) ?? 0) + 1);
+    });
     const outcomes = [...seen].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}×${v}`);
     t.log(`${ms} ms; ${outcomes.join(', ')}`);
     t.is(runs, RUNS);

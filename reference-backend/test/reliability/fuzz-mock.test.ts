@@ -15,7 +15,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { ADMIN_PATHS } from '../../src/admin.js';
 import { SESSION_COOKIE as COOKIE, STOCKS, startStack } from '../_setup.js';
-import { fuzzText, KeepAliveClient, mostly, percentEncode, type Reply, STACK_FRAME } from './_hostile.js';
+import { fuzzRun, fuzzText, KeepAliveClient, mostly, percentEncode, type Reply, STACK_FRAME } from './_hostile.js';
 
 const RUNS = Math.round(Number(process.env.RELIABILITY_FUZZ_RUNS ?? 10_000) / 5);
 const SEED = Number(process.env.RELIABILITY_FUZZ_SEED ?? 20261201);
@@ -101,46 +101,39 @@ test(`hostile input: ${RUNS.toLocaleString('en')} fuzzed calls to the backend's 
     fetchSite: fc.constantFrom('', 'same-origin', 'cross-site'),
   });
 
-  let runs = 0;
   const seen = new Map<number, number>();
-  const started = performance.now();
-  await fc.assert(
-    fc.asyncProperty(request, async (r) => {
-      runs += 1;
-      const [method, path] = r.route;
-      const headers: Record<string, string> = {};
-      const stream = path === '/_mock/flow';
-      const cookie = r.cookie ?? own;
-      if (cookie && !stream) headers.cookie = cookie;
-      if (r.csrf) headers[CSRF_HEADER] = r.csrf;
-      if (r.fetchSite) headers['sec-fetch-site'] = r.fetchSite;
-      const hasBody = !['GET', 'HEAD'].includes(method);
-      if (hasBody && r.contentType) headers['content-type'] = r.contentType;
-      const res = await client.send({ method, path, headers, ...(hasBody ? { body: r.body } : {}) });
-      check(res, `${method} ${path} ${hasBody ? r.body : ''}`);
-      if (method !== 'HEAD' && res.status !== 404 && !res.headers['content-type']?.startsWith('application/json')) {
-        throw new Error(`${method} ${path} → ${res.status} ${res.headers['content-type']}`);
-      }
-      seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
-      // A persona switch gives the browser its new session; a session ended by a knob, a new sign-in.
-      const set = [res.headers['set-cookie'] ?? []].flat().map((c) => c.split(';')[0]);
-      if (set.length === 2) own = set.join('; ');
-      if (
-        cookie === own &&
-        res.body.includes('"invalid_session"') &&
-        r.csrf &&
-        r.fetchSite !== 'cross-site' &&
-        !stack.as.faults?.state().down
-      ) {
-        const again = stack.browser();
-        await again.signIn({ persona: 'alice' });
-        own = again.sessionCookie().header;
-        signIns += 1;
-      }
-    }),
-    { numRuns: RUNS, seed: SEED, includeErrorInReport: true },
-  );
-  const ms = Math.round(performance.now() - started);
+  const { runs, ms } = await fuzzRun(request, { numRuns: RUNS, seed: SEED }, async (r) => {
+    const [method, path] = r.route;
+    const headers: Record<string, string> = {};
+    const stream = path === '/_mock/flow';
+    const cookie = r.cookie ?? own;
+    if (cookie && !stream) headers.cookie = cookie;
+    if (r.csrf) headers[CSRF_HEADER] = r.csrf;
+    if (r.fetchSite) headers['sec-fetch-site'] = r.fetchSite;
+    const hasBody = !['GET', 'HEAD'].includes(method);
+    if (hasBody && r.contentType) headers['content-type'] = r.contentType;
+    const res = await client.send({ method, path, headers, ...(hasBody ? { body: r.body } : {}) });
+    check(res, `${method} ${path} ${hasBody ? r.body : ''}`);
+    if (method !== 'HEAD' && res.status !== 404 && !res.headers['content-type']?.startsWith('application/json')) {
+      throw new Error(`${method} ${path} → ${res.status} ${res.headers['content-type']}`);
+    }
+    seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
+    // A persona switch gives the browser its new session; a session ended by a knob, a new sign-in.
+    const set = [res.headers['set-cookie'] ?? []].flat().map((c) => c.split(';')[0]);
+    if (set.length === 2) own = set.join('; ');
+    if (
+      cookie === own &&
+      res.body.includes('"invalid_session"') &&
+      r.csrf &&
+      r.fetchSite !== 'cross-site' &&
+      !stack.as.faults?.state().down
+    ) {
+      const again = stack.browser();
+      await again.signIn({ persona: 'alice' });
+      own = again.sessionCookie().header;
+      signIns += 1;
+    }
+  });
   const statuses = [...seen].sort((a, b) => a[0] - b[0]).map(([k, v]) => `${k}×${v}`);
   t.log(`${ms} ms; ${signIns} sign-ins; ${statuses.join(', ')}`);
   t.is(runs, RUNS);
@@ -336,32 +329,25 @@ test(`hostile input: ${RUNS.toLocaleString('en')} fuzzed requests to the mock AS
     origin: fc.constantFrom('', as.issuer, 'https://evil.example', 'null'),
   });
 
-  let runs = 0;
   const seen = new Map<number, number>();
-  const started = performance.now();
-  await fc.assert(
-    fc.asyncProperty(request, async (r) => {
-      runs += 1;
-      const { method, path, pairs } = r.target;
-      const control = path.startsWith('/_mock/');
-      const headers: Record<string, string> = {};
-      if (r.basic && (control || path === '/token')) headers.authorization = r.basic;
-      if (r.cookie) headers.cookie = r.cookie;
-      if (r.origin) headers.origin = r.origin;
-      const query = form(pairs);
-      const hasBody = method !== 'GET' && (r.inBody || control);
-      if (hasBody) headers['content-type'] = control ? 'application/json' : r.contentType;
-      const body = control ? r.json : query;
-      const url = hasBody && !control ? path : `${path}${query ? `?${query}` : ''}`;
-      const res = await client.send({ method, path: url, headers, ...(hasBody ? { body } : {}) });
-      check(res, `${method} ${url} ${hasBody ? body : ''}`);
-      const location = res.headers.location ?? '';
-      if (/[\r\n]/.test(location)) throw new Error(`a split Location: ${JSON.stringify(location)}`);
-      seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
-    }),
-    { numRuns: RUNS, seed: SEED, includeErrorInReport: true },
-  );
-  const ms = Math.round(performance.now() - started);
+  const { runs, ms } = await fuzzRun(request, { numRuns: RUNS, seed: SEED }, async (r) => {
+    const { method, path, pairs } = r.target;
+    const control = path.startsWith('/_mock/');
+    const headers: Record<string, string> = {};
+    if (r.basic && (control || path === '/token')) headers.authorization = r.basic;
+    if (r.cookie) headers.cookie = r.cookie;
+    if (r.origin) headers.origin = r.origin;
+    const query = form(pairs);
+    const hasBody = method !== 'GET' && (r.inBody || control);
+    if (hasBody) headers['content-type'] = control ? 'application/json' : r.contentType;
+    const body = control ? r.json : query;
+    const url = hasBody && !control ? path : `${path}${query ? `?${query}` : ''}`;
+    const res = await client.send({ method, path: url, headers, ...(hasBody ? { body } : {}) });
+    check(res, `${method} ${url} ${hasBody ? body : ''}`);
+    const location = res.headers.location ?? '';
+    if (/[\r\n]/.test(location)) throw new Error(`a split Location: ${JSON.stringify(location)}`);
+    seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
+  });
   const statuses = [...seen].sort((a, b) => a[0] - b[0]).map(([k, v]) => `${k}×${v}`);
   t.log(`${ms} ms; ${statuses.join(', ')}`);
   t.is(runs, RUNS);
