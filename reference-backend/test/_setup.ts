@@ -204,6 +204,26 @@ export class UserAgent {
   }
 }
 
+/**
+ * A stack whose backend is configured as https://127.0.0.1:port behind a TLS-terminating proxy
+ * (BFF_TRUST_PROXY): requests reach it over http with `X-Forwarded-Proto: https`. The AS's seed
+ * registers the https redirect URIs.
+ */
+export async function httpsStack(t: ExecutionContext): Promise<{ stack: Stack; https: string }> {
+  // Read by startStack after the seed is loaded: the seed names the port, and so the origin.
+  const backend: { origin?: string; trustProxy: boolean } = { trustProxy: true };
+  const stack = await startStack(t, {
+    seed: (seed) => {
+      const text = JSON.stringify(seed);
+      const http = /"(http:\/\/127\.0\.0\.1:\d+)\/auth\/callback"/.exec(text)?.[1] ?? '';
+      backend.origin = http.replace('http:', 'https:');
+      return JSON.parse(text.replaceAll(`"${http}/`, `"${backend.origin}/`)) as typeof seed;
+    },
+    backend,
+  });
+  return { stack, https: backend.origin ?? '' };
+}
+
 /** Decodes a JWT payload (assertions only). */
 export function claimsOf(jwt: unknown): Record<string, unknown> {
   return JSON.parse(Buffer.from(String(jwt).split('.')[1] ?? '', 'base64url').toString('utf8'));

@@ -16,7 +16,7 @@ import { signIn } from '@tmi-bff/mock-as/testing';
 import { recordResult } from '@tmi-bff/store/testing';
 import test from 'ava';
 import { CookieKeys } from '../../src/session/cookie-keys.js';
-import { SESSION_COOKIE as COOKIE, STOCKS, type Stack, startStack, type UserAgent } from '../_setup.js';
+import { SESSION_COOKIE as COOKIE, httpsStack, STOCKS, type Stack, startStack, type UserAgent } from '../_setup.js';
 import { fingerprint, fullStack, ownHeaders, ROUTE_TABLE, type RouteRow, snapshotOf } from './_csrf-matrix.js';
 
 const sha256 = (key: string, data: string) => createHmac('sha256', key).update(data).digest('base64url');
@@ -187,26 +187,6 @@ function checkAttributes(
     }
   }
   return checked;
-}
-
-/**
- * A stack whose backend is configured as https://127.0.0.1:port behind a TLS-terminating proxy
- * (BFF_TRUST_PROXY): requests reach it over http with `X-Forwarded-Proto: https`. The AS's seed
- * registers the https redirect URIs.
- */
-async function httpsStack(t: Parameters<typeof startStack>[0]): Promise<{ stack: Stack; https: string }> {
-  // Read by startStack after the seed is loaded: the seed names the port, and so the origin.
-  const backend: { origin?: string; trustProxy: boolean } = { trustProxy: true };
-  const stack = await startStack(t, {
-    seed: (seed) => {
-      const text = JSON.stringify(seed);
-      const http = /"(http:\/\/127\.0\.0\.1:\d+)\/auth\/callback"/.exec(text)?.[1] ?? '';
-      backend.origin = http.replace('http:', 'https:');
-      return JSON.parse(text.replaceAll(`"${http}/`, `"${backend.origin}/`)) as typeof seed;
-    },
-    backend,
-  });
-  return { stack, https: backend.origin ?? '' };
 }
 
 test('D5 (TMI-38): cookie attributes: HttpOnly, Path=/, no Domain, SameSite Strict (session) or Lax (login transaction); over https Secure and __Host-, and the cookies that clear them at sign-out keep the same rules', async (t) => {
