@@ -50,9 +50,12 @@ export const parts = {
       'reference-backend/src/oauth/return-to.ts',
     ],
     tests: [
+      'reference-backend/test/sign-in.test.ts',
       'reference-backend/test/return-to.test.ts',
       'reference-backend/test/callback.test.ts',
       'reference-backend/test/open-redirect.test.ts',
+      'reference-backend/test/grant-lifecycle.test.ts',
+      'reference-backend/test/flow-events.test.ts',
     ],
   },
 };
