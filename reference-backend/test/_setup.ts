@@ -224,6 +224,23 @@ export async function httpsStack(t: ExecutionContext): Promise<{ stack: Stack; h
   return { stack, https: backend.origin ?? '' };
 }
 
+/** `Set-Cookie` headers by cookie name, each with its attributes, lower-cased. */
+export function cookiesOf(res: Response): Map<string, { value: string; attributes: Map<string, string> }> {
+  const out = new Map<string, { value: string; attributes: Map<string, string> }>();
+  for (const header of res.headers.getSetCookie()) {
+    const [pair = '', ...rest] = header.split(';').map((s) => s.trim());
+    const eq = pair.indexOf('=');
+    const attributes = new Map(
+      rest.map((a) => {
+        const i = a.indexOf('=');
+        return i < 0 ? [a.toLowerCase(), ''] : [a.slice(0, i).toLowerCase(), a.slice(i + 1).toLowerCase()];
+      }),
+    );
+    out.set(pair.slice(0, eq), { value: pair.slice(eq + 1), attributes });
+  }
+  return out;
+}
+
 /** Decodes a JWT payload (assertions only). */
 export function claimsOf(jwt: unknown): Record<string, unknown> {
   return JSON.parse(Buffer.from(String(jwt).split('.')[1] ?? '', 'base64url').toString('utf8'));

@@ -9,29 +9,12 @@ import { once } from 'node:events';
 import { signIn } from '@tmi-bff/mock-as/testing';
 import test from 'ava';
 import { backendAgainst, startFakeAs } from './_fake-as.js';
-import { httpsStack, SERVICE_A, STOCKS, type Stack, startStack } from './_setup.js';
+import { cookiesOf, httpsStack, SERVICE_A, STOCKS, type Stack, startStack } from './_setup.js';
 
 /** The AS's authorization endpoint, as its discovery document names it. */
 async function authorizationEndpoint(stack: Stack): Promise<string> {
   const res = await fetch(`${stack.as.issuer}/.well-known/openid-configuration`);
   return String(((await res.json()) as { authorization_endpoint: string }).authorization_endpoint);
-}
-
-/** The Set-Cookie lines of a response, by cookie name: value and attributes (lowercased names). */
-function setCookies(res: Response): Map<string, { value: string; attributes: Map<string, string> }> {
-  const cookies = new Map<string, { value: string; attributes: Map<string, string> }>();
-  for (const line of res.headers.getSetCookie()) {
-    const [pair = '', ...rest] = line.split(';').map((part) => part.trim());
-    const at = pair.indexOf('=');
-    const attributes = new Map(
-      rest.map((part) => {
-        const eq = part.indexOf('=');
-        return eq < 0 ? [part.toLowerCase(), ''] : [part.slice(0, eq).toLowerCase(), part.slice(eq + 1)];
-      }),
-    );
-    cookies.set(pair.slice(0, at), { value: pair.slice(at + 1), attributes });
-  }
-  return cookies;
 }
 
 /** A log that keeps its lines. */
@@ -89,7 +72,7 @@ test('D5: the login transaction is kept server-side for ten minutes, bound to th
   const before = Date.now();
   const res = await user.fetch('/auth/login?returnTo=/orders?id=7');
   const location = new URL(res.headers.get('location') ?? '');
-  const cookies = setCookies(res);
+  const cookies = cookiesOf(res);
   t.deepEqual([...cookies.keys()].sort(), ['bff-login', 'bff-login.sig']);
   const login = cookies.get('bff-login');
   t.regex(login?.value ?? '', /^[A-Za-z0-9_-]{20,}$/);
@@ -122,25 +105,25 @@ test('D5: the login transaction is kept server-side for ten minutes, bound to th
   const landed = await user.fetch(callback.pathname + callback.search);
   t.is(landed.status, 303);
   t.is(landed.headers.get('location'), '/orders?id=7');
-  const cleared = setCookies(landed).get('bff-login');
+  const cleared = cookiesOf(landed).get('bff-login');
   t.is(cleared?.value, '');
   t.is(cleared?.attributes.get('path'), '/');
   t.true(Date.parse(cleared?.attributes.get('expires') ?? '') < Date.now());
   t.is(await storedTransaction(stack, login?.value ?? ''), undefined);
   const stale = await user.fetch(callback.pathname + callback.search);
   t.is(stale.status, 400);
-  t.is(setCookies(stale).get('bff-login')?.value, '', 'cleared even when nothing was found');
+  t.is(cookiesOf(stale).get('bff-login')?.value, '', 'cleared even when nothing was found');
 });
 
 test('D5 over https (behind a TLS proxy): the login transaction cookie is __Host- and Secure', async (t) => {
   const { stack } = await httpsStack(t);
   const res = await stack.browser().fetch('/auth/login', { headers: { 'x-forwarded-proto': 'https' } });
   t.is(res.status, 303);
-  const login = setCookies(res).get('__Host-bff-login');
+  const login = cookiesOf(res).get('__Host-bff-login');
   t.true(login?.attributes.has('secure'));
   t.is(login?.attributes.get('samesite'), 'lax');
   t.true(login?.attributes.has('httponly'));
-  t.true(setCookies(res).has('__Host-bff-login.sig'));
+  t.true(cookiesOf(res).has('__Host-bff-login.sig'));
 });
 
 test('RFC 9700 §4.11: without returnTo, sign-in returns to the page of this origin the user came from (Referer), or to /', async (t) => {
@@ -153,13 +136,13 @@ test('RFC 9700 §4.11: without returnTo, sign-in returns to the page of this ori
   for (const [headers, expected] of cases) {
     const user = stack.browser();
     const start = await user.fetch('/auth/login', { headers });
-    const id = setCookies(start).get('bff-login')?.value ?? '';
+    const id = cookiesOf(start).get('bff-login')?.value ?? '';
     t.is((await storedTransaction(stack, id))?.return_to, expected, JSON.stringify(headers));
   }
   // returnTo wins over the Referer.
   const user = stack.browser();
   const start = await user.fetch('/auth/login?returnTo=/cart', { headers: { referer: `${stack.origin}/portfolio` } });
-  t.is((await storedTransaction(stack, setCookies(start).get('bff-login')?.value ?? ''))?.return_to, '/cart');
+  t.is((await storedTransaction(stack, cookiesOf(start).get('bff-login')?.value ?? ''))?.return_to, '/cart');
 });
 
 test('BFF_AUTHORIZATION_PARAMS never replace the backend’s own parameters; an AS without the claims parameter gets none', async (t) => {
@@ -278,7 +261,7 @@ test('D6: an AS that is down at sign-in or at the callback gives a page that say
   const text = await login.text();
   t.regex(text, /The sign-in server is not reachable/);
   t.regex(text, /Is it running\?/);
-  t.false(setCookies(login).has('bff-login'), 'no transaction without an authorization request');
+  t.false(cookiesOf(login).has('bff-login'), 'no transaction without an authorization request');
 });
 
 test('no refresh token although offline_access was asked: the log line says the AS declined, and names prompt=consent', async (t) => {

@@ -16,7 +16,15 @@ import { signIn } from '@tmi-bff/mock-as/testing';
 import { recordResult } from '@tmi-bff/store/testing';
 import test from 'ava';
 import { CookieKeys } from '../../src/session/cookie-keys.js';
-import { SESSION_COOKIE as COOKIE, httpsStack, STOCKS, type Stack, startStack, type UserAgent } from '../_setup.js';
+import {
+  SESSION_COOKIE as COOKIE,
+  cookiesOf,
+  httpsStack,
+  STOCKS,
+  type Stack,
+  startStack,
+  type UserAgent,
+} from '../_setup.js';
 import { fingerprint, fullStack, ownHeaders, ROUTE_TABLE, type RouteRow, snapshotOf } from './_csrf-matrix.js';
 
 const sha256 = (key: string, data: string) => createHmac('sha256', key).update(data).digest('base64url');
@@ -134,23 +142,6 @@ test('D5: a session cookie signed with a rotated-out key, or tampered with, is n
     figures: `${requests} requests, each answered as without a cookie; 0 cookies re-signed, 0 sessions changed`,
   });
 });
-
-/** `Set-Cookie` headers by cookie name, each with its attributes, lower-cased. */
-function cookiesOf(res: Response): Map<string, { value: string; attributes: Map<string, string> }> {
-  const out = new Map<string, { value: string; attributes: Map<string, string> }>();
-  for (const header of res.headers.getSetCookie()) {
-    const [pair = '', ...rest] = header.split(';').map((s) => s.trim());
-    const eq = pair.indexOf('=');
-    const attributes = new Map(
-      rest.map((a) => {
-        const i = a.indexOf('=');
-        return i < 0 ? [a.toLowerCase(), ''] : [a.slice(0, i).toLowerCase(), a.slice(i + 1).toLowerCase()];
-      }),
-    );
-    out.set(pair.slice(0, eq), { value: pair.slice(eq + 1), attributes });
-  }
-  return out;
-}
 
 interface Expected {
   name: string;
