@@ -35,6 +35,7 @@ export const parts = {
   'resource-server': {
     mutate: ['packages/resource-server/src/**/*.ts'],
     tests: testFiles('packages/resource-server/test'),
+    bundle: true,
   },
   client: {
     mutate: ['packages/client/src/**/*.ts'],
@@ -57,6 +58,8 @@ export const parts = {
       'reference-backend/test/grant-lifecycle.test.ts',
       'reference-backend/test/flow-events.test.ts',
     ],
+    // Each file signs in through the mock AS, so each reaches most mutants: one process loads it all once.
+    bundle: true,
   },
 };
 
@@ -78,6 +81,7 @@ export default {
   testRunner: 'ava-files',
   avaFiles: part.tests,
   avaArguments: part.skip ? [`--match=!${part.skip}`] : [],
+  avaBundle: part.bundle === true,
   coverageAnalysis: 'perTest',
   // A slow run on a loaded machine is not a hang: only a mutant that runs 15 s past the first run's
   // time counts as a timeout (detected).
