@@ -5,6 +5,7 @@
 import { MemoryStore } from '@tmi-bff/store';
 import test from 'ava';
 import {
+  type AsCall,
   type AuthorizationServer,
   AuthorizationServerError,
   asTmiBffError,
@@ -399,4 +400,104 @@ test('D9 exchange: a request for several resources is a plain refresh, whatever 
   t.is(both.source, 'refresh');
   t.is(calls.length, 1);
   t.regex(calls[0] ?? '', /^refresh rt-0 \S+,\S+ read$/);
+});
+
+test('onAs is told of each AS request on a session’s behalf: its kind, what was asked, its duration and its answer or error', async (t) => {
+  const events: AsCall[] = [];
+  const { as } = fakeAs();
+  const { tokens } = await started(as, { strategy: 'exchange', onAs: (event) => events.push(event) });
+  await tokens.getToken(session, ask(['read']));
+  t.deepEqual(
+    events.map(({ sessionId, kind, request }) => ({ sessionId, kind, request })),
+    [
+      { sessionId: session.id, kind: 'refresh', request: { resources: [ORDERS], scope: undefined } },
+      { sessionId: session.id, kind: 'exchange', request: { resources: [ORDERS], scope: 'read' } },
+    ],
+  );
+  t.like(events[0]?.answer, { result: { access_token: 'at-1', refresh_token: 'rt-1' } });
+  t.like(events[1]?.answer, { result: { access_token: 'xt-2', scope: 'read' } });
+  for (const event of events) t.true(event.durationMs >= 0 && event.durationMs < 5000);
+
+  // The development knob's revocation, and an error thrown by the AS.
+  t.deepEqual(await tokens.revokeAtAs(session.id), { revoked: true });
+  t.like(events[2], { kind: 'revocation', request: {}, answer: { revocation: { revoked: true } } });
+  const failing = fakeAs({ exchangeFails: true });
+  const told: AsCall[] = [];
+  const other = await started(failing.as, { strategy: 'exchange', onAs: (event) => told.push(event) });
+  await t.throwsAsync(other.tokens.getToken(session, ask(['read'])), { instanceOf: AuthorizationServerError });
+  t.is(told.length, 2);
+  const error = (told[1]?.answer as { error: unknown }).error;
+  t.true(error instanceof AuthorizationServerError);
+  t.is((error as AuthorizationServerError).error, 'invalid_scope');
+});
+
+test('revokeAtAs revokes the held refresh token at the AS and keeps it; a grant without one has nothing to revoke', async (t) => {
+  const revoked: string[] = [];
+  const { as } = fakeAs();
+  as.revokeRefreshToken = async (refreshToken) => {
+    revoked.push(refreshToken);
+    return { revoked: true };
+  };
+  const { tokens } = await started(as);
+  t.deepEqual(await tokens.revokeAtAs(session.id), { revoked: true });
+  t.deepEqual(revoked, ['rt-0']);
+  t.is((await tokens.getGrant(session.id))?.refresh_token, 'rt-0', 'kept, so the next refresh meets invalid_grant');
+  t.is(await tokens.revokeAtAs('no-such-session'), undefined);
+  await tokens.startGrant('s2', { resources: [ORDERS], scope: 'read' }, 3600_000);
+  t.is(await tokens.revokeAtAs('s2'), undefined);
+  t.deepEqual(revoked, ['rt-0']);
+});
+
+test('D13: unavailable says why a session without a refresh token gets no token, before any request; a session with one is not unavailable', async (t) => {
+  const { as } = fakeAs();
+  const { tokens } = await started(as);
+  t.is(await tokens.unavailable(session.id), undefined);
+  t.is(await tokens.unavailable('no-such-session'), undefined);
+  await tokens.startGrant('s2', { resources: [ORDERS], scope: 'read' }, 3600_000);
+  const why = await tokens.unavailable('s2');
+  t.true(why instanceof BackendNotReady);
+  t.is(why?.error, 'backend_not_ready');
+  t.is(why?.remediation, 'configuration');
+});
+
+test('one read of the grant per request: hasGrant, unavailable and getToken share it within one context; another context or session reads again', async (t) => {
+  const { as } = fakeAs();
+  const { tokens, store } = await started(as);
+  await tokens.startGrant('s2', { refreshToken: 'rt-x', resources: [ORDERS], scope: 'read' }, 3600_000);
+  let reads = 0;
+  const get = store.get.bind(store);
+  store.get = async <T>(key: string) => {
+    if (key.startsWith('grant:')) reads += 1;
+    return get<T>(key);
+  };
+  const request = {};
+  t.true(await tokens.hasGrant(session.id, request));
+  t.is(await tokens.unavailable(session.id, request), undefined);
+  t.true(await tokens.hasGrant(session.id, request));
+  t.is(reads, 1);
+  // Another session within the same context is its own read, and replaces the kept one.
+  t.true(await tokens.hasGrant('s2', request));
+  t.is(reads, 2);
+  t.true(await tokens.hasGrant('s2', request));
+  t.is(reads, 2);
+  t.true(await tokens.hasGrant(session.id, request));
+  t.is(reads, 3);
+  // Without a context, each call reads.
+  await tokens.hasGrant(session.id);
+  await tokens.hasGrant(session.id);
+  t.is(reads, 5);
+  t.false(await tokens.hasGrant('no-such-session', {}));
+});
+
+test('asSessionOf names the AS session a grant rode on; none when the sign-in did not say', async (t) => {
+  const { as } = fakeAs();
+  const { tokens } = await started(as);
+  t.is(await tokens.asSessionOf(session.id), undefined);
+  await tokens.startGrant(
+    's2',
+    { refreshToken: 'rt-x', resources: [ORDERS], scope: 'read', asSession: 'sid as-1' },
+    3600_000,
+  );
+  t.is(await tokens.asSessionOf('s2'), 'sid as-1');
+  t.is(await tokens.asSessionOf('no-such-session'), undefined);
 });
