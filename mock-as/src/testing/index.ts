@@ -4,6 +4,9 @@
  *
  *   const callback = await signIn(authorizationUrl, { username: 'alice', password: 'alice' });
  *   const tokens = await client.authorizationCodeGrant(config, callback, checks);
+ *
+ * The fuzzing tests' fast-check generators are in `@tmi-bff/mock-as/testing/fuzz` (./fuzz.ts), apart,
+ * because the mock BFF runs these helpers outside tests, where fast-check is not installed.
  */
 import type { JWK } from 'jose';
 import * as oidc from 'openid-client';

@@ -2,11 +2,11 @@
  * Clients for the hostile-input tests: a keep-alive HTTP client that sends any header value Node
  * lets through (fetch would normalise or refuse many), and a raw socket (node:net) for the bytes no
  * HTTP client sends at all: CR, LF and NUL in a request line or header, or a response read as bytes
- * to see whether a reflected value split it. And the fast-check generators the fuzzing tests share.
+ * to see whether a reflected value split it. The fuzzing tests' generators are in
+ * `@tmi-bff/mock-as/testing/fuzz`.
  */
 import { Agent, type IncomingHttpHeaders, request } from 'node:http';
 import { connect } from 'node:net';
-import fc from 'fast-check';
 
 export interface Reply {
   status: number;
@@ -127,62 +127,3 @@ export function rawHeader(res: RawResponse, name: string): string | undefined {
 
 /** A stack trace's frame line (`    at fn (file:1:2)`), in any body. */
 export const STACK_FRAME = /\n\s+at \S+/;
-
-/** Weighted 4 to 1 towards `good`, so most requests get past the checks that `bad` trips. */
-export const mostly = <T>(good: fc.Arbitrary<T>, bad: fc.Arbitrary<T>): fc.Arbitrary<T> =>
-  fc.oneof({ arbitrary: good, weight: 4 }, { arbitrary: bad, weight: 1 });
-
-export interface FuzzTextOptions {
-  /** The longest printable string. */
-  maxLength: number;
-  /** The longest string of any code points; default `maxLength`. */
-  binaryMaxLength?: number;
-  /** Values `anyText` also draws as they are: broken percent escapes, form syntax. */
-  tricky: readonly string[];
-}
-
-/**
- * The text of the fuzzing tests: `printable`, visible ASCII and space (0x20–0x7E); `anyText`, a
- * printable string, a string of any code points (controls, non-ASCII, lone surrogates) or one of
- * the `tricky` values.
- */
-export function fuzzText({ maxLength, binaryMaxLength = maxLength, tricky }: FuzzTextOptions): {
-  printable: fc.Arbitrary<string>;
-  anyText: fc.Arbitrary<string>;
-} {
-  const printable = fc.string({
-    unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
-    maxLength,
-  });
-  const anyText = fc.oneof(
-    printable,
-    fc.string({ unit: 'binary', maxLength: binaryMaxLength }),
-    fc.constantFrom(...tricky),
-  );
-  return { printable, anyText };
-}
-
-/** Percent-encodes every byte (UTF-8; a lone surrogate as U+FFFD) of the characters `unsafe` matches. */
-export const percentEncode = (text: string, unsafe = /[^\w.~-]/g): string =>
-  text.replace(unsafe, (c) => Buffer.from(c).toString('hex').replace(/../g, '%$&'));
-
-/**
- * Checks `property` on `numRuns` values of `arbitrary` drawn from `seed` (a failure reports the seed,
- * the shrunk value and the error `property` threw). Returns how many values ran, and in how many ms.
- */
-export async function fuzzRun<T>(
-  arbitrary: fc.Arbitrary<T>,
-  { numRuns, seed }: { numRuns: number; seed: number },
-  property: (value: T) => Promise<void>,
-): Promise<{ runs: number; ms: number }> {
-  let runs = 0;
-  const started = performance.now();
-  await fc.assert(
-    fc.asyncProperty(arbitrary, async (value) => {
-      runs += 1;
-      await property(value);
-    }),
-    { numRuns, seed, includeErrorInReport: true },
-  );
-  return { runs, ms: Math.round(performance.now() - started) };
-}

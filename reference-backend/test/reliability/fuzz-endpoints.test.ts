@@ -12,11 +12,12 @@
  * 20261201); a failure names the seed and the shrunk request, to replay it.
  */
 import { CSRF_HEADER } from '@tmi-bff/koa';
+import { fuzzRun, fuzzText, mostly, percentEncode } from '@tmi-bff/mock-as/testing/fuzz';
 import { recordResult } from '@tmi-bff/store/testing';
 import test from 'ava';
 import fc from 'fast-check';
 import { SESSION_COOKIE as COOKIE, SERVICE_A, STOCKS, startStack } from '../_setup.js';
-import { fuzzRun, fuzzText, KeepAliveClient, mostly, type Outgoing, percentEncode, STACK_FRAME } from './_hostile.js';
+import { KeepAliveClient, type Outgoing, STACK_FRAME } from './_hostile.js';
 
 const RUNS = Number(process.env.RELIABILITY_FUZZ_RUNS ?? 10_000);
 const SEED = Number(process.env.RELIABILITY_FUZZ_SEED ?? 20261201);

@@ -10,12 +10,13 @@
  * RELIABILITY_FUZZ_SEED (default 20261201).
  */
 import { CSRF_HEADER } from '@tmi-bff/koa';
+import { fuzzRun, fuzzText, mostly, percentEncode } from '@tmi-bff/mock-as/testing/fuzz';
 import { recordResult } from '@tmi-bff/store/testing';
 import test from 'ava';
 import fc from 'fast-check';
 import { ADMIN_PATHS } from '../../src/admin.js';
 import { SESSION_COOKIE as COOKIE, STOCKS, startStack } from '../_setup.js';
-import { fuzzRun, fuzzText, KeepAliveClient, mostly, percentEncode, type Reply, STACK_FRAME } from './_hostile.js';
+import { KeepAliveClient, type Reply, STACK_FRAME } from './_hostile.js';
 
 const RUNS = Math.round(Number(process.env.RELIABILITY_FUZZ_RUNS ?? 10_000) / 5);
 const SEED = Number(process.env.RELIABILITY_FUZZ_SEED ?? 20261201);
