@@ -5,6 +5,7 @@
  */
 import test from 'ava';
 import fc from 'fast-check';
+import { fuzzRun, fuzzText, mostly } from '../src/testing/fuzz.js';
 import { atLogin, FORM, leaks, pageAt, pageSecurityProblems, startAs } from './_setup.js';
 
 const RUNS = 2000;
@@ -31,18 +32,10 @@ test(`fuzz: ${RUNS.toLocaleString('en')} random requests to the interaction rout
   }
   const interactions = live.map(({ jar, at, uid }) => ({ uid, cookie: jar.header(`${at.href}/login`) }));
 
-  const printable = fc.string({
-    unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+  const { printable, anyText } = fuzzText({
     maxLength: 30,
+    tricky: ['%', '%zz', '%00', '%E0%A4%A', '%C0%AF', '+', '&&', '==', '[]', '[a][b]', ''],
   });
-  const anyText = fc.oneof(
-    printable,
-    fc.string({ unit: 'binary', maxLength: 30 }),
-    fc.constantFrom('%', '%zz', '%00', '%E0%A4%A', '%C0%AF', '+', '&&', '==', '[]', '[a][b]', ''),
-  );
-  // Weighted towards well-formed requests, so most get past the cookie and form checks.
-  const mostly = <T>(good: fc.Arbitrary<T>, bad: fc.Arbitrary<T>) =>
-    fc.oneof({ arbitrary: good, weight: 4 }, { arbitrary: bad, weight: 1 });
 
   const field = fc.tuple(
     mostly(
@@ -107,59 +100,55 @@ test(`fuzz: ${RUNS.toLocaleString('en')} random requests to the interaction rout
   });
 
   const seen = new Map<number, number>();
-  const started = performance.now();
-  await fc.assert(
-    fc.asyncProperty(request, async (r) => {
-      const own = interactions[r.at] ?? { uid: '', cookie: '' };
-      const another = interactions[(r.at + 1) % interactions.length] ?? own;
-      const cookie = {
-        own: own.cookie,
-        another: another.cookie,
-        tampered: own.cookie.replace(/(_interaction\.sig=)[^;]+/, '$1AAAA'),
-        garbage: '_interaction=%%%; _session=;;',
-        none: '',
-      }[r.cookieFrom];
-      const [method, path] = r.route;
-      const headers: Record<string, string> = {};
-      if (cookie) headers.cookie = cookie;
-      if (r.accept) headers.accept = r.accept;
-      if (r.origin) headers.origin = r.origin;
-      if (r.fetchSite) headers['sec-fetch-site'] = r.fetchSite;
-      const hasBody = !['GET', 'HEAD'].includes(method);
-      if (hasBody && r.contentType) headers['content-type'] = r.contentType;
-      const url = `${as.issuer}/interaction/${r.uid || own.uid}${path}`;
-      const res = await fetch(url, {
-        method,
-        headers,
-        redirect: 'manual',
-        ...(hasBody ? { body: r.body } : {}),
-      });
-      const text = await res.text();
-      seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
-      const fail = (why: string): never => {
-        throw new Error(`${why}: ${method} ${url} → ${res.status}\n${text.slice(0, 500)}`);
-      };
+  const { runs, ms } = await fuzzRun(request, { numRuns: RUNS, seed: SEED }, async (r) => {
+    const own = interactions[r.at] ?? { uid: '', cookie: '' };
+    const another = interactions[(r.at + 1) % interactions.length] ?? own;
+    const cookie = {
+      own: own.cookie,
+      another: another.cookie,
+      tampered: own.cookie.replace(/(_interaction\.sig=)[^;]+/, '$1AAAA'),
+      garbage: '_interaction=%%%; _session=;;',
+      none: '',
+    }[r.cookieFrom];
+    const [method, path] = r.route;
+    const headers: Record<string, string> = {};
+    if (cookie) headers.cookie = cookie;
+    if (r.accept) headers.accept = r.accept;
+    if (r.origin) headers.origin = r.origin;
+    if (r.fetchSite) headers['sec-fetch-site'] = r.fetchSite;
+    const hasBody = !['GET', 'HEAD'].includes(method);
+    if (hasBody && r.contentType) headers['content-type'] = r.contentType;
+    const url = `${as.issuer}/interaction/${r.uid || own.uid}${path}`;
+    const res = await fetch(url, {
+      method,
+      headers,
+      redirect: 'manual',
+      ...(hasBody ? { body: r.body } : {}),
+    });
+    const text = await res.text();
+    seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
+    const fail = (why: string): never => {
+      throw new Error(`${why}: ${method} ${url} → ${res.status}\n${text.slice(0, 500)}`);
+    };
 
-      if (!STATUSES.includes(res.status)) fail('unexpected status');
-      if (/\n\s+at \S+/.test(text)) fail('a stack trace');
-      if (res.headers.get('content-type')?.startsWith('text/html')) {
-        const problems = pageSecurityProblems(res.headers, text);
-        if (problems.length) fail(`page headers: ${problems.join(', ')}`);
-      }
-      // A redirect only ever resumes the authorization request at the AS.
-      const location = res.headers.get('location');
-      if (res.status === 303 && !location?.startsWith(`${as.issuer}/auth/`)) fail(`redirect to ${location}`);
-      if (res.status >= 400 && method !== 'HEAD') {
-        // The login page shows the username it was sent; every other answer is the error page.
-        const page = /<h1>(Sign in|Something went wrong)<\/h1>/.exec(text)?.[1];
-        if (!page) fail('not an HTML page');
-        if (page === 'Something went wrong' && leaks(text).length) fail(`internals: ${leaks(text).join(', ')}`);
-      }
-    }),
-    { numRuns: RUNS, seed: SEED, includeErrorInReport: true },
-  );
+    if (!STATUSES.includes(res.status)) fail('unexpected status');
+    if (/\n\s+at \S+/.test(text)) fail('a stack trace');
+    if (res.headers.get('content-type')?.startsWith('text/html')) {
+      const problems = pageSecurityProblems(res.headers, text);
+      if (problems.length) fail(`page headers: ${problems.join(', ')}`);
+    }
+    // A redirect only ever resumes the authorization request at the AS.
+    const location = res.headers.get('location');
+    if (res.status === 303 && !location?.startsWith(`${as.issuer}/auth/`)) fail(`redirect to ${location}`);
+    if (res.status >= 400 && method !== 'HEAD') {
+      // The login page shows the username it was sent; every other answer is the error page.
+      const page = /<h1>(Sign in|Something went wrong)<\/h1>/.exec(text)?.[1];
+      if (!page) fail('not an HTML page');
+      if (page === 'Something went wrong' && leaks(text).length) fail(`internals: ${leaks(text).join(', ')}`);
+    }
+  });
   t.log(
-    `seed ${SEED}; ${Math.round(performance.now() - started)} ms; statuses: ${[...seen].map(([status, n]) => `${status}×${n}`).join(', ')}`,
+    `seed ${SEED}; ${runs} runs; ${ms} ms; statuses: ${[...seen].map(([status, n]) => `${status}×${n}`).join(', ')}`,
   );
   t.is(
     [...seen.values()].reduce((a, b) => a + b, 0),
