@@ -1,8 +1,8 @@
 // Mutation testing: `npm run test:mutation [part…]` (scripts/mutation.mjs) runs StrykerJS once per part
 // below. Each run mutates that part's source and runs the part's ava test files against each mutant,
 // through scripts/mutation-ava-runner.mjs: each file runs once at the start to record which mutants it
-// reaches, then each mutant runs only the files that reach it (no `--fail-fast`, which makes a failing
-// run wait seconds longer for the tests it interrupts), and a mutant no file reaches is "no coverage".
+// reaches, then each mutant runs only the files that reach it, one test at a time up to the first
+// failure, and a mutant no file reaches is "no coverage".
 // Reports land in reports/mutation/<part>.html and .json. `--incremental` reuses the last run's results
 // for unchanged code and unchanged test files (reports/mutation/<part>.incremental.json).
 // Not part of `npm test` or CI: a full run takes tens of minutes on two cores.

@@ -58,7 +58,7 @@ class AvaFilesTestRunner {
       try {
         const run = await this.#ava([file], {
           MUTATION_COVERAGE_DIR: folder,
-          avaArguments: [`--node-arguments=--import=${coverageHook}`],
+          avaArguments: ['--serial', `--node-arguments=--import=${coverageHook}`],
         });
         tests.push(testResult(file, run));
         if (run.exitCode !== 0) return { status: DryRunStatus.Complete, tests };
@@ -74,10 +74,18 @@ class AvaFilesTestRunner {
     return { status: DryRunStatus.Complete, tests, mutantCoverage: { static: {}, perTest } };
   }
 
-  /** The files that reach the mutant (all of them when Stryker gives no filter), with the mutant active. */
+  /**
+   * The files that reach the mutant (all of them when Stryker gives no filter), with the mutant active.
+   * One test at a time, stopping at the first failure: a detected mutant costs the tests up to the
+   * one that fails, not all of them (ava starts a file's tests together, so without --serial a
+   * failure stops nothing already running).
+   */
   async mutantRun({ activeMutant, testFilter }) {
     const files = testFilter?.length ? testFilter : this.#files;
-    const run = await this.#ava(files, { [INSTRUMENTER_CONSTANTS.ACTIVE_MUTANT_ENV_VARIABLE]: activeMutant.id });
+    const run = await this.#ava(files, {
+      [INSTRUMENTER_CONSTANTS.ACTIVE_MUTANT_ENV_VARIABLE]: activeMutant.id,
+      avaArguments: ['--serial', '--fail-fast'],
+    });
     return toMutantRunResult({ status: DryRunStatus.Complete, tests: fileResults(files, run) });
   }
 
