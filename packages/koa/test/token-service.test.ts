@@ -426,7 +426,7 @@ test('onAs is told of each AS request on a session’s behalf: its kind, what wa
   const other = await started(failing.as, { strategy: 'exchange', onAs: (event) => told.push(event) });
   await t.throwsAsync(other.tokens.getToken(session, ask(['read'])), { instanceOf: AuthorizationServerError });
   t.is(told.length, 2);
-  const error = (told[1]?.answer as { error: unknown }).error;
+  const error = told[1] && 'error' in told[1].answer ? told[1].answer.error : undefined;
   t.true(error instanceof AuthorizationServerError);
   t.is((error as AuthorizationServerError).error, 'invalid_scope');
 });
