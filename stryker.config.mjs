@@ -77,7 +77,7 @@ if (process.env.MUTATION_TESTS) part.tests = process.env.MUTATION_TESTS.split(' 
 export default {
   // scripts/mutation-ava-runner.mjs: each test file is run once at the start to record which mutants it
   // reaches; each mutant then runs only the files that reach it, and one that none reaches is "no coverage".
-  plugins: ['@stryker-mutator/*', './scripts/mutation-ava-runner.mjs'],
+  plugins: ['@stryker-mutator/*', './scripts/mutation-ava-runner.mjs', './scripts/mutation-survivors.mjs'],
   testRunner: 'ava-files',
   avaFiles: part.tests,
   avaArguments: part.skip ? [`--match=!${part.skip}`] : [],
@@ -89,7 +89,8 @@ export default {
   concurrency: 2,
   mutate: part.mutate,
   incrementalFile: `reports/mutation/${name}.incremental.json`,
-  reporters: ['clear-text', 'progress', 'html', 'json'],
+  reporters: ['clear-text', 'progress', 'html', 'json', 'survivors'],
+  survivorsFile: `reports/mutation/${report}.survivors.jsonl`,
   htmlReporter: { fileName: `reports/mutation/${report}.html` },
   jsonReporter: { fileName: `reports/mutation/${report}.json` },
   thresholds: { high: 90, low: 80, break: null },
