@@ -27,6 +27,8 @@ export interface FakeAsOptions {
   metadata?: Record<string, unknown>;
   /** Answers discovery by itself instead (status and body). */
   discovery?: (issuer: string, res: ServerResponse) => void;
+  /** More claims in the ID token of the code grant (they replace the fake's own of the same name). */
+  idTokenClaims?: Record<string, unknown>;
   /** An issuer identifier ending in `/` (e.g. `https://tenant.example.com/`), used verbatim everywhere. */
   trailingSlash?: boolean;
 }
@@ -117,7 +119,12 @@ export async function startFakeAs(t: ExecutionContext, options: FakeAsOptions = 
     if (request.grant_type === 'authorization_code') {
       const now = Math.floor(Date.now() / 1000);
       const asked = codes.get(form.get('code') ?? '');
-      const idToken = await new SignJWT({ nonce: asked?.nonce, auth_time: now, name: 'Alice' })
+      const idToken = await new SignJWT({
+        nonce: asked?.nonce,
+        auth_time: now,
+        name: 'Alice',
+        ...options.idTokenClaims,
+      })
         .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
         .setIssuer(issuer)
         .setSubject('alice')

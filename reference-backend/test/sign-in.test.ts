@@ -192,6 +192,35 @@ test('D12: the new session holds the user’s claims from the ID token and useri
   t.regex(grant, new RegExp(stack.as.issuer.replace(/[.:/]/g, '\\$&')));
 });
 
+test('D12: against an AS whose ID token carries every protocol claim and no sid, the session keeps none of them, and the grant knows its AS session by user and auth_time', async (t) => {
+  const protocol = { azp: 'bff', at_hash: 'x', c_hash: 'y', s_hash: 'z', nbf: 1, jti: 'id-1', acr: 'urn:mace:x' };
+  const fake = await startFakeAs(t, { idTokenClaims: protocol });
+  const {
+    user,
+    backend,
+    signIn: signInAtFake,
+  } = await backendAgainst(t, {
+    issuer: fake.issuer,
+    client: { id: 'bff', secret: 'secret' },
+    login: { scope: 'openid read', resources: ['https://api.example/one'] },
+    tokens: { strategy: 'refresh', expiryMarginSeconds: 30, asTimeoutMs: 2000 },
+    sessionMaxAgeMs: 3600_000,
+  });
+  t.is((await signInAtFake()).status, 303);
+  const session = await backend.store.get<{ sid: string; claims: Record<string, unknown> }>(
+    `session:${user.sessionCookie().key}`,
+  );
+  const claims = session?.claims ?? {};
+  // The fake has no userinfo endpoint: the ID token's user claims are all there is, and they are kept.
+  t.like(claims, { iss: fake.issuer, sub: 'alice', name: 'Alice', acr: 'urn:mace:x' });
+  t.is(typeof claims.auth_time, 'number');
+  for (const name of ['aud', 'nonce', 'iat', 'exp', ...Object.keys(protocol).filter((n) => n !== 'acr')]) {
+    t.false(name in claims, name);
+  }
+  const grant = await backend.store.get<{ as_session?: string }>(`grant:${session?.sid}`);
+  t.is(grant?.as_session, `auth_time ${fake.issuer} alice ${claims.auth_time}`);
+});
+
 test('a new sign-in in the same browser replaces its session: a new session id, and the old grant is revoked at the AS', async (t) => {
   const stack = await startStack(t);
   const user = stack.browser();
