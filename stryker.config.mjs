@@ -34,8 +34,8 @@ export const parts = {
   },
   'resource-server': {
     mutate: ['packages/resource-server/src/**/*.ts'],
+    // Not bundled: a file that declares tests after a top-level await cannot be imported by another.
     tests: testFiles('packages/resource-server/test'),
-    bundle: true,
   },
   client: {
     mutate: ['packages/client/src/**/*.ts'],

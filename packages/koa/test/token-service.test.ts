@@ -338,6 +338,10 @@ test('D6: store writes slower than asTimeoutMs after the AS answered do not time
 test('D6: an AS slower than asTimeoutMs gets its caller temporarily_unavailable, and a caller queued behind it on the session lock too; the late answer is kept', async (t) => {
   const fake = fakeAs({ hold: true });
   const { tokens } = await started(fake.as, { asTimeoutMs: 100 });
+  // The AS clock's timer never holds a process open (as-clock.ts unrefs it); run alone, this test has
+  // nothing else that would, and the process would end before the timeout fires.
+  const alive = setInterval(() => {}, 1000);
+  t.teardown(() => clearInterval(alive));
   const first = tokens.getToken(session, ask(['read']));
   while (fake.waiting() === 0) await new Promise((resolve) => setImmediate(resolve));
   // Another token for the same session: it waits for the lock the first flight holds.
