@@ -27,6 +27,8 @@ export interface FakeAsOptions {
   metadata?: Record<string, unknown>;
   /** Answers discovery by itself instead (status and body). */
   discovery?: (issuer: string, res: ServerResponse) => void;
+  /** Serves a userinfo endpoint (advertised in the metadata) that answers these claims. */
+  userinfo?: Record<string, unknown>;
   /** More claims in the ID token of the code grant (they replace the fake's own of the same name). */
   idTokenClaims?: Record<string, unknown>;
   /** An issuer identifier ending in `/` (e.g. `https://tenant.example.com/`), used verbatim everywhere. */
@@ -81,6 +83,7 @@ export async function startFakeAs(t: ExecutionContext, options: FakeAsOptions = 
         subject_types_supported: ['public'],
         id_token_signing_alg_values_supported: ['RS256'],
         code_challenge_methods_supported: ['S256'],
+        ...(options.userinfo ? { userinfo_endpoint: `${base}/userinfo` } : {}),
         ...options.metadata,
       }).filter(([k]) => !options.omit?.includes(k)),
     );
@@ -91,6 +94,7 @@ export async function startFakeAs(t: ExecutionContext, options: FakeAsOptions = 
       return options.discovery ? options.discovery(issuer, res) : json(res, 200, metadata());
     }
     if (url.pathname === '/jwks') return json(res, 200, { keys: [jwk] });
+    if (url.pathname === '/userinfo' && options.userinfo) return json(res, 200, options.userinfo);
     if (url.pathname === '/authorize') {
       fake.authorizations.push(url.searchParams);
       const code = next('code');

@@ -6,7 +6,7 @@
 import { signIn } from '@tmi-bff/mock-as/testing';
 import test, { type ExecutionContext } from 'ava';
 import type { FlowEvent } from '../src/flow-events.js';
-import { logOutAtAs, STOCKS, type Stack, startStack, type UserAgent } from './_setup.js';
+import { logOutAtAs, SERVICE_B, STOCKS, type Stack, startStack, type UserAgent } from './_setup.js';
 
 const mockStack = (t: ExecutionContext) =>
   startStack(t, { backend: { mock: { enabled: true } }, as: { faults: { enabled: true } } });
@@ -105,6 +105,12 @@ test('mock mode: the stream shows the authorize request, the callback, the code 
     code_challenge_method: 'S256',
     response_type: 'code',
   });
+  const discovery = await fetch(`${stack.as.issuer}/.well-known/openid-configuration`);
+  t.is(
+    authorize?.data.authorization_endpoint,
+    ((await discovery.json()) as Record<string, unknown>).authorization_endpoint,
+  );
+  t.false('for' in (authorize?.data ?? {}), 'a sign-in, not a consent');
   for (const name of ['code_challenge', 'state', 'nonce']) t.regex(String(authorize?.data[name]), /^.{6}….{4}$/, name);
   t.is(authorize?.data.state, `${state.slice(0, 6)}…${state.slice(-4)}`);
   t.like(callback?.data, { code: `${code.slice(0, 6)}…${code.slice(-4)}`, state_matches: true });
@@ -113,12 +119,58 @@ test('mock mode: the stream shows the authorize request, the callback, the code 
   t.is(typeof redeemed?.data.expires_in, 'number');
   t.like(refresh?.data, { grant_type: 'refresh_token', resource: [STOCKS], scope: 'stocks:read', outcome: 'ok' });
   for (const timed of [redeemed, ...events.filter((e) => e.kind === 'refresh')]) {
-    t.true(typeof timed?.ms === 'number' && timed.ms >= 0, `${timed?.kind} has a duration`);
+    t.true(typeof timed?.ms === 'number' && timed.ms >= 0 && timed.ms < 60_000, `${timed?.kind} has a duration`);
   }
 
   const secrets = secretsOf(stack, code, state, String(first.body.access_token), String(fresh.body.access_token));
   t.true(secrets.length >= 5);
   for (const secret of secrets) t.false(flow.raw().includes(secret), `${secret.slice(0, 6)}… is never whole`);
+});
+
+test('mock mode: a consent shows in its session’s stream, granted or refused: the authorize request says it is a consent, and a refusal shows the AS’s error', async (t) => {
+  const stack = await mockStack(t);
+  const alice = stack.browser();
+  await signInAs(alice, 'alice');
+  const flow = await openFlow(t, alice);
+  const consent = async (persona: string, consentAnswer?: 'deny') => {
+    const start = await alice.fetch(`/auth/consent?resource=${encodeURIComponent(SERVICE_B)}&scope=b`);
+    const callback = await signIn(start.headers.get('location') ?? '', {
+      jar: alice.jar,
+      persona,
+      ...(consentAnswer ? { consent: consentAnswer } : {}),
+    });
+    return { callback, res: await alice.fetch(callback.pathname + callback.search) };
+  };
+
+  t.is((await consent('alice')).res.status, 303);
+  const granted = (await flow.until('code', 2)).slice(-3);
+  t.deepEqual(
+    granted.map((e) => e.kind),
+    ['authorize', 'callback', 'code'],
+  );
+  t.is(granted[0]?.data.for, 'consent (D13): the grant of this session grows');
+  t.true([granted[0]?.data.resource].flat().includes(SERVICE_B), 'the grant grows by the consented resource');
+  t.like(granted[2]?.data, { outcome: 'ok' });
+
+  const denied = await consent('alice', 'deny');
+  t.is(denied.res.status, 400);
+  const refused = (await flow.until('code', 3)).slice(-3);
+  t.deepEqual(
+    refused.map((e) => e.kind),
+    ['authorize', 'callback', 'code'],
+  );
+  t.like(refused[1]?.data, { error: 'access_denied', state_matches: true });
+  t.like(refused[2]?.data, { grant_type: 'authorization_code', outcome: 'error', error: 'access_denied' });
+  t.is(typeof refused[2]?.data.error_description, 'string');
+
+  // A callback whose state is not the transaction's: the inspector says so.
+  const start = await alice.fetch(`/auth/consent?resource=${encodeURIComponent(SERVICE_B)}&scope=b`);
+  const callback = await signIn(start.headers.get('location') ?? '', { jar: alice.jar, persona: 'alice' });
+  callback.searchParams.set('state', 'forged-state-value');
+  t.is((await alice.fetch(callback.pathname + callback.search)).status, 400);
+  const forged = (await flow.until('callback', 4)).filter((e) => e.kind === 'callback').at(-1);
+  t.like(forged?.data, { state_matches: false });
+  t.false('error' in (forged?.data ?? {}));
 });
 
 test("mock mode: a browser's stream carries its own session's events only, never another user's", async (t) => {

@@ -112,6 +112,10 @@ test('D5: the login transaction is kept server-side for ten minutes, bound to th
   t.is(await storedTransaction(stack, login?.value ?? ''), undefined);
   const stale = await user.fetch(callback.pathname + callback.search);
   t.is(stale.status, 400);
+  t.regex(
+    await stale.text(),
+    /This sign-in link has expired.*Start again: it is valid for ten minutes, in the browser that started it\./s,
+  );
   t.is(cookiesOf(stale).get('bff-login')?.value, '', 'cleared even when nothing was found');
 });
 
@@ -244,7 +248,8 @@ test('a new sign-in in the same browser replaces its session: a new session id, 
 });
 
 test('RFC 6749 §4.1.2.1: an error from the AS (the user denies consent) is a 400 page that relays it; no session is made', async (t) => {
-  const stack = await startStack(t);
+  const lines: string[] = [];
+  const stack = await startStack(t, { backend: { log: logLines(lines) } });
   const user = stack.browser();
   const start = await user.fetch('/auth/login');
   const callback = await signIn(start.headers.get('location') ?? '', {
@@ -258,8 +263,24 @@ test('RFC 6749 §4.1.2.1: an error from the AS (the user denies consent) is a 40
   t.regex(res.headers.get('content-type') ?? '', /^text\/html/);
   const page = await res.text();
   t.regex(page, /Sign-in did not complete/);
-  t.regex(page, /access_denied: /);
+  t.regex(page, new RegExp(`access_denied: ${callback.searchParams.get('error_description')}</p>`));
+  t.true(
+    lines.some((l) => l.includes('auth.callback error: access_denied')),
+    lines.join('\n'),
+  );
   t.like((await user.sessionInfo()).body, { error: 'invalid_session' });
+
+  // An error without a description: the code alone, nothing made up.
+  const other = stack.browser();
+  const started = new URL((await other.fetch('/auth/login')).headers.get('location') ?? '');
+  const bare = new URLSearchParams({
+    error: 'login_required',
+    state: started.searchParams.get('state') ?? '',
+    iss: stack.as.issuer,
+  });
+  const answered = await other.fetch(`/auth/callback?${bare}`);
+  t.is(answered.status, 400);
+  t.regex(await answered.text(), /<p role="alert">login_required: <\/p>/);
 });
 
 test('D6: an AS that is down at sign-in or at the callback gives a page that says so, never a 500', async (t) => {
@@ -313,4 +334,106 @@ test('no refresh token although offline_access was asked: the log line says the 
   const before = lines.length;
   await stack.browser().signIn({ persona: 'alice' });
   t.false(lines.slice(before).some((l) => l.startsWith('auth.no_refresh_token')));
+});
+
+test('D5: the login transaction cookie is read only with its signature: another transaction’s id, or no signature, finds nothing and leaves that transaction alone', async (t) => {
+  const stack = await startStack(t);
+  const host = new URL(stack.origin).hostname;
+  const victim = stack.browser();
+  const victimStart = await victim.fetch('/auth/login');
+  const victimId = victim.jar.get(host, 'bff-login') ?? '';
+  const attacker = stack.browser();
+  const start = await attacker.fetch('/auth/login');
+  const callback = await signIn(start.headers.get('location') ?? '', { persona: 'alice', jar: attacker.jar });
+  const own = attacker.jar.get(host, 'bff-login') ?? '';
+  const ownSig = attacker.jar.get(host, 'bff-login.sig') ?? '';
+
+  // The victim's transaction id under the attacker's own signature; then the own id with no signature.
+  for (const [id, sig] of [
+    [victimId, ownSig],
+    [own, ''],
+  ] as const) {
+    attacker.jar.set(host, 'bff-login', id);
+    attacker.jar.set(host, 'bff-login.sig', sig);
+    const res = await attacker.fetch(callback.pathname + callback.search);
+    t.is(res.status, 400);
+    t.regex(await res.text(), /This sign-in link has expired/);
+  }
+  t.truthy(await storedTransaction(stack, victimId), "the victim's transaction is untouched");
+  t.truthy(await storedTransaction(stack, own), 'an unsigned cookie takes nothing either');
+  t.is(victimStart.status, 303);
+});
+
+test('D5 over https: a whole sign-in clears the __Host- login cookie with the attributes that set it', async (t) => {
+  const { stack } = await httpsStack(t);
+  const proto = { 'x-forwarded-proto': 'https' };
+  const user = stack.browser();
+  const start = await user.fetch('/auth/login', { headers: proto });
+  const callback = await signIn(start.headers.get('location') ?? '', { persona: 'alice', jar: user.jar });
+  const landed = await user.fetch(callback.pathname + callback.search, { headers: proto });
+  t.is(landed.status, 303);
+  const cleared = cookiesOf(landed).get('__Host-bff-login');
+  t.is(cleared?.value, '');
+  t.true(cleared?.attributes.has('secure'), 'a __Host- cookie is only cleared by a Secure Set-Cookie');
+  t.is(cleared?.attributes.get('path'), '/');
+  t.true(cleared?.attributes.has('httponly'));
+  t.is(cleared?.attributes.get('samesite'), 'lax');
+});
+
+test('D13: a consent that comes back after sign-out changes nothing, says why in the page and the log, and revokes the grant it brought', async (t) => {
+  const lines: string[] = [];
+  const stack = await startStack(t, { backend: { log: logLines(lines) } });
+  const alice = stack.browser();
+  await alice.signIn({ persona: 'alice' });
+  const start = await alice.fetch(`/auth/consent?resource=${encodeURIComponent(SERVICE_A)}&scope=a`);
+  t.is(start.status, 303);
+  const out = await alice.fetch('/auth/logout', { method: 'POST', headers: { origin: stack.origin } });
+  t.is(out.status, 303);
+  const revoked = once(stack.as.provider, 'grant.revoked');
+  const callback = await signIn(start.headers.get('location') ?? '', { persona: 'alice', jar: alice.jar });
+  const back = await alice.fetch(callback.pathname + callback.search);
+  t.is(back.status, 400);
+  const page = await back.text();
+  t.regex(page, /Your session changed/);
+  t.regex(page, /You signed out or in again while the sign-in server was asking for consent, so nothing was changed\./);
+  t.true(
+    lines.some((l) => l.includes('auth.callback refused: the session changed during consent')),
+    lines.join('\n'),
+  );
+  await revoked;
+  t.like((await alice.sessionInfo()).body, { error: 'invalid_session' });
+});
+
+test('D13: consent answered as someone else is logged with both names', async (t) => {
+  const lines: string[] = [];
+  const stack = await startStack(t, { backend: { log: logLines(lines) } });
+  const alice = stack.browser();
+  await alice.signIn({ persona: 'alice' });
+  const start = await alice.fetch(`/auth/consent?resource=${encodeURIComponent(SERVICE_A)}&scope=a`);
+  const callback = await signIn(start.headers.get('location') ?? '', { persona: 'bob' });
+  t.is((await alice.fetch(callback.pathname + callback.search)).status, 400);
+  t.true(
+    lines.some((l) => l.includes('auth.callback refused: consent signed in as bob, the session belongs to alice')),
+    lines.join('\n'),
+  );
+});
+
+test('OIDC Core §5.4: userinfo adds the user’s claims, but never replaces the ID token’s iss or sub', async (t) => {
+  const fake = await startFakeAs(t, {
+    userinfo: { sub: 'alice', iss: 'https://elsewhere.example', email: 'alice@example.com', name: 'Alice A.' },
+  });
+  const {
+    user,
+    backend,
+    signIn: signInAtFake,
+  } = await backendAgainst(t, {
+    issuer: fake.issuer,
+    client: { id: 'bff', secret: 'secret' },
+    login: { scope: 'openid read', resources: ['https://api.example/one'] },
+    tokens: { strategy: 'refresh', expiryMarginSeconds: 30, asTimeoutMs: 2000 },
+    sessionMaxAgeMs: 3600_000,
+  });
+  t.is((await signInAtFake()).status, 303);
+  const session = await backend.store.get<{ claims: Record<string, unknown> }>(`session:${user.sessionCookie().key}`);
+  t.like(session?.claims, { iss: fake.issuer, sub: 'alice', email: 'alice@example.com', name: 'Alice A.' });
 });

@@ -10,7 +10,7 @@ import { AuthorizationServerError, type CodeGrantResult, describeAsFailure, type
 import type { Context, Middleware, Next } from 'koa';
 import { errorAnswer, FlowEvents, short, tokenAnswer } from '../flow-events.js';
 import { asSessionId } from '../session/grant-lifecycle.js';
-import { currentSession, randomId, type SessionData } from '../session/session.js';
+import { bffSession, currentSession, randomId, type SessionData } from '../session/session.js';
 import { SignInError } from './errors.js';
 import { discover, type SignInDeps } from './login.js';
 import type { LoginTransaction } from './login-transaction.js';
@@ -94,6 +94,18 @@ export function callbackRoute(deps: SignInDeps): Middleware[] {
       await next();
     },
 
+    // Mock mode: the sign-in's events become its browser's session's, for the inspector: the new
+    // session's, the session whose grant a consent widened, or, when the callback fails, the session
+    // the browser still has (a refused consent shows what the AS answered).
+    async function showFlowToSession(ctx: Context, next: Next) {
+      try {
+        await next();
+      } finally {
+        const session = flow && bffSession(ctx.session);
+        if (session) flow.move(signIn(ctx), session.id);
+      }
+    },
+
     // RFC 6749 §4.1.3, RFC 9700 §4.7: the code, with the transaction's state, PKCE verifier and nonce.
     async function redeemAuthorizationCode(ctx: Context, next: Next) {
       const state = callbackState(ctx);
@@ -175,7 +187,6 @@ export function callbackRoute(deps: SignInDeps): Middleware[] {
       }
       // An AS may not issue a new refresh token with consent: the token layer keeps the old one then.
       await grants.widen(tx.sid, grant, Math.max(1, (ctx.session?.expires_at ?? 0) - Date.now()), claims);
-      flow?.move(signIn(ctx), tx.sid);
       ctx.status = 303;
       ctx.redirect(tx.return_to);
     },
@@ -185,12 +196,6 @@ export function callbackRoute(deps: SignInDeps): Middleware[] {
       const { tx, grant } = callbackState(ctx);
       if (!grant.refreshToken) log(noRefreshTokenLine(tx.scope));
       await next();
-    },
-
-    // Mock mode: the sign-in's events become the new session's, for its browser's inspector.
-    async function showFlowToSession(ctx: Context, next: Next) {
-      await next();
-      if (flow && ctx.session?.sid) flow.move(signIn(ctx), ctx.session.sid);
     },
 
     // #region walkthrough:new-session
