@@ -2,6 +2,7 @@
  * Client authentication (TMI-04): each method puts the client's credentials where its spec says,
  * and a configuration that lacks what its method needs is refused naming the setting.
  */
+import type { KeyObject } from 'node:crypto';
 import test from 'ava';
 import {
   decodeProtectedHeader,
@@ -119,4 +120,63 @@ test('clientAuthFor names the setting a method is missing', async (t) => {
     instanceOf: TypeError,
     message: /BFF_CLIENT_AUTH/,
   });
+});
+
+test('private_key_jwt picks each key type’s default algorithm: ES384 and ES512 for P-384 and P-521; PS256 when asked, with an RSA key', async (t) => {
+  const { generateKeyPairSync } = await import('node:crypto');
+  const cases: Array<[string, ReturnType<typeof generateKeyPairSync>, string | undefined]> = [
+    ['ES384', generateKeyPairSync('ec', { namedCurve: 'secp384r1' }), undefined],
+    ['ES512', generateKeyPairSync('ec', { namedCurve: 'secp521r1' }), undefined],
+    ['PS256', generateKeyPairSync('rsa', { modulusLength: 2048 }), 'PS256'],
+  ];
+  for (const [alg, pair, asked] of cases) {
+    const pem = pair.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const { body } = await apply(await privateKeyJwt(pem, { alg: asked }));
+    const assertion = String(body.get('client_assertion'));
+    t.is(decodeProtectedHeader(assertion).alg, alg);
+    await t.notThrowsAsync(jwtVerify(assertion, pair.publicKey as KeyObject), alg);
+  }
+});
+
+test('private_key_jwt says exactly why a key is refused, naming BFF_CLIENT_KEY_FILE and what it takes', async (t) => {
+  const { generateKeyPairSync } = await import('node:crypto');
+  const takes = 'private_key_jwt needs a private RSA, EC (P-256, P-384, P-521) or Ed25519 key as PEM (PKCS#8) or JWK';
+  const pkcs1 = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs1' });
+  const x25519 = generateKeyPairSync('x25519').privateKey.export({ format: 'pem', type: 'pkcs8' });
+  const cases: Array<[string, string]> = [
+    ['  ', 'no key was given'],
+    ['{"kty":', 'the key is neither PEM nor valid JWK JSON'],
+    ['{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}', 'the JWK is a public key (it has no "d")'],
+    ['plain text', 'the key is neither PEM nor JWK JSON'],
+    [String(pkcs1), 'the PEM is not a PKCS#8 private key ("BEGIN PRIVATE KEY")'],
+    [String(x25519), 'a x25519 key cannot sign a client assertion'],
+    [
+      String(
+        generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }),
+      ),
+      'an RSA-PSS key (id-RSASSA-PSS) cannot be imported; a plain RSA key signs PS256 with BFF_CLIENT_KEY_ALG=PS256',
+    ],
+  ];
+  for (const [key, why] of cases) {
+    const err = await t.throwsAsync(privateKeyJwt(key), { instanceOf: TypeError });
+    t.is(err?.message, `BFF_CLIENT_KEY_FILE: ${why}; ${takes}`, why);
+    t.is((err as { code?: string } | undefined)?.code, 'ERR_INVALID_ARG_VALUE');
+  }
+  // Keys that look right but cannot be read keep the reader's own words.
+  const badJwk = await t.throwsAsync(privateKeyJwt('{"kty":"EC","crv":"P-256","x":"AA","y":"AA","d":"AA"}'));
+  t.regex(badJwk?.message ?? '', /^BFF_CLIENT_KEY_FILE: the JWK could not be read \(.+\); private_key_jwt needs/);
+  const badPem = await t.throwsAsync(
+    privateKeyJwt('-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----'),
+  );
+  t.regex(badPem?.message ?? '', /^BFF_CLIENT_KEY_FILE: the PEM could not be read \(.+\); private_key_jwt needs/);
+  // An algorithm the key cannot sign with names the key type, the algorithm and the way out.
+  const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({
+    format: 'pem',
+    type: 'pkcs8',
+  });
+  const wrongAlg = await t.throwsAsync(privateKeyJwt(String(ec), { alg: 'RS256' }));
+  t.regex(
+    wrongAlg?.message ?? '',
+    /^BFF_CLIENT_KEY_ALG: the key in BFF_CLIENT_KEY_FILE \(ec\) cannot sign with "RS256" \(.+\); unset BFF_CLIENT_KEY_ALG to use the key's default$/,
+  );
 });

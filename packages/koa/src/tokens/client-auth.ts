@@ -77,8 +77,6 @@ function defaultAlg(key: KeyObject): string | undefined {
   switch (key.asymmetricKeyType) {
     case 'rsa':
       return 'RS256';
-    case 'rsa-pss':
-      return 'PS256';
     case 'ec':
       return { prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' }[
         String(key.asymmetricKeyDetails?.namedCurve)
@@ -139,7 +137,14 @@ export async function privateKeyJwt(
   if (typeof key !== 'string' || key.trim() === '') throw unusable('no key was given');
   const { keyObject, jwk } = parseKey(key);
   const alg = options.alg ?? jwk?.alg ?? defaultAlg(keyObject);
-  if (!alg) throw unusable(`a ${keyObject.asymmetricKeyType} key cannot sign a client assertion`);
+  if (!alg) {
+    // WebCrypto imports RSA keys as rsaEncryption only: an id-RSASSA-PSS key cannot be used at all.
+    throw unusable(
+      keyObject.asymmetricKeyType === 'rsa-pss'
+        ? 'an RSA-PSS key (id-RSASSA-PSS) cannot be imported; a plain RSA key signs PS256 with BFF_CLIENT_KEY_ALG=PS256'
+        : `a ${keyObject.asymmetricKeyType} key cannot sign a client assertion`,
+    );
+  }
   const kid = options.kid ?? jwk?.kid;
   let cryptoKey: oidc.CryptoKey;
   try {
