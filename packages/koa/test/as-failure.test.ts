@@ -97,6 +97,11 @@ test('D6: metadata without the endpoint an operation needs names the member', (t
     describeAsFailure(clientError('x', 'OAUTH_MISSING_SERVER_METADATA')).description,
     'the authorization server does not advertise the endpoint this needs in its metadata',
   );
+  // Not an Error at all: no message to read the member from.
+  t.is(
+    describeAsFailure({ code: 'OAUTH_MISSING_SERVER_METADATA', message: '"as.jwks_uri"' }).description,
+    'the authorization server does not advertise the endpoint this needs in its metadata',
+  );
 });
 
 test('D6: an answer that is not OAuth JSON names its status and content type', (t) => {

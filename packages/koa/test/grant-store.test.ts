@@ -156,3 +156,35 @@ test('a callback that changes nothing discards its grant: revoked, unless the se
   await tokens.discardGrant({ refreshToken: 'rt-9', resources: [API], scope: 'read' }, 'refused', 's1');
   t.deepEqual(revoked, ['rt-9']);
 });
+
+test('RFC 7009: a revocation that did not happen is logged with its reason, description and detail; the grant ends anyway', async (t) => {
+  const outcomes = [
+    {
+      revoked: false as const,
+      reason: 'unreachable' as const,
+      description: 'could not be reached',
+      detail: 'ECONNREFUSED',
+    },
+    { revoked: false as const, reason: 'refused' as const, description: 'invalid_client: no' },
+  ];
+  const failing: AuthorizationServer = {
+    refresh: async () => ({ access_token: 'at', expires_in: 300 }),
+    exchange: async () => ({ access_token: 'xt', expires_in: 300 }),
+    revokeRefreshToken: async () => outcomes.shift() ?? { revoked: true },
+  };
+  const lines: string[] = [];
+  const service = new TokenService({
+    store: new MemoryStore(),
+    authorizationServer: failing,
+    log: (event) => lines.push(event),
+  });
+  for (const id of ['s1', 's2']) {
+    await service.startGrant(id, { refreshToken: `rt-${id}`, resources: [API], scope: 'read' }, HOUR);
+    await service.endGrant(id, { why: 'signed out' });
+    t.false(await service.hasGrant(id));
+  }
+  t.deepEqual(lines, [
+    'grant.revocation_failed (signed out): unreachable: could not be reached [ECONNREFUSED]',
+    'grant.revocation_failed (signed out): refused: invalid_client: no',
+  ]);
+});

@@ -319,3 +319,47 @@ test('toEndpointError passes the endpoints’ own errors through unchanged', asy
   t.is(other.error_description, 'the authorization server failed unexpectedly; try again shortly');
   t.is(other.error_detail, 'bad_response: Error: boom');
 });
+
+test('TMI-28: a non-conform answer is relayed only when it is a 4xx or 5xx with an OAuth error in JSON', async (t) => {
+  const notConform = (response: Response) =>
+    Object.assign(new Error('not conform'), {
+      name: 'ClientError',
+      code: 'OAUTH_RESPONSE_IS_NOT_CONFORM',
+      cause: response,
+    });
+  const json = (status: number, body: string, type = 'application/json') =>
+    new Response(body, { status, headers: { 'content-type': type } });
+
+  const relayed = await toEndpointError(
+    notConform(json(503, '{"error":"temporarily_unavailable","error_description":"later"}')),
+  );
+  t.true(relayed instanceof AuthorizationServerError);
+  t.like(relayed, { error: 'temporarily_unavailable', error_description: 'later' });
+  const bare = await toEndpointError(notConform(json(500, '{"error":"server_error","error_description":42}')));
+  t.like(bare, { error: 'server_error', error_description: undefined });
+  const charset = await toEndpointError(notConform(json(502, '{"error":"x"}', 'Application/JSON; charset=utf-8')));
+  t.like(charset, { error: 'x' });
+
+  // Not an OAuth error: a D6 fault, named by what came back.
+  const untyped = new Response('{"error":"x"}', { status: 500 });
+  untyped.headers.delete('content-type');
+  for (const [response, description] of [
+    [json(302, '{"error":"x"}'), 'HTTP 302, application/json'],
+    [json(500, '{"error":""}'), 'HTTP 500, application/json'],
+    [json(500, '{"error":7}'), 'HTTP 500, application/json'],
+    [json(500, 'not json'), 'HTTP 500, application/json'],
+    [json(500, '{"error":"x"}', 'text/plain'), 'HTTP 500, text/plain'],
+    [untyped, 'HTTP 500, no content type'],
+  ] as const) {
+    const err = await toEndpointError(notConform(response));
+    t.true(err instanceof TemporarilyUnavailable, description);
+    t.is(
+      err.error_description,
+      `the authorization server answered ${description} without an OAuth error; try again shortly`,
+    );
+  }
+  // An answer whose body was already read cannot be relayed.
+  const used = json(500, '{"error":"x"}');
+  await used.text();
+  t.true((await toEndpointError(notConform(used))) instanceof TemporarilyUnavailable);
+});

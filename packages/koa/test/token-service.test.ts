@@ -505,3 +505,28 @@ test('asSessionOf names the AS session a grant rode on; none when the sign-in di
   t.is(await tokens.asSessionOf('s2'), 'sid as-1');
   t.is(await tokens.asSessionOf('no-such-session'), undefined);
 });
+
+test('RFC 6749 §5.1: a token answer without scope has the scope asked for; with none asked, the grant’s', async (t) => {
+  const { as } = fakeAs();
+  as.refresh = async () => ({ access_token: 'at-x', refresh_token: 'rt-x', expires_in: 300 });
+  const { tokens } = await started(as);
+  t.is((await tokens.getToken(session, ask(['write', 'read']))).token.scope, 'read write');
+  t.is((await tokens.getToken(session, ask([], true))).token.scope, 'read write');
+  await tokens.startGrant('s2', { refreshToken: 'rt-0', resources: [ORDERS], scope: 'profile' }, 3600_000);
+  t.is((await tokens.getToken({ id: 's2', claims: {} }, ask())).token.scope, 'profile');
+});
+
+test('D10: a caller queued on the session lock is served from the cache when the flight before it cached its token', async (t) => {
+  const fake = fakeAs({ hold: true });
+  const { tokens } = await started(fake.as, { strategy: 'exchange' });
+  // The narrow request refreshes a broad token (cached), then exchanges it.
+  const narrow = tokens.getToken(session, ask(['read']));
+  while (fake.waiting() === 0) await new Promise((resolve) => setImmediate(resolve));
+  const broad = tokens.getToken(session, ask());
+  fake.release();
+  t.is((await narrow).source, 'exchange');
+  const served = await broad;
+  t.is(served.source, 'cache');
+  t.is(served.token.access_token, 'at-1');
+  t.deepEqual(fake.calls, [`refresh rt-0 ${ORDERS} -`, `exchange at-1 ${ORDERS} read`]);
+});
