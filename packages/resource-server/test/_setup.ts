@@ -65,9 +65,10 @@ async function listen(t: ExecutionContext, server: Server): Promise<string> {
 /**
  * How an endpoint of the fake AS behaves: `up` answers, `reset` drops the connection (a network
  * failure), `error` answers 500, `invalid` answers 200 with JSON that is neither metadata nor a
- * JWKS, `foreign` answers metadata naming another issuer, `hang` never answers.
+ * JWKS, `foreign` answers metadata naming another issuer, `nojwks` metadata whose jwks_uri is not a
+ * URL, `hang` never answers.
  */
-export type Mode = 'up' | 'reset' | 'error' | 'invalid' | 'foreign' | 'hang';
+export type Mode = 'up' | 'reset' | 'error' | 'invalid' | 'foreign' | 'nojwks' | 'hang';
 
 /** The AS's metadata (`/.well-known/openid-configuration`) and JWKS (`/jwks`), each switchable. */
 export async function startFakeAs(t: ExecutionContext) {
@@ -80,7 +81,10 @@ export async function startFakeAs(t: ExecutionContext) {
     if (mode === 'hang') return;
     if (mode === 'reset') return void req.socket.destroy();
     if (mode === 'error') return void res.writeHead(500).end('down');
-    const metadata = { issuer: mode === 'foreign' ? 'https://evil.example' : issuer, jwks_uri: `${issuer}/jwks` };
+    const metadata = {
+      issuer: mode === 'foreign' ? 'https://evil.example' : issuer,
+      jwks_uri: mode === 'nojwks' ? 'not a url' : `${issuer}/jwks`,
+    };
     const body = mode === 'invalid' ? { keys: 'none' } : which === 'metadata' ? metadata : { keys: [keys.jwk] };
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   });
@@ -101,6 +105,9 @@ export const ROUTES: Record<string, string[]> = {
 export async function start(t: ExecutionContext, options: Partial<ValidatorOptions> = {}) {
   const as = await startFakeAs(t);
   const app = new Koa();
+  /** What reached the app's error event (a 5xx: the AS's metadata or keys out of reach). */
+  const errors: Array<{ status?: number; error_detail?: string }> = [];
+  app.on('error', (err) => errors.push(err));
   app.use(requireAccessToken({ issuer: as.issuer, audience: AUDIENCE, ...options }));
   /** Routes a test adds, run after requireAccessToken in place of the default answer. */
   const handlers: Record<string, (ctx: Context) => Promise<void>> = {};
@@ -116,7 +123,16 @@ export async function start(t: ExecutionContext, options: Partial<ValidatorOptio
   const call = (path: string, authorization?: string) =>
     fetch(`${url}${path}`, authorization ? { headers: { authorization } } : {});
   const send = (token: string, path = '/quotes') => call(path, `Bearer ${token}`);
-  return { as, app, handlers, url, call, send, claims: (extra?: Record<string, unknown>) => claims(as.issuer, extra) };
+  return {
+    as,
+    app,
+    errors,
+    handlers,
+    url,
+    call,
+    send,
+    claims: (extra?: Record<string, unknown>) => claims(as.issuer, extra),
+  };
 }
 
 /** The parts of an answer every test asserts: status, challenge, cache header and body. */

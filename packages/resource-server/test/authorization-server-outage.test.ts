@@ -19,6 +19,7 @@ for (const mode of ['reset', 'error', 'invalid'] satisfies Mode[]) {
     const token = await mint(rs.claims());
     rs.as.jwks = mode;
     t.deepEqual(await answer(await rs.send(token)), OUTAGE);
+    t.regex(String(rs.errors.at(-1)?.error_detail), /^AS JWK Set: \w+: ./);
     t.deepEqual(await answer(await rs.send(token)), OUTAGE, 'a second request tries again and fails again');
     t.is(rs.as.hits.jwks, 2);
     rs.as.jwks = 'up';
@@ -30,14 +31,26 @@ test('RFC 8414 §3: metadata that cannot be fetched or used gets 503; a failed d
   const rs = await start(t);
   const token = await mint(rs.claims());
   // RFC 8414 §3.3: 'foreign' names another issuer, so its jwks_uri must not be used.
-  for (const mode of ['reset', 'error', 'invalid', 'foreign'] satisfies Mode[]) {
+  const where = `AS metadata ${rs.as.issuer}/.well-known/openid-configuration`;
+  const details: Array<[Mode, string]> = [
+    ['reset', `${where}: TypeError: fetch failed`],
+    ['error', `${where}: Error: answered 500`],
+    ['invalid', `${where} names the issuer undefined`],
+    ['foreign', `${where} names the issuer https://evil.example`],
+    ['nojwks', `${where} has no valid jwks_uri`],
+  ];
+  for (const [mode, detail] of details) {
     rs.as.metadata = mode;
     t.deepEqual(await answer(await rs.send(token)), OUTAGE, mode);
+    // The app's error event gets the reason, for its log.
+    t.like(rs.errors.at(-1), { status: 503 }, mode);
+    t.is(rs.errors.at(-1)?.error_detail, detail, mode);
   }
-  t.deepEqual(rs.as.hits, { metadata: 4, jwks: 0 });
+  t.is(rs.errors.length, details.length);
+  t.deepEqual(rs.as.hits, { metadata: 5, jwks: 0 });
   rs.as.metadata = 'up';
   t.is((await rs.send(token)).status, 200);
-  t.deepEqual(rs.as.hits, { metadata: 5, jwks: 1 });
+  t.deepEqual(rs.as.hits, { metadata: 6, jwks: 1 });
 });
 
 test('a JWKS that does not answer in time (jose JWKSTimeout) gets 503, not 401', async (t) => {

@@ -148,3 +148,21 @@ test('RFC 6750 §2.1, §3.1: an Authorization header that is not "Bearer <token>
     );
   }
 });
+
+test('RFC 9068 §4, RFC 7519 §4.1.5: a token not valid yet (nbf beyond the clock tolerance), a claim jose finds invalid, and a token that is not a JWS each get their own description', async (t) => {
+  const rs = await start(t);
+  const now = Math.floor(Date.now() / 1000);
+  await assertBearerError(
+    t,
+    await rs.send(await mint(rs.claims({ nbf: now + 600 }))),
+    invalidToken('the access token is not valid yet'),
+  );
+  await assertBearerError(
+    t,
+    await rs.send(await mint(rs.claims({ iat: 'yesterday' }))),
+    invalidToken('the access token has an invalid iat claim'),
+  );
+  for (const token of ['abc.def.ghi', 'a.b', 'eyJhbGciOiJSUzI1NiJ9.e30']) {
+    await assertBearerError(t, await rs.send(token), invalidToken('the access token is malformed'), token);
+  }
+});
