@@ -1,6 +1,7 @@
 // A StrykerJS reporter, `survivors`: each mutant that no test detected (survived, or reached by no
-// test) is appended to reports/mutation/<part>.survivors.jsonl as soon as it is known, one JSON line
-// with its file, place, mutator and replacement, so tests can be written while a long run goes on.
+// test), and each that timed out (worth a second look on a loaded machine), is appended to
+// reports/mutation/<part>.survivors.jsonl as soon as it is known, one JSON line with its status, file,
+// place, mutator and replacement, so tests can be written while a long run goes on.
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { commonTokens, declareClassPlugin, PluginKind, tokens } from '@stryker-mutator/api/plugin';
@@ -16,7 +17,7 @@ class SurvivorsReporter {
   }
 
   onMutantTested(result) {
-    if (result.status !== 'Survived' && result.status !== 'NoCoverage') return;
+    if (!['Survived', 'NoCoverage', 'Timeout'].includes(result.status)) return;
     const { fileName, location, mutatorName, replacement, status, id } = result;
     appendFileSync(
       this.#file,
