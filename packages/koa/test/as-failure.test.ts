@@ -97,6 +97,18 @@ test('D6: metadata without the endpoint an operation needs names the member', (t
     describeAsFailure(clientError('x', 'OAUTH_MISSING_SERVER_METADATA')).description,
     'the authorization server does not advertise the endpoint this needs in its metadata',
   );
+  // The member is looked for through four causes, not five (a cause chain is not followed forever).
+  let four: unknown = { attribute: 'jwks_uri' };
+  for (let i = 0; i < 3; i += 1) four = new Error('wrapped', { cause: four });
+  t.regex(
+    describeAsFailure(clientError('x', 'OAUTH_MISSING_SERVER_METADATA', four)).description,
+    /advertise jwks_uri in/,
+  );
+  const five = new Error('wrapped', { cause: four });
+  t.regex(
+    describeAsFailure(clientError('x', 'OAUTH_MISSING_SERVER_METADATA', five)).description,
+    /advertise the endpoint this needs in/,
+  );
   // Not an Error at all: no message to read the member from.
   t.is(
     describeAsFailure({ code: 'OAUTH_MISSING_SERVER_METADATA', message: '"as.jwks_uri"' }).description,

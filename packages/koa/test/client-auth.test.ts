@@ -13,7 +13,14 @@ import {
   importSPKI,
   jwtVerify,
 } from 'jose';
-import { type ClientAuth, clientAuthFor, clientSecretBasic, clientSecretPost, privateKeyJwt } from '../src/index.js';
+import {
+  CLIENT_AUTH_METHODS,
+  type ClientAuth,
+  clientAuthFor,
+  clientSecretBasic,
+  clientSecretPost,
+  privateKeyJwt,
+} from '../src/index.js';
 
 const AS = { issuer: 'https://as.example', token_endpoint: 'https://as.example/token' };
 const CLIENT = { client_id: 'bff client' };
@@ -179,4 +186,16 @@ test('private_key_jwt says exactly why a key is refused, naming BFF_CLIENT_KEY_F
     wrongAlg?.message ?? '',
     /^BFF_CLIENT_KEY_ALG: the key in BFF_CLIENT_KEY_FILE \(ec\) cannot sign with "RS256" \(.+\); unset BFF_CLIENT_KEY_ALG to use the key's default$/,
   );
+});
+
+test('the client authentication methods are the three this backend implements; a refusal keeps what caused it', async (t) => {
+  t.deepEqual([...CLIENT_AUTH_METHODS], ['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
+  for (const method of ['client_secret_basic', 'client_secret_post'] as const) {
+    const err = await t.throwsAsync(clientAuthFor({ authMethod: method }), { instanceOf: TypeError });
+    t.is(err?.message, `${method} needs the client secret: set BFF_CLIENT_SECRET`);
+    t.is((err as { code?: string } | undefined)?.code, 'ERR_INVALID_ARG_VALUE');
+    t.is(err?.cause, undefined);
+  }
+  const parse = await t.throwsAsync(privateKeyJwt('{"kty":'));
+  t.true(parse?.cause instanceof SyntaxError, 'the JSON parser’s error is the cause');
 });
