@@ -166,3 +166,35 @@ test('RFC 9068 §4, RFC 7519 §4.1.5: a token not valid yet (nbf beyond the cloc
     await assertBearerError(t, await rs.send(token), invalidToken('the access token is malformed'), token);
   }
 });
+
+test('RFC 9068 §2.2, RFC 8693 §4.1: the optional claims in their right types are accepted: aud as an array, amr, acr, auth_time, and act with or without sub, nested', async (t) => {
+  const rs = await start(t);
+  const now = Math.floor(Date.now() / 1000);
+  const accepted: Array<Record<string, unknown>> = [
+    { aud: ['https://api.example/other', 'https://api.example/stocks'] },
+    { amr: ['pwd', 'otp'], acr: 'urn:mace:incommon:iap:silver', auth_time: now - 60 },
+    { amr: [] },
+    { act: { sub: 'service-a' } },
+    { act: { sub: 'service-b', act: { sub: 'service-a' } } },
+    { act: { client_id: 'service-a' } },
+  ];
+  for (const extra of accepted) {
+    const res = await rs.send(await mint(rs.claims(extra)));
+    t.is(res.status, 200, JSON.stringify(extra));
+  }
+  const refused: Array<[string, Record<string, unknown>, string]> = [
+    ['act', { act: null }, 'an object (its sub a string)'],
+    ['act', { act: ['service-a'] }, 'an object (its sub a string)'],
+    ['amr', { amr: ['pwd', 1] }, 'an array of strings'],
+    ['amr', { amr: { 0: 'pwd' } }, 'an array of strings'],
+  ];
+  for (const [claim, extra, kind] of refused) {
+    const res = await rs.send(await mint(rs.claims(extra)));
+    await assertBearerError(
+      t,
+      res,
+      invalidToken(`the access token's ${claim} claim must be ${kind}`),
+      JSON.stringify(extra),
+    );
+  }
+});
