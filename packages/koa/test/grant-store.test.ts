@@ -188,3 +188,87 @@ test('RFC 7009: a revocation that did not happen is logged with its reason, desc
     'grant.revocation_failed (signed out): refused: invalid_client: no',
   ]);
 });
+
+/** A MemoryStore that records the lifetime of each grant record written. */
+class TtlStore extends MemoryStore {
+  readonly ttls: Array<number | undefined> = [];
+  override async set<T>(key: string, value: T, ttlMs?: number): Promise<void> {
+    if (key.startsWith('grant:')) this.ttls.push(ttlMs);
+    return super.set(key, value, ttlMs);
+  }
+}
+
+test('a grant record ends with its session: each rewrite (a refresh, consent) keeps the end that sign-in set', async (t) => {
+  let now = 1_000_000;
+  const store = new TtlStore({ sweepIntervalMs: 0 });
+  const as: AuthorizationServer = {
+    refresh: async () => ({ access_token: 'at', refresh_token: 'rt-2', expires_in: 300, scope: 'read' }),
+    exchange: async () => ({ access_token: 'xt', expires_in: 300 }),
+    revokeRefreshToken: async () => ({ revoked: true }),
+  };
+  const tokens = new TokenService({ store, authorizationServer: as, now: () => now });
+  await tokens.startGrant('s1', { refreshToken: 'rt-1', resources: [API], scope: 'read' }, HOUR);
+  t.is((await tokens.getGrant('s1'))?.ends_at, 1_000_000 + HOUR);
+  now += 60_000;
+  await tokens.getToken(session('s1'), ask());
+  t.deepEqual(store.ttls, [HOUR, HOUR - 60_000], 'the refresh wrote the record with what is left of the hour');
+  now += 60_000;
+  await tokens.widenGrant('s1', { resources: [API, OTHER], scope: 'read' }, HOUR - 120_000);
+  t.is(store.ttls.at(-1), HOUR - 120_000);
+  t.is((await tokens.getGrant('s1'))?.refresh_token, 'rt-2', 'consent without a refresh token keeps the one held');
+  // A record written without an end (as an older version did) is rewritten without one.
+  await store.set('grant:s2', { refresh_token: 'rt-x', resources: [API], scope: 'read', tokens: {} });
+  await tokens.getToken(session('s2'), ask());
+  t.is(store.ttls.at(-1), undefined);
+  t.false('ends_at' in ((await tokens.getGrant('s2')) ?? {}));
+});
+
+test('consent for a session without a grant record starts one; an expired record that is not a grant is ignored', async (t) => {
+  const { tokens, revoked } = setup();
+  await tokens.widenGrant('new', { refreshToken: 'rt-n', resources: [API], scope: 'read' }, HOUR);
+  t.like(await tokens.getGrant('new'), { refresh_token: 'rt-n', resources: [API] });
+  t.deepEqual(revoked, []);
+  for (const record of [undefined, null, 'text', {}, { refresh_token: 7 }]) {
+    await t.notThrowsAsync(
+      tokens.grantExpired(record, async () => false),
+      JSON.stringify(record),
+    );
+  }
+  t.deepEqual(revoked, []);
+});
+
+test('D13: a refresh token that died says so in its description; none issued says to look at the configuration', async (t) => {
+  const { tokens } = setup();
+  await tokens.startGrant('none', { resources: [API], scope: 'read' }, HOUR);
+  const none = await tokens.unavailable('none');
+  t.is(
+    none?.error_description,
+    'the authorization server issued no refresh token at sign-in: the backend cannot get tokens for this session (see the backend log: auth.no_refresh_token)',
+  );
+  const died = setup({ refreshFails: true });
+  await died.tokens.startGrant('s1', { refreshToken: 'rt-1', resources: [API], scope: 'read' }, HOUR);
+  await t.throwsAsync(died.tokens.getToken(session('s1'), ask()));
+  const why = await died.tokens.unavailable('s1');
+  t.is(why?.error_description, 'this session holds no refresh token: sign in again to get one');
+  t.is(why?.remediation, 'sign_in');
+});
+
+test('onAs is told of the revocations made for a session, and not of those for a grant that has none', async (t) => {
+  const told: Array<{ sessionId: string; kind: string }> = [];
+  const as: AuthorizationServer = {
+    refresh: async () => ({ access_token: 'at', expires_in: 300 }),
+    exchange: async () => ({ access_token: 'xt', expires_in: 300 }),
+    revokeRefreshToken: async () => ({ revoked: true }),
+  };
+  const tokens = new TokenService({
+    store: new MemoryStore(),
+    authorizationServer: as,
+    onAs: ({ sessionId, kind }) => told.push({ sessionId, kind }),
+  });
+  await tokens.startGrant('s1', { refreshToken: 'rt-1', resources: [API], scope: 'read', asSession: 'a' }, HOUR);
+  await tokens.endGrant('s1', { why: 'signed out' });
+  t.deepEqual(told, [{ sessionId: 's1', kind: 'revocation' }]);
+  // A callback's grant that is not kept belongs to no session yet.
+  await tokens.discardGrant({ refreshToken: 'rt-2', resources: [API], scope: 'read' }, 'refused');
+  t.is(told.length, 1);
+});
