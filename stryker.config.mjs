@@ -96,7 +96,17 @@ export default {
   jsonReporter: { fileName: `reports/mutation/${report}.json` },
   thresholds: { high: 90, low: 80, break: null },
   // Not needed by the tests of any part: kept out of each sandbox copy.
-  ignorePatterns: ['/.stryker-tmp*', '/sample-spa', '/bench', '/portability', '/docs', '/test-results', 'dist', 'dist-test', '.data'],
+  ignorePatterns: [
+    '/.stryker-tmp*',
+    '/sample-spa',
+    '/bench',
+    '/portability',
+    '/docs',
+    '/test-results',
+    'dist',
+    'dist-test',
+    '.data',
+  ],
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
 };
