@@ -40,7 +40,7 @@ export function claims(issuer: string, extra: Record<string, unknown> = {}): JWT
 /** A JWT with the given claims and header (typ at+jwt, RS256, kid k1 unless overridden). */
 export async function mint(
   payload: JWTPayload,
-  header: { typ?: string; alg?: string } = {},
+  header: { typ?: string; alg?: string; kid?: string } = {},
   key: Parameters<SignJWT['sign']>[0] = keys.signing.privateKey,
 ): Promise<string> {
   return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: KID, ...header }).sign(key);

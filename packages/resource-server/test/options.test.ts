@@ -6,6 +6,13 @@ const valid = { issuer: 'https://as.example', audience: 'https://api.example/sto
 test('requireAccessToken refuses unknown options and wrong values with coded TypeErrors', (t) => {
   const cases: Array<[unknown, string, string]> = [
     [undefined, 'ERR_INVALID_ARG_TYPE', 'options must be an object'],
+    ['https://as.example', 'ERR_INVALID_ARG_TYPE', 'options must be an object'],
+    [
+      { ...valid, issuer: new URL('https://as.example') },
+      'ERR_INVALID_ARG_VALUE',
+      'options.issuer must be an absolute URL',
+    ],
+    [{ ...valid, audience: 42 }, 'ERR_INVALID_ARG_TYPE', 'options.audience must be this resource server’s identifier'],
     [{ ...valid, audiance: 'x' }, 'ERR_INVALID_ARG_VALUE', 'unknown option "audiance"'],
     [{ ...valid, issuer: 'as.example' }, 'ERR_INVALID_ARG_VALUE', 'options.issuer must be an absolute URL'],
     [{ ...valid, audience: '' }, 'ERR_INVALID_ARG_TYPE', 'options.audience must be this resource server’s identifier'],

@@ -198,3 +198,27 @@ test('RFC 9068 §2.2, RFC 8693 §4.1: the optional claims in their right types a
     );
   }
 });
+
+test('RFC 6750 §2.1: "Bearer" takes one or more spaces and no prefix; a token whose kid the AS does not publish gets 401, not an outage', async (t) => {
+  const rs = await start(t);
+  const token = await mint(rs.claims());
+  t.is((await rs.call('/quotes', `Bearer  ${token}`)).status, 200, 'two spaces are 1*SP');
+  t.is((await rs.call('/quotes', `bearer ${token}`)).status, 200, 'the scheme is case-insensitive');
+  for (const header of [`XBearer ${token}`, `Bearer${token}`]) {
+    t.is((await rs.call('/quotes', header)).status, 400, header.slice(0, 8));
+  }
+  const unknownKid = await mint(rs.claims(), { kid: 'not-published' });
+  await assertBearerError(t, await rs.send(unknownKid), invalidToken('the access token signature does not verify'));
+  t.deepEqual(rs.errors, [], 'a refused token is no outage: nothing reaches the error event');
+});
+
+test('an error that is not the resource server’s passes through to the app untouched', async (t) => {
+  const rs = await start(t);
+  rs.handlers['/boom'] = async () => {
+    throw Object.assign(new Error('route failed'), { status: 418, expose: true });
+  };
+  const res = await rs.send(await mint(rs.claims()), '/boom');
+  t.is(res.status, 418);
+  t.is(res.headers.get('www-authenticate'), null);
+  t.is(await res.text(), 'route failed');
+});
