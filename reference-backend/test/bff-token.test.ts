@@ -141,7 +141,8 @@ test('TMI-BFF-01 §4.2 (TMI-19): a cached token answers with its remaining lifet
   const later = await user.token({ resource: STOCKS, scope: 'stocks:read' });
   t.is(later.body.access_token, first.body.access_token);
   const drop = Number(first.body.expires_in) - Number(later.body.expires_in);
-  t.true(drop >= 100 && drop <= 101, `expires_in fell by ${drop}`);
+  // The 100 s moved forward, plus the real seconds between the two requests (a few on a loaded machine).
+  t.true(drop >= 100 && drop <= 105, `expires_in fell by ${drop}`);
 });
 
 test('D8: a cached token within the expiry margin is not served; the AS is asked again', async (t) => {
