@@ -8,6 +8,11 @@ import test from 'ava';
 import { TemporarilyUnavailable } from '../src/index.js';
 import { AsClock, FlightClock } from '../src/tokens/as-clock.js';
 
+// The clocks' timers never hold a process open (as-clock.ts unrefs them): this interval does, so an
+// expiry is awaited even when a test runs alone.
+const alive = setInterval(() => {}, 1000);
+test.after.always(() => clearInterval(alive));
+
 /** Whether `clock` expires within `ms`. */
 async function expiresWithin(clock: AsClock, ms: number): Promise<boolean> {
   return Promise.race([
