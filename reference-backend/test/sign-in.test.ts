@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { signIn } from '@tmi-bff/mock-as/testing';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { backendAgainst, startFakeAs } from './_fake-as.js';
 import { cookiesOf, httpsStack, SERVICE_A, STOCKS, type Stack, startStack } from './_setup.js';
 
@@ -15,6 +15,17 @@ import { cookiesOf, httpsStack, SERVICE_A, STOCKS, type Stack, startStack } from
 async function authorizationEndpoint(stack: Stack): Promise<string> {
   const res = await fetch(`${stack.as.issuer}/.well-known/openid-configuration`);
   return String(((await res.json()) as { authorization_endpoint: string }).authorization_endpoint);
+}
+
+/** The backend against the small fake AS (_fake-as.ts), for what the mock AS will not do. */
+function againstFake(t: ExecutionContext, fake: { issuer: string }) {
+  return backendAgainst(t, {
+    issuer: fake.issuer,
+    client: { id: 'bff', secret: 'secret' },
+    login: { scope: 'openid read', resources: ['https://api.example/one'] },
+    tokens: { strategy: 'refresh', expiryMarginSeconds: 30, asTimeoutMs: 2000 },
+    sessionMaxAgeMs: 3600_000,
+  });
 }
 
 /** A log that keeps its lines. */
@@ -164,13 +175,7 @@ test('BFF_AUTHORIZATION_PARAMS never replace the backend’s own parameters; an 
 
   // An AS whose metadata does not say claims_parameter_supported (OIDC Discovery §3: false by default).
   const fake = await startFakeAs(t);
-  const { user } = await backendAgainst(t, {
-    issuer: fake.issuer,
-    client: { id: 'bff', secret: 'secret' },
-    login: { scope: 'openid read', resources: ['https://api.example/one'] },
-    tokens: { strategy: 'refresh', expiryMarginSeconds: 30, asTimeoutMs: 2000 },
-    sessionMaxAgeMs: 3600_000,
-  });
+  const { user } = await againstFake(t, fake);
   const without = new URL((await user.fetch('/auth/login')).headers.get('location') ?? '').searchParams;
   t.truthy(without.get('state'));
   t.false(without.has('claims'));
@@ -199,17 +204,7 @@ test('D12: the new session holds the user’s claims from the ID token and useri
 test('D12: against an AS whose ID token carries every protocol claim and no sid, the session keeps none of them, and the grant knows its AS session by user and auth_time', async (t) => {
   const protocol = { azp: 'bff', at_hash: 'x', c_hash: 'y', s_hash: 'z', nbf: 1, jti: 'id-1', acr: 'urn:mace:x' };
   const fake = await startFakeAs(t, { idTokenClaims: protocol });
-  const {
-    user,
-    backend,
-    signIn: signInAtFake,
-  } = await backendAgainst(t, {
-    issuer: fake.issuer,
-    client: { id: 'bff', secret: 'secret' },
-    login: { scope: 'openid read', resources: ['https://api.example/one'] },
-    tokens: { strategy: 'refresh', expiryMarginSeconds: 30, asTimeoutMs: 2000 },
-    sessionMaxAgeMs: 3600_000,
-  });
+  const { user, backend, signIn: signInAtFake } = await againstFake(t, fake);
   t.is((await signInAtFake()).status, 303);
   const session = await backend.store.get<{ sid: string; claims: Record<string, unknown> }>(
     `session:${user.sessionCookie().key}`,
@@ -422,17 +417,7 @@ test('OIDC Core §5.4: userinfo adds the user’s claims, but never replaces the
   const fake = await startFakeAs(t, {
     userinfo: { sub: 'alice', iss: 'https://elsewhere.example', email: 'alice@example.com', name: 'Alice A.' },
   });
-  const {
-    user,
-    backend,
-    signIn: signInAtFake,
-  } = await backendAgainst(t, {
-    issuer: fake.issuer,
-    client: { id: 'bff', secret: 'secret' },
-    login: { scope: 'openid read', resources: ['https://api.example/one'] },
-    tokens: { strategy: 'refresh', expiryMarginSeconds: 30, asTimeoutMs: 2000 },
-    sessionMaxAgeMs: 3600_000,
-  });
+  const { user, backend, signIn: signInAtFake } = await againstFake(t, fake);
   t.is((await signInAtFake()).status, 303);
   const session = await backend.store.get<{ claims: Record<string, unknown> }>(`session:${user.sessionCookie().key}`);
   t.like(session?.claims, { iss: fake.issuer, sub: 'alice', email: 'alice@example.com', name: 'Alice A.' });
