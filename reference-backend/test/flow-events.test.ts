@@ -78,7 +78,9 @@ function secretsOf(stack: Stack, ...more: string[]): string[] {
 test('mock mode: the stream shows the authorize request, the callback, the code redemption and each refresh, timed, in order', async (t) => {
   const stack = await mockStack(t);
   const alice = stack.browser();
+  const began = performance.now();
   const { code, state } = await signInAs(alice, 'alice');
+  const signInMs = performance.now() - began;
   const flow = await openFlow(t, alice);
   t.is(flow.res.status, 200);
   t.is(flow.res.headers.get('content-type'), 'text/event-stream; charset=utf-8');
@@ -117,6 +119,8 @@ test('mock mode: the stream shows the authorize request, the callback, the code 
   t.like(redeemed?.data, { grant_type: 'authorization_code', outcome: 'ok', token_type: 'Bearer' });
   t.is(redeemed?.data.refresh_token, 'issued (kept by the backend, never shown)');
   t.is(typeof redeemed?.data.expires_in, 'number');
+  // The backend runs in this process: the redemption took part of the sign-in's time, no more.
+  t.true((redeemed?.ms ?? Number.NaN) <= Math.ceil(signInMs), `${redeemed?.ms} ms of ${signInMs} ms`);
   t.like(refresh?.data, { grant_type: 'refresh_token', resource: [STOCKS], scope: 'stocks:read', outcome: 'ok' });
   for (const timed of [redeemed, ...events.filter((e) => e.kind === 'refresh')]) {
     t.true(typeof timed?.ms === 'number' && timed.ms >= 0 && timed.ms < 60_000, `${timed?.kind} has a duration`);

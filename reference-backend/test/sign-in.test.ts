@@ -221,7 +221,8 @@ test('D12: against an AS whose ID token carries every protocol claim and no sid,
 });
 
 test('a new sign-in in the same browser replaces its session: a new session id, and the old grant is revoked at the AS', async (t) => {
-  const stack = await startStack(t);
+  const lines: string[] = [];
+  const stack = await startStack(t, { backend: { log: logLines(lines) } });
   const user = stack.browser();
   await user.signIn({ persona: 'alice' });
   const first = user.sessionCookie().key;
@@ -240,6 +241,10 @@ test('a new sign-in in the same browser replaces its session: a new session id, 
   t.is(await stack.backend.store.get(`grant:${firstId}`), undefined, 'the old grant is forgotten');
   t.like((await user.sessionInfo()).body, { sub: 'bob' });
   t.is((await user.token({ resource: SERVICE_A, scope: 'a' })).status, 200);
+  t.true(
+    lines.some((l) => l.includes('grant.revoked (replaced by a new sign-in)')),
+    lines.join('\n'),
+  );
 });
 
 test('RFC 6749 §4.1.2.1: an error from the AS (the user denies consent) is a 400 page that relays it; no session is made', async (t) => {
@@ -279,7 +284,8 @@ test('RFC 6749 §4.1.2.1: an error from the AS (the user denies consent) is a 40
 });
 
 test('D6: an AS that is down at sign-in or at the callback gives a page that says so, never a 500', async (t) => {
-  const stack = await startStack(t);
+  const lines: string[] = [];
+  const stack = await startStack(t, { backend: { log: logLines(lines) } });
   const user = stack.browser();
   const start = await user.fetch('/auth/login');
   const callback = await signIn(start.headers.get('location') ?? '', { persona: 'alice', jar: user.jar });
@@ -297,6 +303,11 @@ test('D6: an AS that is down at sign-in or at the callback gives a page that say
   t.regex(page, /Sign-in did not complete/);
   t.regex(page, /could not be reached; try again shortly/);
   t.like((await user.sessionInfo()).body, { error: 'invalid_session' });
+  // The log says what failed, and how: the reason, then the detail.
+  t.true(
+    lines.some((l) => /auth\.callback error: unreachable: \S/.test(l)),
+    lines.join('\n'),
+  );
 
   // Discovery fails on a fresh backend: 503, naming what is wrong.
   const down = await startStack(t);
@@ -421,4 +432,67 @@ test('OIDC Core §5.4: userinfo adds the user’s claims, but never replaces the
   t.is((await signInAtFake()).status, 303);
   const session = await backend.store.get<{ claims: Record<string, unknown> }>(`session:${user.sessionCookie().key}`);
   t.like(session?.claims, { iss: fake.issuer, sub: 'alice', email: 'alice@example.com', name: 'Alice A.' });
+});
+
+test('D12: an ID token with neither sid nor auth_time leaves the grant without an AS session, and the session without auth_time', async (t) => {
+  const fake = await startFakeAs(t, { idTokenClaims: { auth_time: undefined } });
+  const { user, backend, signIn: signInAtFake } = await againstFake(t, fake);
+  t.is((await signInAtFake()).status, 303);
+  const session = await backend.store.get<{ sid: string; claims: Record<string, unknown> }>(
+    `session:${user.sessionCookie().key}`,
+  );
+  t.like(session?.claims, { iss: fake.issuer, sub: 'alice' });
+  t.false('auth_time' in (session?.claims ?? {}));
+  const grant = await backend.store.get<Record<string, unknown>>(`grant:${session?.sid}`);
+  t.truthy(grant?.refresh_token);
+  t.false('as_session' in (grant ?? {}), 'nothing to know the AS session by');
+});
+
+test('D13: consent keeps the grant record until the session ends, not longer', async (t) => {
+  const stack = await startStack(t);
+  const alice = stack.browser();
+  await alice.signIn({ persona: 'alice' });
+  const key = `session:${alice.sessionCookie().key}`;
+  const session = await stack.backend.store.get<{ sid: string; expires_at: number }>(key);
+  const start = await alice.fetch(`/auth/consent?resource=${encodeURIComponent(SERVICE_A)}&scope=a`);
+  const callback = await signIn(start.headers.get('location') ?? '', { persona: 'alice', jar: alice.jar });
+  t.is((await alice.fetch(callback.pathname + callback.search)).status, 303);
+  const grant = await stack.backend.store.get<{ scope: string; ends_at: number }>(`grant:${session?.sid}`);
+  t.true(grant?.scope.split(' ').includes('a'), grant?.scope);
+  const expiresAt = session?.expires_at ?? Number.NaN;
+  t.true(Math.abs((grant?.ends_at ?? 0) - expiresAt) < 1000, `ends ${grant?.ends_at}, session ${expiresAt}`);
+});
+
+test('D13: consent answered for the same sub by another issuer is someone else, and each name says its issuer', async (t) => {
+  const lines: string[] = [];
+  const stack = await startStack(t, { backend: { log: logLines(lines) } });
+  const alice = stack.browser();
+  await alice.signIn({ persona: 'alice' });
+  // A session kept in the store from before the backend's issuer changed.
+  const key = `session:${alice.sessionCookie().key}`;
+  const session = await stack.backend.store.get<{ claims: Record<string, unknown> }>(key);
+  const old = 'https://old-issuer.example';
+  await stack.backend.store.set(key, { ...session, claims: { ...session?.claims, iss: old } }, 3600_000);
+  const start = await alice.fetch(`/auth/consent?resource=${encodeURIComponent(SERVICE_A)}&scope=a`);
+  t.is(start.status, 303);
+  const callback = await signIn(start.headers.get('location') ?? '', { persona: 'alice', jar: alice.jar });
+  const back = await alice.fetch(callback.pathname + callback.search);
+  t.is(back.status, 400);
+  const page = await back.text();
+  t.regex(page, /You signed in as someone else/);
+  t.true(
+    page.includes(
+      `This session belongs to alice at ${old}, but the sign-in server answered for alice at ${stack.as.issuer}.`,
+    ),
+    page,
+  );
+  t.true(
+    lines.some((l) =>
+      l.includes(
+        `auth.callback refused: consent signed in as alice at ${stack.as.issuer}, the session belongs to alice at ${old}`,
+      ),
+    ),
+    lines.join('\n'),
+  );
+  t.like((await alice.sessionInfo()).body, { sub: 'alice' });
 });

@@ -177,12 +177,18 @@ export function callbackRoute(deps: SignInDeps): Middleware[] {
         );
       }
       // D13: one session, one identity. Consent as someone else never mixes two users' tokens.
+      // The same `sub` at another issuer is another user: a session kept in the store from before the
+      // backend's BFF_ISSUER changed. Then each name says its issuer.
       if (claims.iss !== tx.iss || claims.sub !== tx.sub) {
+        const who = (iss: unknown, sub: unknown) =>
+          claims.iss === tx.iss ? String(sub) : `${String(sub)} at ${String(iss)}`;
+        const answered = who(claims.iss, claims.sub);
+        const owner = who(tx.iss, tx.sub);
         await refuse(
           ctx,
-          `consent signed in as ${String(claims.sub)}, the session belongs to ${String(tx.sub)}`,
+          `consent signed in as ${answered}, the session belongs to ${owner}`,
           'You signed in as someone else',
-          `This session belongs to ${String(tx.sub)}, but the sign-in server answered for ${String(claims.sub)}. Nothing was changed. To use the other account, sign out first.`,
+          `This session belongs to ${owner}, but the sign-in server answered for ${answered}. Nothing was changed. To use the other account, sign out first.`,
         );
       }
       // An AS may not issue a new refresh token with consent: the token layer keeps the old one then.
