@@ -28,6 +28,7 @@ export const parts = {
       'packages/koa/test/token-service.test.ts',
       'packages/koa/test/grant-store.test.ts',
       'packages/koa/test/client-auth.test.ts',
+      'packages/koa/test/token-cache.test.ts',
       'packages/koa/test/as-clock.test.ts',
       'packages/koa/test/as-failure.test.ts',
       'packages/koa/test/openid-client.test.ts',
