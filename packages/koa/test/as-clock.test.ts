@@ -127,3 +127,38 @@ test('D6: timed() runs the callers’ clocks only while the AS call is out, and 
   t.true(await expiresWithin(clock, 5000), 'a call slower than the limit expires the clock');
   await slow;
 });
+
+test('D6: a pause with nothing running changes nothing: the clock still has its whole limit when it runs', async (t) => {
+  const early = new AsClock(300);
+  early.pause();
+  early.run();
+  t.false(await expiresWithin(early, 150), 'a pause before the first run takes no time off');
+  early.pause();
+
+  const clock = new AsClock(1000);
+  clock.run();
+  await sleep(300);
+  clock.pause();
+  await sleep(300);
+  clock.pause(); // one pause too many, later: it must not count the time since the run again
+  clock.run();
+  const left = await msToExpiry(clock);
+  t.true(left >= 500, `about 700 ms were left: ${Math.round(left)} ms`);
+});
+
+test('D6: a stopped clock stays stopped, even when it was paused at the time', async (t) => {
+  const clock = new AsClock(50);
+  clock.run();
+  clock.pause();
+  clock.stop();
+  clock.run();
+  t.false(await expiresWithin(clock, 300));
+});
+
+test('D6: a flight paused while nothing runs still starts its callers’ clocks at its next run', async (t) => {
+  const flight = new FlightClock();
+  const caller = flight.join(100);
+  flight.pause();
+  flight.run();
+  t.true(await expiresWithin(caller, 5000));
+});

@@ -52,6 +52,10 @@ test('D6: a time limit reached is a timeout, however the library words it', (t) 
     Object.assign(new Error('The operation was aborted due to timeout'), { name: 'TimeoutError' }),
     new TypeError('fetch failed', { cause: Object.assign(new Error('aborted'), { name: 'TimeoutError' }) }),
     new TypeError('fetch failed', { cause: Object.assign(new Error('headers'), { code: 'UND_ERR_HEADERS_TIMEOUT' }) }),
+    // Deeper in the chain, as openid-client wraps what fetch threw; and undici's body time limit.
+    clientError('x', 'OAUTH_PARSE_ERROR', fetchFailed('UND_ERR_HEADERS_TIMEOUT', 2)),
+    fetchFailed('UND_ERR_BODY_TIMEOUT', 3),
+    clientError('x', 'OAUTH_INVALID_RESPONSE', fetchFailed('OAUTH_TIMEOUT', 2)),
   ];
   for (const err of timeouts) {
     const failure = describeAsFailure(err, ISSUER);

@@ -39,31 +39,42 @@ const CODES = {
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'EPIPE']);
 
-function networkCode(err: unknown): string | undefined {
+type Cause = { code?: unknown; name?: unknown; attribute?: unknown };
+
+/** `err` and its causes, five deep at most. */
+function* causes(err: unknown): Generator<Cause> {
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth += 1) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
-    if (typeof code === 'string' && code.startsWith('UND_ERR_') && code !== 'UND_ERR_HEADERS_TIMEOUT') return code;
+    yield e as Cause;
+  }
+}
+
+/** undici's own time limits: the AS answered too slowly, it was not unreachable. */
+const UNDICI_TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+function networkCode(err: unknown): string | undefined {
+  for (const { code } of causes(err)) {
+    if (typeof code === 'string' && (NETWORK_CODES.has(code) || code.startsWith('UND_ERR_'))) return code;
   }
   return undefined;
 }
 
+/** A time limit reached, anywhere in the chain: checked before `networkCode`, which takes any undici code. */
 function isTimeout(err: unknown): boolean {
-  const e = err as { code?: unknown; name?: unknown; cause?: unknown };
-  return (
-    e?.code === 'OAUTH_TIMEOUT' ||
-    e?.name === 'TimeoutError' ||
-    (e?.cause as { name?: unknown; code?: unknown } | undefined)?.name === 'TimeoutError' ||
-    (e?.cause as { code?: unknown } | undefined)?.code === 'UND_ERR_HEADERS_TIMEOUT'
-  );
+  for (const { code, name } of causes(err)) {
+    if (
+      code === 'OAUTH_TIMEOUT' ||
+      name === 'TimeoutError' ||
+      (typeof code === 'string' && UNDICI_TIMEOUTS.has(code))
+    ) {
+      return true;
+    }
+  }
+  return false;
 }
 
 /** The member an openid-client error names (missing, or not the expected value), on it or a cause. */
 function attributeOf(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth += 1) {
-    const attribute = (e as { attribute?: unknown }).attribute;
-    if (typeof attribute === 'string') return attribute;
-  }
+  for (const { attribute } of causes(err)) if (typeof attribute === 'string') return attribute;
   return /"as\.([a-z_]+)"/.exec(err instanceof Error ? err.message : '')?.[1];
 }
 
