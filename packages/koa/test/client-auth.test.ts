@@ -199,3 +199,39 @@ test('the client authentication methods are the three this backend implements; a
   const parse = await t.throwsAsync(privateKeyJwt('{"kty":'));
   t.true(parse?.cause instanceof SyntaxError, 'the JSON parser’s error is the cause');
 });
+
+test('each refusal says exactly what to set, with ERR_INVALID_ARG_VALUE, and carries no cause of its own', async (t) => {
+  const refusals: Array<[() => unknown, string]> = [
+    [() => clientSecretBasic(''), 'client_secret_basic needs the client secret: set BFF_CLIENT_SECRET'],
+    [() => clientSecretPost(''), 'client_secret_post needs the client secret: set BFF_CLIENT_SECRET'],
+    [
+      () => clientAuthFor({ authMethod: 'private_key_jwt', secret: 's' }),
+      'private_key_jwt needs the client private key: set BFF_CLIENT_KEY_FILE',
+    ],
+    [
+      () => clientAuthFor({ authMethod: 'client_secret_jwt' as never, secret: 's' }),
+      'BFF_CLIENT_AUTH: unknown client authentication method "client_secret_jwt"; use one of client_secret_basic, client_secret_post, private_key_jwt',
+    ],
+    [
+      () => privateKeyJwt(undefined as never),
+      'BFF_CLIENT_KEY_FILE: no key was given; private_key_jwt needs a private RSA, EC (P-256, P-384, P-521) or Ed25519 key as PEM (PKCS#8) or JWK',
+    ],
+  ];
+  for (const [refuse, message] of refusals) {
+    const err = await t.throwsAsync(async () => refuse(), { instanceOf: TypeError });
+    t.is(err?.message, message);
+    t.is((err as { code?: string } | undefined)?.code, 'ERR_INVALID_ARG_VALUE', message);
+    t.false(err !== undefined && 'cause' in err, message);
+  }
+});
+
+test('private_key_jwt reads a key file with blank lines around its JWK or PEM', async (t) => {
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+  for (const text of [
+    `\n  ${JSON.stringify(await exportJWK(privateKey))}\n\n`,
+    `\n${await exportPKCS8(privateKey)}\n\n`,
+  ]) {
+    const { body } = await apply(await privateKeyJwt(text));
+    await t.notThrowsAsync(jwtVerify(String(body.get('client_assertion')), publicKey));
+  }
+});

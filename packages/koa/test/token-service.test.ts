@@ -306,6 +306,39 @@ test('TMI-BFF-01 §4.2 (TMI-19): a token’s lifetime counts from when the reque
   }
 });
 
+test('D8 defaults: a token is not served within 30 s of its expiry; one without expires_in is taken to live 60 s', async (t) => {
+  let clock = 1_000_000;
+  let lifetime: number | undefined = 45;
+  let serial = 0;
+  const as: AuthorizationServer = {
+    async refresh(): Promise<GrantResult> {
+      serial += 1;
+      return {
+        access_token: `at-${serial}`,
+        refresh_token: `rt-${serial}`,
+        scope: 'read',
+        ...(lifetime === undefined ? {} : { expires_in: lifetime }),
+      };
+    },
+    exchange: async () => {
+      throw new Error('not used');
+    },
+    revokeRefreshToken: async () => ({ revoked: true }),
+  };
+  const tokens = new TokenService({ store: new MemoryStore(), authorizationServer: as, now: () => clock });
+  await tokens.startGrant(session.id, { refreshToken: 'rt-0', resources: [ORDERS], scope: 'read' }, 3600_000);
+  const request = { resources: [ORDERS], scopes: ['read'], fresh: false };
+  const first = await tokens.getToken(session, request);
+  clock += 14_000; // 31 s left: served
+  t.is((await tokens.getToken(session, request)).token.access_token, first.token.access_token);
+  clock += 1_000; // 30 s left: within the margin, a new one
+  t.not((await tokens.getToken(session, request)).token.access_token, first.token.access_token);
+
+  lifetime = undefined;
+  const fresh = await tokens.getToken(session, { ...request, fresh: true });
+  t.is(tokens.expiresIn(fresh.token), 60);
+});
+
 // D6: what asTimeoutMs counts (as-clock.ts): the AS, and the wait for the session's lock; not the store.
 
 /** A MemoryStore whose writes of grant records take `delayMs` once `slow` is set. */
