@@ -272,3 +272,16 @@ test('onAs is told of the revocations made for a session, and not of those for a
   await tokens.discardGrant({ refreshToken: 'rt-2', resources: [API], scope: 'read' }, 'refused');
   t.is(told.length, 1);
 });
+
+test('TMI-BFF-01 §4.3.2 (TMI-27): no grant record at all asks for a sign-in; a record has an end only when given one', async (t) => {
+  const { noRefreshToken, grantRecord } = await import('../src/tokens/grant-store.js');
+  t.deepEqual(toErrorBody(noRefreshToken(undefined)), {
+    error: 'backend_not_ready',
+    error_description: 'this session holds no refresh token: sign in again to get one',
+    remediation: 'sign_in',
+  });
+  const input = { refreshToken: 'rt', resources: [API], scope: 'read' };
+  t.deepEqual(grantRecord(input), { refresh_token: 'rt', resources: [API], scope: 'read', tokens: {} });
+  t.false('ends_at' in grantRecord(input));
+  t.is(grantRecord(input, 5).ends_at, 5);
+});
