@@ -186,6 +186,8 @@ test('private_key_jwt says exactly why a key is refused, naming BFF_CLIENT_KEY_F
     wrongAlg?.message ?? '',
     /^BFF_CLIENT_KEY_ALG: the key in BFF_CLIENT_KEY_FILE \(ec\) cannot sign with "RS256" \(.+\); unset BFF_CLIENT_KEY_ALG to use the key's default$/,
   );
+  t.is((wrongAlg as { code?: string } | undefined)?.code, 'ERR_INVALID_ARG_VALUE');
+  t.truthy(wrongAlg?.cause, 'what the key import said');
 });
 
 test('the client authentication methods are the three this backend implements; a refusal keeps what caused it', async (t) => {

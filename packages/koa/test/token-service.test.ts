@@ -24,6 +24,7 @@ import { LEASE_SLACK_MS } from '../src/tokens/token-service.js';
 const ORDERS = 'https://api.example/orders';
 const INVOICES = 'https://api.example/invoices';
 const session = { id: 's1', claims: { sub: 'alice' } };
+const HOUR = 3600_000;
 
 function recordingAs() {
   const calls: Array<{ resources: string[]; scope: string | undefined }> = [];
@@ -562,4 +563,131 @@ test('D10: a caller queued on the session lock is served from the cache when the
   t.is(served.source, 'cache');
   t.is(served.token.access_token, 'at-1');
   t.deepEqual(fake.calls, [`refresh rt-0 ${ORDERS} -`, `exchange at-1 ${ORDERS} read`]);
+});
+
+test('D8: a cache hit never waits for the session lock that a slow refresh for another token holds', async (t) => {
+  const fake = fakeAs();
+  const tokens = new TokenService({ store: new MemoryStore(), authorizationServer: fake.as });
+  await tokens.startGrant(session.id, { refreshToken: 'rt-0', resources: [ORDERS, INVOICES], scope: 'read' }, HOUR);
+  const cached = await tokens.getToken(session, { resources: [ORDERS], scopes: ['read'], fresh: false });
+  // Now the AS holds its answers: a refresh for INVOICES holds the session's lock.
+  const held = fakeAs({ hold: true });
+  Object.assign(fake.as, { refresh: held.as.refresh });
+  const slow = tokens.getToken(session, { resources: [INVOICES], scopes: ['read'], fresh: false });
+  while (held.waiting() === 0) await new Promise((resolve) => setImmediate(resolve));
+  const hit = await Promise.race([
+    tokens.getToken(session, { resources: [ORDERS], scopes: ['read'], fresh: false }),
+    new Promise<undefined>((resolve) => setTimeout(resolve, 2000, undefined)),
+  ]);
+  t.like(hit, { source: 'cache', token: { access_token: cached.token.access_token } });
+  held.release();
+  t.is((await slow).source, 'refresh');
+});
+
+test('D10: two callers asking for a fresh token at once share one AS call too', async (t) => {
+  const fake = fakeAs({ hold: true });
+  const { tokens } = await started(fake.as);
+  const one = tokens.getToken(session, ask(['read'], true));
+  const two = tokens.getToken(session, ask(['read'], true));
+  while (fake.waiting() === 0) await new Promise((resolve) => setImmediate(resolve));
+  fake.release();
+  const [a, b] = await Promise.all([one, two]);
+  t.deepEqual([a.source, b.source], ['refresh', 'refresh']);
+  t.is(a.token.access_token, b.token.access_token);
+  t.deepEqual(fake.calls, ['refresh rt-0 https://api.example/orders read']);
+});
+
+test('TMI-BFF-01 §4.3.2 (TMI-27): a session without a grant record gets backend_not_ready, sign in again', async (t) => {
+  const { as, calls } = fakeAs();
+  const tokens = new TokenService({ store: new MemoryStore(), authorizationServer: as });
+  const err = await t.throwsAsync(tokens.getToken(session, ask(['read'])), { instanceOf: BackendNotReady });
+  t.like(toErrorBody(err as BackendNotReady), { error: 'backend_not_ready', remediation: 'sign_in' });
+  t.deepEqual(calls, []);
+});
+
+test('D13: the consent error names every resource the sign-in did not ask for', async (t) => {
+  const { as } = fakeAs();
+  const { tokens } = await started(as);
+  const other = 'https://api.example/other';
+  const err = await t.throwsAsync(tokens.getToken(session, { resources: [INVOICES, other], scopes: [], fresh: false }));
+  t.is(
+    toErrorBody(err as BackendNotReady).error_description,
+    `the sign-in did not ask for ${INVOICES} ${other}: the user must consent to it first`,
+  );
+});
+
+test('TMI-BFF-01 §8.3 (TMI-24): a token broader than asked is logged with what was asked and what came', async (t) => {
+  const logged: Array<[string, Record<string, unknown>]> = [];
+  const { as } = fakeAs({ scope: () => 'read write admin' });
+  const { tokens } = await started(as, { log: (event, data) => logged.push([event, data]) });
+  await t.throwsAsync(tokens.getToken(session, ask(['read', 'write'])), { instanceOf: ScopeNotNarrowed });
+  t.deepEqual(logged, [
+    [
+      'tokens.scope_not_narrowed',
+      { resources: [ORDERS], requested: 'read write', issued: 'admin read write', strategy: 'refresh' },
+    ],
+  ]);
+});
+
+test('RFC 6749 §6: only invalid_grant kills the refresh token; any other AS failure keeps it for the next request', async (t) => {
+  const calls: string[] = [];
+  let fail: unknown;
+  const as: AuthorizationServer = {
+    async refresh(refreshToken): Promise<GrantResult> {
+      calls.push(refreshToken);
+      if (fail) throw fail;
+      return { access_token: 'at', refresh_token: 'rt-1', expires_in: 300, scope: 'read' };
+    },
+    exchange: async () => {
+      throw new Error('not used');
+    },
+    revokeRefreshToken: async () => ({ revoked: true }),
+  };
+  const { tokens } = await started(as);
+  for (const failure of [
+    new AuthorizationServerError('server_error', 'down'),
+    new AuthorizationServerError('temporarily_unavailable', 'busy'),
+    Object.assign(new Error('fetch failed'), { error: 'invalid_grant' }),
+  ]) {
+    fail = failure;
+    await t.throwsAsync(tokens.getToken(session, ask(['read'], true)));
+    t.is((await tokens.getGrant(session.id))?.refresh_token, 'rt-0', String(failure));
+  }
+  fail = new AuthorizationServerError('invalid_grant', 'grant request is invalid');
+  await t.throwsAsync(tokens.getToken(session, ask(['read'], true)));
+  t.like(await tokens.getGrant(session.id), { refresh_token_missing: 'invalid_grant' });
+  t.deepEqual(calls, ['rt-0', 'rt-0', 'rt-0', 'rt-0']);
+});
+
+test('the default resource applies only to a request that names none', async (t) => {
+  const fake = fakeAs();
+  const tokens = new TokenService({ store: new MemoryStore(), authorizationServer: fake.as, defaultResource: ORDERS });
+  await tokens.startGrant(session.id, { refreshToken: 'rt-0', resources: [ORDERS, INVOICES], scope: 'read' }, HOUR);
+  t.deepEqual(
+    (await tokens.getToken(session, { resources: [INVOICES], scopes: ['read'], fresh: false })).token.resources,
+    [INVOICES],
+  );
+  t.deepEqual((await tokens.getToken(session, { resources: [], scopes: ['read'], fresh: false })).token.resources, [
+    ORDERS,
+  ]);
+  const plain = fakeAs();
+  const without = (await started(plain.as)).tokens;
+  await without.getToken(session, { resources: [], scopes: ['read'], fresh: false });
+  t.deepEqual(plain.calls, ['refresh rt-0  read'], 'no default: the AS decides (TMI-15)');
+});
+
+test('onAs times each AS request from when it left to its answer', async (t) => {
+  const events: AsCall[] = [];
+  const fake = fakeAs({ hold: true });
+  const { tokens } = await started(fake.as, { onAs: (event) => events.push(event) });
+  const began = performance.now();
+  const pending = tokens.getToken(session, ask(['read']));
+  while (fake.waiting() === 0) await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  fake.release();
+  await pending;
+  const took = performance.now() - began;
+  t.is(events.length, 1);
+  const ms = events[0]?.durationMs ?? Number.NaN;
+  t.true(ms >= 25 && ms <= took, `${ms} ms, of ${took} ms in all`);
 });
