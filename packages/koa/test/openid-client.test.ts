@@ -210,6 +210,7 @@ test('RFC 7009: revocation ends the grant; a refused revocation and an unreachab
     instanceOf: AuthorizationServerError,
   });
   t.is(after?.error, 'invalid_grant');
+  t.truthy(after?.cause, 'what openid-client threw stays the cause');
 
   // A client the AS does not authenticate: refused, with the AS's words.
   const impostor = new OpenIdClient({
@@ -234,6 +235,7 @@ test('RFC 7009: revocation ends the grant; a refused revocation and an unreachab
   });
   t.is(challenge?.error, 'invalid_client');
   t.truthy(challenge?.error_description);
+  t.truthy(challenge?.cause, 'the challenge stays the cause');
 
   await w.client.metadata();
   await fault(w, 'down');
@@ -318,6 +320,8 @@ test('toEndpointError passes the endpoints’ own errors through unchanged', asy
   t.true(other instanceof TemporarilyUnavailable);
   t.is(other.error_description, 'the authorization server failed unexpectedly; try again shortly');
   t.is(other.error_detail, 'bad_response: Error: boom');
+  // Not even an error: a fault all the same, never a crash.
+  for (const nothing of [null, undefined]) t.true((await toEndpointError(nothing)) instanceof TemporarilyUnavailable);
 });
 
 test('TMI-28: a non-conform answer is relayed only when it is a 4xx or 5xx with an OAuth error in JSON', async (t) => {
@@ -335,6 +339,7 @@ test('TMI-28: a non-conform answer is relayed only when it is a 4xx or 5xx with 
   );
   t.true(relayed instanceof AuthorizationServerError);
   t.like(relayed, { error: 'temporarily_unavailable', error_description: 'later' });
+  t.is((relayed.cause as Error).message, 'not conform', 'the non-conform answer stays the cause');
   const bare = await toEndpointError(notConform(json(500, '{"error":"server_error","error_description":42}')));
   t.like(bare, { error: 'server_error', error_description: undefined });
   const charset = await toEndpointError(notConform(json(502, '{"error":"x"}', 'Application/JSON; charset=utf-8')));
@@ -349,6 +354,7 @@ test('TMI-28: a non-conform answer is relayed only when it is a 4xx or 5xx with 
     [json(500, '{"error":7}'), 'HTTP 500, application/json'],
     [json(500, 'not json'), 'HTTP 500, application/json'],
     [json(500, '{"error":"x"}', 'text/plain'), 'HTTP 500, text/plain'],
+    [json(500, '{"error":"x"}', 'text/plain; note=application/json'), 'HTTP 500, text/plain; note=application/json'],
     [untyped, 'HTTP 500, no content type'],
   ] as const) {
     const err = await toEndpointError(notConform(response));
@@ -362,4 +368,11 @@ test('TMI-28: a non-conform answer is relayed only when it is a 4xx or 5xx with 
   const used = json(500, '{"error":"x"}');
   await used.text();
   t.true((await toEndpointError(notConform(used))) instanceof TemporarilyUnavailable);
+});
+
+test('the discovery is made once and shared by every call', async (t) => {
+  const w = await world(t);
+  const first = await w.client.configuration();
+  await w.client.metadata();
+  t.is(await w.client.configuration(), first);
 });

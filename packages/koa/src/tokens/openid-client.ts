@@ -234,7 +234,8 @@ export class OpenIdClient implements AuthorizationServer {
       if (err instanceof AuthorizationServerError) {
         return { revoked: false, reason: 'refused', description: `${err.error}: ${err.error_description ?? ''}` };
       }
-      const failure = describeAsFailure((err as { cause?: unknown }).cause ?? err);
+      // A TemporarilyUnavailable (toEndpointError) is described as the fault it stands for.
+      const failure = describeAsFailure(err);
       return { revoked: false, reason: failure.reason, description: failure.description, detail: failure.detail };
     }
   }
