@@ -14,11 +14,29 @@ import { type AccessTokenClaims, requireAccessToken, requireScope, type Validato
 export const AUDIENCE = 'https://api.example/stocks';
 export const KID = 'k1';
 
-/** The signing key the fake AS publishes, and one it does not (with the same `kid`). */
+/**
+ * The signing key the fake AS publishes, and one it does not (with the same `kid`); `others`: keys it
+ * also publishes, one per further algorithm, each under its algorithm's name as `kid`.
+ */
 export const keys = await (async () => {
   const signing = await generateKeyPair('RS256');
   const foreign = await generateKeyPair('RS256');
-  return { signing, foreign, jwk: { ...(await exportJWK(signing.publicKey)), kid: KID, alg: 'RS256', use: 'sig' } };
+  const others = await Promise.all(
+    ['PS256', 'ES256', 'EdDSA', 'ES384'].map(async (alg) => {
+      const pair = await generateKeyPair(alg);
+      return {
+        alg,
+        privateKey: pair.privateKey,
+        jwk: { ...(await exportJWK(pair.publicKey)), kid: alg, alg, use: 'sig' },
+      };
+    }),
+  );
+  return {
+    signing,
+    foreign,
+    others,
+    jwk: { ...(await exportJWK(signing.publicKey)), kid: KID, alg: 'RS256', use: 'sig' },
+  };
 })();
 
 /** The claims RFC 9068 §2.2 requires, valid for `issuer` and AUDIENCE for five minutes. */
@@ -85,7 +103,12 @@ export async function startFakeAs(t: ExecutionContext) {
       issuer: mode === 'foreign' ? 'https://evil.example' : issuer,
       jwks_uri: mode === 'nojwks' ? 'not a url' : `${issuer}/jwks`,
     };
-    const body = mode === 'invalid' ? { keys: 'none' } : which === 'metadata' ? metadata : { keys: [keys.jwk] };
+    const body =
+      mode === 'invalid'
+        ? { keys: 'none' }
+        : which === 'metadata'
+          ? metadata
+          : { keys: [keys.jwk, ...keys.others.map((k) => k.jwk)] };
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   });
   const issuer = await listen(t, server);

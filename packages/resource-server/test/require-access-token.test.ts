@@ -66,6 +66,24 @@ test('RFC 9068 §2.1: an unsigned token (alg none) and a symmetric one (HS256) g
   }
 });
 
+test('RFC 9068 §2.1, RFC 7518 §3.1: tokens signed with PS256, ES256 or EdDSA are accepted; an asymmetric algorithm outside the list (ES384) is not', async (t) => {
+  const rs = await start(t);
+  for (const { alg, privateKey } of keys.others) {
+    const res = await rs.send(await mint(rs.claims(), { alg, kid: alg }, privateKey));
+    if (alg === 'ES384') {
+      await assertBearerError(
+        t,
+        res,
+        invalidToken('the access token is signed with an algorithm that is not allowed'),
+        alg,
+      );
+    } else {
+      t.is(res.status, 200, alg);
+      t.deepEqual(await res.json(), { sub: 'alice', scope: 'stocks:read', bearer: true }, alg);
+    }
+  }
+});
+
 test('RFC 9068 §2.2: a token without one of the required claims (iss exp aud sub client_id iat jti) gets 401 invalid_token naming it', async (t) => {
   const rs = await start(t);
   for (const claim of ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti']) {
