@@ -111,6 +111,9 @@ test('RFC 9068 §2.2: a token whose claims have the wrong JSON type gets 401 inv
     ['amr', { amr: 'pwd' }, 'an array of strings'],
     ['act', { act: 'service-a' }, 'an object (its sub a string)'],
     ['act', { act: { sub: 1 } }, 'an object (its sub a string)'],
+    ['act', { act: null }, 'an object (its sub a string)'],
+    ['act', { act: ['service-a'] }, 'an object (its sub a string)'],
+    ['act', { act: { sub: null } }, 'an object (its sub a string)'],
   ];
   for (const [claim, extra, kind] of cases) {
     const res = await rs.send(await mint(rs.claims(extra)));
