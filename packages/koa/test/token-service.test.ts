@@ -228,6 +228,21 @@ test('RFC 9700 §4.14.2: a refresh costs one store write, the rotated refresh to
   t.deepEqual(store.writes, [{ refresh_token: 'rt-1', tokens: 1 }]);
 });
 
+test('RFC 9700 §4.14.2: without a rotated refresh token, a refresh and an exchange cost one store write, at the end', async (t) => {
+  const { as } = fakeAs();
+  const unrotated: AuthorizationServer = {
+    ...as,
+    async refresh(refreshToken, request) {
+      const { refresh_token: _rotated, ...rest } = await as.refresh(refreshToken, request);
+      return rest;
+    },
+  };
+  const { tokens, store } = await started(unrotated, { strategy: 'exchange' });
+  const got = await tokens.getToken(session, ask(['read']));
+  t.is(got.source, 'exchange');
+  t.deepEqual(store.writes, [{ refresh_token: 'rt-0', tokens: 3 }], 'nothing to save before the exchange');
+});
+
 test('D9 exchange: a broad token is fetched by refresh, then exchanged; both are cached', async (t) => {
   const { as, calls } = fakeAs();
   const { tokens } = await started(as, { strategy: 'exchange' });

@@ -287,15 +287,10 @@ export class TokenService {
     return {
       grant,
       as: {
-        refresh: async (refreshToken, request) => {
-          await saveRotated();
-          return clock.timed(() => as.refresh(refreshToken, request));
-        },
         exchange: async (subjectToken, request) => {
           await saveRotated();
           return clock.timed(() => as.exchange(subjectToken, request));
         },
-        revokeRefreshToken: (refreshToken) => as.revokeRefreshToken(refreshToken),
       },
       cache: this.#cache,
       spendRefreshToken: async (request) => {

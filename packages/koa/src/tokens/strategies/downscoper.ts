@@ -12,8 +12,11 @@ import type { HeldToken, StoredGrant, TokenOutcome, TokenRequest } from '../type
 export interface DownscopeContext {
   /** The session's grant record, as read under its lock. Read-only. */
   grant: Readonly<StoredGrant>;
-  /** For grants that spend no refresh token (token exchange). */
-  as: AuthorizationServer;
+  /**
+   * For grants that spend no refresh token (token exchange). A refresh goes through
+   * `spendRefreshToken` only, so that its rotated token is always kept.
+   */
+  as: Pick<AuthorizationServer, 'exchange'>;
   /** For turning an AS answer into a held token, and finding one held already. */
   cache: TokenCache;
   /**
