@@ -101,14 +101,11 @@ export async function startFakeAs(t: ExecutionContext) {
     if (mode === 'error') return void res.writeHead(500).end('down');
     const metadata = {
       issuer: mode === 'foreign' ? 'https://evil.example' : issuer,
-      jwks_uri: mode === 'nojwks' ? 'not a url' : `${issuer}/jwks`,
+      jwks_uri: mode === 'nojwks' ? 'not a url' : mode === 'jwkslist' ? [`${issuer}/jwks`] : `${issuer}/jwks`,
     };
+    const jwks = { keys: [keys.jwk, ...keys.others.map((k) => k.jwk)] };
     const body =
-      mode === 'invalid'
-        ? { keys: 'none' }
-        : which === 'metadata'
-          ? metadata
-          : { keys: [keys.jwk, ...keys.others.map((k) => k.jwk)] };
+      mode === 'null' ? null : mode === 'invalid' ? { keys: 'none' } : which === 'metadata' ? metadata : jwks;
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   });
   const issuer = await listen(t, server);
