@@ -706,3 +706,15 @@ test('onAs times each AS request from when it left to its answer', async (t) => 
   const ms = events[0]?.durationMs ?? Number.NaN;
   t.true(ms >= 25 && ms <= took, `${ms} ms, of ${took} ms in all`);
 });
+
+test('onToken is told of each token served: the session, the request and where the token came from', async (t) => {
+  const told: Array<{ sessionId: string; request: unknown; source: string }> = [];
+  const { as } = fakeAs();
+  const { tokens } = await started(as, { onToken: (event) => told.push(event) });
+  await tokens.getToken(session, ask(['read']));
+  await tokens.getToken(session, ask(['read']));
+  t.deepEqual(told, [
+    { sessionId: session.id, request: ask(['read']), source: 'refresh' },
+    { sessionId: session.id, request: ask(['read']), source: 'cache' },
+  ]);
+});
