@@ -84,9 +84,10 @@ async function listen(t: ExecutionContext, server: Server): Promise<string> {
  * How an endpoint of the fake AS behaves: `up` answers, `reset` drops the connection (a network
  * failure), `error` answers 500, `invalid` answers 200 with JSON that is neither metadata nor a
  * JWKS, `foreign` answers metadata naming another issuer, `nojwks` metadata whose jwks_uri is not a
- * URL, `hang` never answers.
+ * URL, `jwkslist` metadata whose jwks_uri is a list holding a URL, `null` the JSON `null`, `hang`
+ * never answers.
  */
-export type Mode = 'up' | 'reset' | 'error' | 'invalid' | 'foreign' | 'nojwks' | 'hang';
+export type Mode = 'up' | 'reset' | 'error' | 'invalid' | 'foreign' | 'nojwks' | 'jwkslist' | 'null' | 'hang';
 
 /** The AS's metadata (`/.well-known/openid-configuration`) and JWKS (`/jwks`), each switchable. */
 export async function startFakeAs(t: ExecutionContext) {

@@ -38,6 +38,8 @@ test('RFC 8414 §3: metadata that cannot be fetched or used gets 503; a failed d
     ['invalid', `${where} names the issuer undefined`],
     ['foreign', `${where} names the issuer https://evil.example`],
     ['nojwks', `${where} has no valid jwks_uri`],
+    ['jwkslist', `${where} has no valid jwks_uri`],
+    ['null', `${where} names the issuer undefined`],
   ];
   for (const [mode, detail] of details) {
     rs.as.metadata = mode;
@@ -47,10 +49,10 @@ test('RFC 8414 §3: metadata that cannot be fetched or used gets 503; a failed d
     t.is(rs.errors.at(-1)?.error_detail, detail, mode);
   }
   t.is(rs.errors.length, details.length);
-  t.deepEqual(rs.as.hits, { metadata: 5, jwks: 0 });
+  t.deepEqual(rs.as.hits, { metadata: details.length, jwks: 0 });
   rs.as.metadata = 'up';
   t.is((await rs.send(token)).status, 200);
-  t.deepEqual(rs.as.hits, { metadata: 6, jwks: 1 });
+  t.deepEqual(rs.as.hits, { metadata: details.length + 1, jwks: 1 });
 });
 
 test('a JWKS that does not answer in time (jose JWKSTimeout) gets 503, not 401', async (t) => {
