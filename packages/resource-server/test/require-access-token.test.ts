@@ -112,6 +112,9 @@ test('RFC 9068 §2.2: a token whose claims have the wrong JSON type gets 401 inv
     ['act', { act: 'service-a' }, 'an object (its sub a string)'],
     ['act', { act: { sub: 1 } }, 'an object (its sub a string)'],
     ['act', { act: null }, 'an object (its sub a string)'],
+    // A string is refused only by luck (String.prototype.sub is a function): a number or a boolean is not.
+    ['act', { act: 5 }, 'an object (its sub a string)'],
+    ['act', { act: true }, 'an object (its sub a string)'],
     ['act', { act: ['service-a'] }, 'an object (its sub a string)'],
     ['act', { act: { sub: null } }, 'an object (its sub a string)'],
   ];
@@ -205,6 +208,9 @@ test('RFC 9068 §2.2, RFC 8693 §4.1: the optional claims in their right types a
   }
   const refused: Array<[string, Record<string, unknown>, string]> = [
     ['act', { act: null }, 'an object (its sub a string)'],
+    // A string is refused only by luck (String.prototype.sub is a function): a number or a boolean is not.
+    ['act', { act: 5 }, 'an object (its sub a string)'],
+    ['act', { act: true }, 'an object (its sub a string)'],
     ['act', { act: ['service-a'] }, 'an object (its sub a string)'],
     ['amr', { amr: ['pwd', 1] }, 'an array of strings'],
     ['amr', { amr: { 0: 'pwd' } }, 'an array of strings'],
