@@ -117,6 +117,8 @@ test('RFC 9068 §2.2: a token whose claims have the wrong JSON type gets 401 inv
     ['act', { act: true }, 'an object (its sub a string)'],
     ['act', { act: ['service-a'] }, 'an object (its sub a string)'],
     ['act', { act: { sub: null } }, 'an object (its sub a string)'],
+    ['amr', { amr: ['pwd', 1] }, 'an array of strings'],
+    ['amr', { amr: { 0: 'pwd' } }, 'an array of strings'],
   ];
   for (const [claim, extra, kind] of cases) {
     const res = await rs.send(await mint(rs.claims(extra)));
@@ -205,24 +207,6 @@ test('RFC 9068 §2.2, RFC 8693 §4.1: the optional claims in their right types a
   for (const extra of accepted) {
     const res = await rs.send(await mint(rs.claims(extra)));
     t.is(res.status, 200, JSON.stringify(extra));
-  }
-  const refused: Array<[string, Record<string, unknown>, string]> = [
-    ['act', { act: null }, 'an object (its sub a string)'],
-    // A string is refused only by luck (String.prototype.sub is a function): a number or a boolean is not.
-    ['act', { act: 5 }, 'an object (its sub a string)'],
-    ['act', { act: true }, 'an object (its sub a string)'],
-    ['act', { act: ['service-a'] }, 'an object (its sub a string)'],
-    ['amr', { amr: ['pwd', 1] }, 'an array of strings'],
-    ['amr', { amr: { 0: 'pwd' } }, 'an array of strings'],
-  ];
-  for (const [claim, extra, kind] of refused) {
-    const res = await rs.send(await mint(rs.claims(extra)));
-    await assertBearerError(
-      t,
-      res,
-      invalidToken(`the access token's ${claim} claim must be ${kind}`),
-      JSON.stringify(extra),
-    );
   }
 });
 
