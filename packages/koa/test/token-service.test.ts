@@ -48,6 +48,17 @@ function recordingAs() {
   return { as, calls };
 }
 
+/** An AS for the refresh strategy only: `refresh` answers as given; an exchange is a test mistake. */
+function refreshOnly(refresh: AuthorizationServer['refresh']): AuthorizationServer {
+  return {
+    refresh,
+    exchange: async () => {
+      throw new Error('not used');
+    },
+    revokeRefreshToken: async () => ({ revoked: true }),
+  };
+}
+
 async function service() {
   const { as, calls } = recordingAs();
   const tokens = new TokenService({ store: new MemoryStore(), authorizationServer: as });
@@ -326,21 +337,15 @@ test('D8 defaults: a token is not served within 30 s of its expiry; one without 
   let clock = 1_000_000;
   let lifetime: number | undefined = 45;
   let serial = 0;
-  const as: AuthorizationServer = {
-    async refresh(): Promise<GrantResult> {
-      serial += 1;
-      return {
-        access_token: `at-${serial}`,
-        refresh_token: `rt-${serial}`,
-        scope: 'read',
-        ...(lifetime === undefined ? {} : { expires_in: lifetime }),
-      };
-    },
-    exchange: async () => {
-      throw new Error('not used');
-    },
-    revokeRefreshToken: async () => ({ revoked: true }),
-  };
+  const as = refreshOnly(async () => {
+    serial += 1;
+    return {
+      access_token: `at-${serial}`,
+      refresh_token: `rt-${serial}`,
+      scope: 'read',
+      ...(lifetime === undefined ? {} : { expires_in: lifetime }),
+    };
+  });
   const tokens = new TokenService({ store: new MemoryStore(), authorizationServer: as, now: () => clock });
   await tokens.startGrant(session.id, { refreshToken: 'rt-0', resources: [ORDERS], scope: 'read' }, 3600_000);
   const request = { resources: [ORDERS], scopes: ['read'], fresh: false };
@@ -647,17 +652,11 @@ test('TMI-BFF-01 §8.3 (TMI-24): a token broader than asked is logged with what 
 test('RFC 6749 §6: only invalid_grant kills the refresh token; any other AS failure keeps it for the next request', async (t) => {
   const calls: string[] = [];
   let fail: unknown;
-  const as: AuthorizationServer = {
-    async refresh(refreshToken): Promise<GrantResult> {
-      calls.push(refreshToken);
-      if (fail) throw fail;
-      return { access_token: 'at', refresh_token: 'rt-1', expires_in: 300, scope: 'read' };
-    },
-    exchange: async () => {
-      throw new Error('not used');
-    },
-    revokeRefreshToken: async () => ({ revoked: true }),
-  };
+  const as = refreshOnly(async (refreshToken) => {
+    calls.push(refreshToken);
+    if (fail) throw fail;
+    return { access_token: 'at', refresh_token: 'rt-1', expires_in: 300, scope: 'read' };
+  });
   const { tokens } = await started(as);
   for (const failure of [
     new AuthorizationServerError('server_error', 'down'),
