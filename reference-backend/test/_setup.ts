@@ -224,6 +224,24 @@ export async function httpsStack(t: ExecutionContext): Promise<{ stack: Stack; h
   return { stack, https: backend.origin ?? '' };
 }
 
+/**
+ * Runs /auth/consent?`query` in `user`'s browser and signs in at the AS as `persona`: in a fresh AS
+ * session, or with `sameAsSession` in the one the browser already has. The callback's answer.
+ */
+export async function consentAs(
+  user: UserAgent,
+  persona: string,
+  query: string,
+  options: { sameAsSession?: boolean } = {},
+): Promise<Response> {
+  const start = await user.fetch(`/auth/consent?${query}`);
+  const callback = await signIn(start.headers.get('location') ?? '', {
+    persona,
+    ...(options.sameAsSession ? { jar: user.jar } : {}),
+  });
+  return user.fetch(callback.pathname + callback.search);
+}
+
 /** `Set-Cookie` headers by cookie name, each with its attributes, lower-cased. */
 export function cookiesOf(res: Response): Map<string, { value: string; attributes: Map<string, string> }> {
   const out = new Map<string, { value: string; attributes: Map<string, string> }>();

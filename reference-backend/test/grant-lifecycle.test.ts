@@ -6,7 +6,7 @@
 import { signIn } from '@tmi-bff/mock-as/testing';
 import test from 'ava';
 import * as oidc from 'openid-client';
-import { SERVICE_B, STOCKS, type Stack, startStack, type UserAgent } from './_setup.js';
+import { consentAs, SERVICE_B, STOCKS, type Stack, startStack, type UserAgent } from './_setup.js';
 
 const liveGrants = (stack: Stack) => stack.as.store.count().Grant ?? 0;
 
@@ -16,13 +16,6 @@ async function refreshTokenOf(stack: Stack, user: UserAgent): Promise<string> {
 
 async function active(stack: Stack, token: string): Promise<boolean> {
   return (await oidc.tokenIntrospection(await stack.backend.client.configuration(), token)).active;
-}
-
-/** Runs /auth/consent in `user`'s browser, but signs in at the AS as `persona` in a fresh AS session. */
-async function consentAs(user: UserAgent, persona: string, query: string): Promise<Response> {
-  const start = await user.fetch(`/auth/consent?${query}`);
-  const callback = await signIn(start.headers.get('location') ?? '', { persona });
-  return user.fetch(callback.pathname + callback.search);
 }
 
 test('D13: consent answered as someone else is refused: the session keeps its identity and its grant, and the other grant is revoked', async (t) => {

@@ -9,7 +9,10 @@ import { once } from 'node:events';
 import { signIn } from '@tmi-bff/mock-as/testing';
 import test, { type ExecutionContext } from 'ava';
 import { backendAgainst, startFakeAs } from './_fake-as.js';
-import { cookiesOf, httpsStack, SERVICE_A, STOCKS, type Stack, startStack } from './_setup.js';
+import { consentAs, cookiesOf, httpsStack, SERVICE_A, STOCKS, type Stack, startStack } from './_setup.js';
+
+/** A consent to service A's scope `a`, which the default sign-in does not ask for. */
+const CONSENT_A = `resource=${encodeURIComponent(SERVICE_A)}&scope=a`;
 
 /** The AS's authorization endpoint, as its discovery document names it. */
 async function authorizationEndpoint(stack: Stack): Promise<string> {
@@ -391,7 +394,7 @@ test('D13: a consent that comes back after sign-out changes nothing, says why in
   const stack = await startStack(t, { backend: { log: logLines(lines) } });
   const alice = stack.browser();
   await alice.signIn({ persona: 'alice' });
-  const start = await alice.fetch(`/auth/consent?resource=${encodeURIComponent(SERVICE_A)}&scope=a`);
+  const start = await alice.fetch(`/auth/consent?${CONSENT_A}`);
   t.is(start.status, 303);
   const out = await alice.fetch('/auth/logout', { method: 'POST', headers: { origin: stack.origin } });
   t.is(out.status, 303);
@@ -415,9 +418,7 @@ test('D13: consent answered as someone else is logged with both names', async (t
   const stack = await startStack(t, { backend: { log: logLines(lines) } });
   const alice = stack.browser();
   await alice.signIn({ persona: 'alice' });
-  const start = await alice.fetch(`/auth/consent?resource=${encodeURIComponent(SERVICE_A)}&scope=a`);
-  const callback = await signIn(start.headers.get('location') ?? '', { persona: 'bob' });
-  t.is((await alice.fetch(callback.pathname + callback.search)).status, 400);
+  t.is((await consentAs(alice, 'bob', CONSENT_A)).status, 400);
   t.true(
     lines.some((l) => l.includes('auth.callback refused: consent signed in as bob, the session belongs to alice')),
     lines.join('\n'),
@@ -454,9 +455,7 @@ test('D13: consent keeps the grant record until the session ends, not longer', a
   await alice.signIn({ persona: 'alice' });
   const key = `session:${alice.sessionCookie().key}`;
   const session = await stack.backend.store.get<{ sid: string; expires_at: number }>(key);
-  const start = await alice.fetch(`/auth/consent?resource=${encodeURIComponent(SERVICE_A)}&scope=a`);
-  const callback = await signIn(start.headers.get('location') ?? '', { persona: 'alice', jar: alice.jar });
-  t.is((await alice.fetch(callback.pathname + callback.search)).status, 303);
+  t.is((await consentAs(alice, 'alice', CONSENT_A, { sameAsSession: true })).status, 303);
   const grant = await stack.backend.store.get<{ scope: string; ends_at: number }>(`grant:${session?.sid}`);
   t.true(grant?.scope.split(' ').includes('a'), grant?.scope);
   const expiresAt = session?.expires_at ?? Number.NaN;
@@ -473,10 +472,7 @@ test('D13: consent answered for the same sub by another issuer is someone else, 
   const session = await stack.backend.store.get<{ claims: Record<string, unknown> }>(key);
   const old = 'https://old-issuer.example';
   await stack.backend.store.set(key, { ...session, claims: { ...session?.claims, iss: old } }, 3600_000);
-  const start = await alice.fetch(`/auth/consent?resource=${encodeURIComponent(SERVICE_A)}&scope=a`);
-  t.is(start.status, 303);
-  const callback = await signIn(start.headers.get('location') ?? '', { persona: 'alice', jar: alice.jar });
-  const back = await alice.fetch(callback.pathname + callback.search);
+  const back = await consentAs(alice, 'alice', CONSENT_A, { sameAsSession: true });
   t.is(back.status, 400);
   const page = await back.text();
   t.regex(page, /You signed in as someone else/);
