@@ -12,6 +12,7 @@ import {
   TokenService,
   toErrorBody,
 } from '../src/index.js';
+import { grantRecord, noRefreshToken } from '../src/tokens/grant-store.js';
 
 const API = 'https://api.example/orders';
 const OTHER = 'https://api.example/invoices';
@@ -273,8 +274,7 @@ test('onAs is told of the revocations made for a session, and not of those for a
   t.is(told.length, 1);
 });
 
-test('TMI-BFF-01 §4.3.2 (TMI-27): no grant record at all asks for a sign-in; a record has an end only when given one', async (t) => {
-  const { noRefreshToken, grantRecord } = await import('../src/tokens/grant-store.js');
+test('TMI-BFF-01 §4.3.2 (TMI-27): no grant record at all asks for a sign-in; a record has an end only when given one', (t) => {
   t.deepEqual(toErrorBody(noRefreshToken(undefined)), {
     error: 'backend_not_ready',
     error_description: 'this session holds no refresh token: sign in again to get one',
